@@ -1,0 +1,51 @@
+"""The headless command line: ``htrgui SUBCOMMAND ...``.
+
+Each subcommand lives in its own module of this package and defines ``register(subparsers)``, which adds
+its parser and sets ``func`` to a ``run(args) -> int``. Modules import heavy libraries (torch, cv2) inside
+``run`` so that ``htrgui --help`` stays fast. Progress goes to stderr, results to files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from htrgui import __version__
+from htrgui.core.errors import HtrError
+
+#: Order in which subcommands are listed in ``--help``; modules found but not listed come after.
+ORDER = ["segment", "recognize", "evaluate", "train", "export", "convert", "models", "doctor"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="htrgui",
+        description="Handwritten text recognition for archives. Without a subcommand, starts the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"htrgui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    sub.add_parser("gui", help="start the desktop application (the default)")
+    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    for name in [n for n in ORDER if n in found] + sorted(found - set(ORDER)):
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in (None, "gui"):
+        from htrgui.qt.app import run
+
+        return run([])
+    try:
+        return int(args.func(args) or 0)
+    except HtrError as exc:
+        print(f"htrgui {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"htrgui {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""The Qt layer: windows, widgets and workers on top of :mod:`htrgui.core`."""

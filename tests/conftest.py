@@ -1,0 +1,53 @@
+"""Shared fixtures. Tests never touch the developer's settings, and run Qt offscreen."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HTRGUI_SHARED", REPO.parent / "shared"))
+DATA = SHARED / "data"
+SCHEMAS = SHARED / "schemas"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Point HTRGUI_HOME at a temporary folder so no test reads or writes the user's settings or models."""
+    home = tmp_path_factory.mktemp("htrgui_home")
+    monkeypatch.setenv("HTRGUI_HOME", str(home))
+    return home
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is absent: these tests need the shared data checked out beside the repository")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (real eScriptorium ALTO pages); skips with a reason when absent."""
+    return _need(DATA)
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    """../shared/schemas (PAGE and ALTO XSDs)."""
+    return _need(SCHEMAS)
+
+
+@pytest.fixture(scope="session")
+def splits(shared_data) -> dict:
+    """The page-level splits of ../shared/data/splits.json."""
+    return json.loads((shared_data / "splits.json").read_text(encoding="utf-8"))
+
+
+def all_alto_files() -> list[Path]:
+    """Every ALTO file of ../shared/data (empty when absent)."""
+    return sorted(DATA.glob("*/*/*.xml")) if DATA.exists() else []
