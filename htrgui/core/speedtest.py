@@ -1,0 +1,155 @@
+"""Measure recognition and fine-tuning speed on this machine (the numbers behind ``htrgui doctor``).
+
+Timed on synthetic lines (64 px high, ink strokes on white): the cost of the network does not depend on what
+is written, only on the line size, so no data set is needed. A training step is what a fine-tune repeats:
+forward, CTC loss, backward and an AdamW update on a batch of lines.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from htrgui.core.doctor import FINETUNE_STEPS, LINE_WIDTH, RECOGNITION_BATCH, TRAIN_BATCH, SpeedEstimate
+from htrgui.core.errors import ModelError
+from htrgui.core.progress import CancelToken, Progress
+
+
+def synthetic_lines(batch: int, width: int, seed: int = 0):
+    """(batch, 1, 64, width) float lines in [0, 1], white background with dark wavy strokes."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.linspace(0, 1, width)
+    images = torch.ones(batch, 1, 64, width)
+    rows = torch.arange(64).float()[:, None]
+    for b in range(batch):
+        for _ in range(3):
+            freq = 20 + 60 * torch.rand(1, generator=gen).item()
+            phase = 6.3 * torch.rand(1, generator=gen).item()
+            centre = 20 + 24 * torch.rand(1, generator=gen).item()
+            y = centre + 10 * torch.sin(freq * x + phase)
+            ink = (rows - y[None, :]).abs() < 1.5
+            images[b, 0][ink] = 0.1
+    return images
+
+
+def load_timing_model(model: str | None, config: str):
+    """The model to time and its label: ``model`` (name or path), else the shipped default, else random weights."""
+    import torch
+
+    from htrgui.core.recognition.model import build_model
+
+    path: Path | None = None
+    if model is not None:
+        from htrgui.core.recognition.library import resolve_model
+
+        path = Path(resolve_model(model))
+    else:
+        try:
+            from htrgui.core.recognition.library import default_model_path
+
+            found = default_model_path()
+            path = Path(found) if found else None
+        except (ImportError, ModelError):
+            path = None  # no model library yet, or nothing shipped: time the architecture itself
+    if path is not None and path.is_file():
+        from htrgui.core.recognition.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(path)
+        net = loaded if isinstance(loaded, torch.nn.Module) else getattr(loaded, "model", None)
+        if net is None and isinstance(loaded, tuple):
+            net = next((x for x in loaded if isinstance(x, torch.nn.Module)), None)
+        if net is None:
+            raise ModelError(f"{path}: the checkpoint loader gave no network to time")
+        return net, path.name
+    return build_model(config), f"{config} (random weights: no model shipped)"
+
+
+def _seconds_per_call(fn: Callable[[], None], budget_s: float, sync: Callable[[], None],
+                      token: CancelToken | None, min_calls: int = 1, max_calls: int = 100) -> float:
+    """Mean wall time of ``fn`` over as many calls as fit in ``budget_s`` (at least ``min_calls``)."""
+    calls = 0
+    start = time.perf_counter()
+    while calls < min_calls or (time.perf_counter() - start < budget_s and calls < max_calls):
+        if token is not None:
+            token.check()
+        fn()
+        sync()
+        calls += 1
+    return (time.perf_counter() - start) / calls
+
+
+def measure_speed(model: str | None = None, device: str = "cpu", config: str = "small", seconds: float = 3.0,
+                  token: CancelToken | None = None, batch: int = RECOGNITION_BATCH,
+                  train_batch: int = TRAIN_BATCH, width: int = LINE_WIDTH,
+                  finetune_steps: int = FINETUNE_STEPS) -> Iterator[Progress | SpeedEstimate]:
+    """Time recognition (lines/s) and one fine-tuning step; yields Progress, then the :class:`SpeedEstimate`.
+
+    Each timing is preceded by an untimed warm-up call: the first call allocates memory and picks kernels and
+    would make the estimate pessimistic.
+    """
+    import torch
+
+    began = time.perf_counter()
+    total = 5
+    yield Progress(0, total, "loading the model")
+    net, label = load_timing_model(model, config)
+    dev = torch.device(device)
+    net = net.to(dev)
+
+    def sync() -> None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        elif dev.type == "mps":
+            torch.mps.synchronize()
+
+    images = synthetic_lines(batch, width).to(dev)
+    widths = torch.full((batch,), width, dtype=torch.long, device=dev)
+    net.eval()
+
+    def recognise() -> None:
+        with torch.inference_mode():
+            net(images, widths)
+
+    yield Progress(1, total, "warming up recognition")
+    recognise()
+    sync()
+    yield Progress(2, total, "timing recognition")
+    rec_s = _seconds_per_call(recognise, seconds, sync, token)
+
+    # Fine-tuning: train mode (dropout on), CTC loss on random labels of a plausible length, AdamW update.
+    net.train()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-5)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    t_images = synthetic_lines(train_batch, width, seed=1).to(dev)
+    t_widths = torch.full((train_batch,), width, dtype=torch.long, device=dev)
+    n_classes = int(net.head.out_features) if hasattr(net, "head") else 80
+    target_len = max(1, width // 20)  # about one letter per 20 px at height 64
+    targets = torch.randint(1, n_classes, (train_batch, target_len), generator=torch.Generator().manual_seed(2))
+    targets = targets.to(dev)
+
+    def train_step(imgs=t_images, wids=t_widths, tgts=targets) -> None:
+        logits, lengths = net(imgs, wids)
+        loss = ctc(logits.log_softmax(-1).transpose(0, 1), tgts, lengths,
+                   torch.full((imgs.shape[0],), tgts.shape[1], dtype=torch.long, device=dev))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    yield Progress(3, total, "warming up fine-tuning")
+    # Warm up on a quarter batch: the first backward and optimiser step allocate, not the batch size.
+    warm = max(1, train_batch // 4)
+    train_step(t_images[:warm], t_widths[:warm], targets[:warm])
+    sync()
+    yield Progress(4, total, "timing a fine-tuning step")
+    step_s = _seconds_per_call(train_step, seconds, sync, token)
+    opt.zero_grad(set_to_none=True)
+    yield Progress(5, total, "done")
+    yield SpeedEstimate(
+        device=str(dev), model=label, threads=torch.get_num_threads(), line_width=width, batch_size=batch,
+        lines_per_s=batch / rec_s, train_batch_size=train_batch, train_step_s=step_s,
+        finetune_steps=finetune_steps, finetune_s=step_s * finetune_steps,
+        measured_s=time.perf_counter() - began,
+    )

@@ -1,0 +1,118 @@
+"""``htrgui doctor``: the report tells the truth about this machine, and its speed figures are measured."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from htrgui.core import doctor
+from htrgui.core.errors import Cancelled
+from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.speedtest import measure_speed
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_report_names_the_installed_libraries_and_device():
+    import cv2
+    import PySide6  # the test may import Qt; the core under test must not (checked below)
+
+    r = doctor.collect(measure=False)
+    assert r.python.endswith(platform.python_version())
+    assert r.versions["torch"].split("+")[0] == torch.__version__.split("+")[0]
+    assert r.versions["qt"] == PySide6.__version__
+    assert r.versions["opencv"].startswith(cv2.__version__)
+    assert r.torch_cuda == torch.version.cuda
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if torch.backends.mps.is_available() else "cpu")
+    assert r.device == expected
+    assert r.speed is None and r.speed_error == ""
+    text = doctor.format_report(r)
+    for version in (r.versions["torch"], r.versions["qt"], r.versions["opencv"], platform.python_version()):
+        assert version in text
+    json.dumps(r.to_dict())  # everything in the report is JSON-able
+
+
+def test_collect_runs_with_qt_blocked():
+    """The doctor reports the Qt version from metadata: it must work where PySide6 cannot be imported."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('PySide6', 'shiboken6', 'qtawesome'):\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from htrgui.core.doctor import collect\n"
+        "r = collect(measure=False)\n"
+        "assert r.versions['qt'], r.versions\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_measured_speed_is_consistent():
+    items = list(measure_speed(config="tiny", seconds=0.0, batch=2, train_batch=2, width=96, finetune_steps=50))
+    progress = [i for i in items if isinstance(i, Progress)]
+    estimate = items[-1]
+    assert isinstance(estimate, doctor.SpeedEstimate)
+    assert [p.done for p in progress] == sorted(p.done for p in progress)
+    assert progress[-1].done == progress[-1].total
+    assert math.isfinite(estimate.lines_per_s) and estimate.lines_per_s > 0
+    assert estimate.train_step_s > 0
+    assert estimate.finetune_s == pytest.approx(estimate.train_step_s * 50)
+    assert estimate.page_s == pytest.approx(doctor.LINES_PER_PAGE / estimate.lines_per_s)
+    assert (estimate.batch_size, estimate.train_batch_size, estimate.line_width) == (2, 2, 96)
+    assert estimate.threads == torch.get_num_threads()
+    r = doctor.DoctorReport("0", "py", "os", False, 2, 8.0, {}, None, [], "cpu", speed=estimate)
+    tips = " ".join(doctor.advise(r))
+    assert f"{estimate.lines_per_s:.1f} lines/s" in tips and "50 steps" in tips
+
+
+def test_measurement_stops_when_cancelled():
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        list(measure_speed(config="tiny", seconds=0.0, batch=1, train_batch=1, width=64, token=token))
+
+
+def test_gpu_seen_by_driver_but_not_by_torch_is_reported(tmp_path, monkeypatch):
+    """The commonest GPU trouble: an NVIDIA card with a CPU-only torch. The driver's tool is a stand-in here
+    (no GPU on this machine); it prints what ``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` prints."""
+    if torch.cuda.is_available():
+        pytest.skip("a real CUDA GPU is usable here")
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA GeForce RTX 3060, 12288, 550.54'\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    if sys.platform == "win32":
+        pytest.skip("shell-script stand-in needs a POSIX shell")
+    gpus, _ = doctor.torch_gpus()
+    cuda = [g for g in gpus if g.kind == "cuda"]
+    assert len(cuda) == 1
+    assert cuda[0].name == "NVIDIA GeForce RTX 3060" and cuda[0].memory_gb == pytest.approx(12.0)
+    assert cuda[0].driver == "550.54" and not cuda[0].usable
+    assert doctor.best_device(gpus) in ("cpu", "mps")
+    r = doctor.collect(measure=False)
+    assert any("RTX 3060" in tip and "not used" in tip for tip in r.advice)
+    assert "(NOT USED)" in doctor.format_report(r)
+
+
+def test_cli_json(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "htrgui", "doctor", "--json", "--no-measure"],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["app_version"] == doctor.__version__
+    assert data["versions"]["torch"] and data["device"] in ("cpu", "cuda", "mps")
+    assert data["speed"] is None
