@@ -1,0 +1,280 @@
+"""ALTO: read v2, v3 and v4 as eScriptorium and kraken write them; write ALTO 4 the eScriptorium way.
+
+Reading: blocks are every ``TextBlock`` under the page (eScriptorium reads ``PrintSpace//TextBlock``), types
+come from the first ``TAGREFS`` label, text is the line's ``String/@CONTENT`` joined by single spaces
+(``HYP`` appended as is), confidence is the mean ``WC``. eScriptorium's region-less lines sit in a
+``TextBlock`` without geometry (``eSc_dummyblock_``): they become a region of their own around the lines.
+
+Writing: ALTO 4.2 schema location (what eScriptorium accepts without a warning), pixel units, the bare image
+file name, space-separated point lists, one ``String`` per line (or the imported word Strings while the
+line text is unchanged), document order = reading order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from htrgui.core.document import Extras, Page, TextLine, TextRegion
+from htrgui.core.errors import FormatError, HtrError
+from htrgui.core.io import atomic_write_bytes, finish_page
+from htrgui.core.xmlsafe import (ALTO4, ALTO_NS, XSI, baseline_from_polygon, bbox_polygon, child, children,
+                                 clean_text, clip_points, from_string, local, ns_of, parse_points, parse_polygon,
+                                 polygon_for_export, polygon_from_baseline, renamespace, to_string, warn)
+
+__all__ = ["read_alto", "page_from_alto", "write_alto"]
+
+SCHEMA_LOCATION = f"{ALTO4} http://www.loc.gov/standards/alto/v4/alto-4-2.xsd"
+DUMMY_BLOCK = "eSc_dummyblock_"
+
+
+def read_alto(path: Path | str) -> Page:
+    """Read an ALTO file (see :func:`htrgui.core.io.read_document` for errors and warnings)."""
+    from htrgui.core.io import read_document
+
+    page = read_document(path)
+    if not page.extras.source_format.startswith("alto"):
+        raise FormatError("not an ALTO file", path)
+    return page
+
+
+def _int(elem: ET.Element, name: str, path: Path) -> int:
+    value = elem.get(name)
+    try:
+        return int(round(float(value))) if value not in (None, "") else 0
+    except ValueError:
+        raise FormatError(f"{name}={value!r} is not a number", path, local(elem.tag)) from None
+
+
+def _rect(elem: ET.Element) -> list[tuple[int, int]] | None:
+    """The HPOS/VPOS/WIDTH/HEIGHT box as a polygon, or None when incomplete."""
+    try:
+        x, y, w, h = (float(elem.get(k, "")) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT"))
+    except ValueError:
+        return None
+    if w <= 0 or h <= 0:
+        return None
+    x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def _shape(elem: ET.Element) -> list[tuple[int, int]] | None:
+    shape = child(elem, "Shape")
+    poly = child(shape, "Polygon") if shape is not None else None
+    pts = parse_polygon(poly.get("POINTS")) if poly is not None else None
+    return pts if pts and len(pts) >= 3 else _rect(elem)
+
+
+def _label(elem: ET.Element, tags: dict[str, str]) -> str:
+    refs = (elem.get("TAGREFS") or "").split()
+    return next((tags[r] for r in refs if r in tags), "")
+
+
+def _line_text(elem: ET.Element) -> tuple[str, float | None]:
+    """Text of Strings joined by one space (HYP appended), and the length-weighted mean WC."""
+    parts: list[str] = []
+    weights = confs = 0.0
+    for c in elem:
+        name = local(c.tag)
+        if name == "String":
+            content = c.get("CONTENT", "")
+            if parts and not parts[-1].endswith(" "):
+                parts.append(" ")
+            parts.append(content)
+            if c.get("WC") not in (None, ""):
+                try:
+                    wc = float(c.get("WC"))
+                except ValueError:
+                    continue
+                weights += max(len(content), 1)
+                confs += wc * max(len(content), 1)
+        elif name == "HYP":
+            parts.append(c.get("CONTENT", "-"))
+    text = "".join(parts).strip()
+    return text, (confs / weights if weights else None)
+
+
+def page_from_alto(root: ET.Element, path: Path) -> Page:
+    """Build a :class:`Page` from a parsed ALTO document."""
+    dialect = ALTO_NS.get(ns_of(root.tag), "alto")
+    desc = child(root, "Description")
+    unit = child(desc, "MeasurementUnit") if desc is not None else None
+    if unit is not None and (unit.text or "").strip() not in ("pixel", ""):
+        raise FormatError(f"MeasurementUnit is {unit.text.strip()!r}; only pixel coordinates are supported",
+                          path, "MeasurementUnit")
+    info = child(desc, "sourceImageInformation") if desc is not None else None
+    fname = child(info, "fileName") if info is not None else None
+    filename = (fname.text or "").strip() if fname is not None else ""
+    if not filename:
+        warn(path, "Description", "no sourceImageInformation/fileName: the image is assumed to share the stem")
+    tags = {t.get("ID"): t.get("LABEL", "") for t in root.iter() if local(t.tag).endswith("Tag") and t.get("ID")}
+    layout = child(root, "Layout")
+    page_elem = child(layout, "Page") if layout is not None else None
+    if page_elem is None:
+        raise FormatError("no Layout/Page element", path, "Layout")
+    width, height = _int(page_elem, "WIDTH", path), _int(page_elem, "HEIGHT", path)
+    repairs: dict[str, list[str]] = {}
+    regions = []
+    for n, block in enumerate(b for b in page_elem.iter() if local(b.tag) == "TextBlock"):
+        region = _region(block, tags, repairs, n)
+        if region is not None:
+            regions.append(region)
+    _apply_reading_order(root, regions)
+    for kind, ids in repairs.items():
+        warn(path, None, f"{kind}: {len(ids)} ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})")
+    page = Page(image_filename=filename or Path(path).stem + ".jpg", width=width, height=height, regions=regions,
+                page_index=0, xml_path=None, extras=Extras(source_format=dialect))
+    return finish_page(page, Path(path))
+
+
+def _region(block: ET.Element, tags: dict[str, str], repairs: dict, n: int) -> TextRegion | None:
+    block_id = block.get("ID", "")
+    lines = []
+    for le in children(block, "TextLine"):
+        line = _line(le, tags, repairs)
+        if line is not None:
+            lines.append(line)
+    polygon = _shape(block)
+    if block_id.startswith(DUMMY_BLOCK) or not block_id:
+        # eScriptorium's "no region": a real region around the lines, with an id that is not "no region"
+        block_id = f"r_block_{n}"
+        polygon = None
+    if not polygon:
+        if not lines:
+            return None
+        polygon = bbox_polygon([p for ln in lines for p in ln.polygon + ln.baseline])
+    attrs = {k: v for k, v in block.attrib.items() if k not in ("ID", "HPOS", "VPOS", "WIDTH", "HEIGHT", "TAGREFS")}
+    return TextRegion(id=block_id, polygon=polygon, type=_label(block, tags), lines=lines,
+                      extras=Extras(attrs=attrs, source_format="alto"))
+
+
+def _line(le: ET.Element, tags: dict[str, str], repairs: dict) -> TextLine | None:
+    line_id = le.get("ID", "")
+    polygon = _shape(le)
+    raw = (le.get("BASELINE") or "").replace(",", " ").split()
+    baseline = parse_points(" ".join(raw)) if len(raw) != 1 else None
+    if len(raw) == 1 and polygon:
+        # ALTO < 4.2: BASELINE is a single vertical position
+        try:
+            y = int(round(float(raw[0])))
+            xs = [p[0] for p in polygon]
+            baseline = [(min(xs), y), (max(xs), y)]
+        except ValueError:
+            baseline = None
+    if baseline is not None and len(set(baseline)) < 2:
+        baseline = None
+    if not polygon and not baseline:
+        repairs.setdefault("lines without geometry, skipped", []).append(line_id or "?")
+        return None
+    if not polygon:
+        polygon = polygon_from_baseline(baseline)
+        repairs.setdefault("lines without a polygon, derived from the baseline", []).append(line_id)
+    if not baseline:
+        baseline = baseline_from_polygon(polygon)
+        repairs.setdefault("lines without BASELINE, derived from the polygon", []).append(line_id)
+    text, conf = _line_text(le)
+    strings = [c for c in le if local(c.tag) in ("String", "SP", "HYP")]
+    ex = Extras(source_format="alto")
+    if len([s for s in strings if local(s.tag) == "String"]) > 1:
+        ex.elements = [to_string(s) for s in strings]  # word level, written back while the text is unchanged
+    ex.attrs = {k: v for k, v in le.attrib.items()
+                if k not in ("ID", "BASELINE", "HPOS", "VPOS", "WIDTH", "HEIGHT", "TAGREFS")}
+    status = "empty" if not text else ("predicted" if conf is not None else "verified")
+    return TextLine(id=line_id, polygon=polygon, baseline=baseline, text=text, confidence=conf, status=status,
+                    source="import:alto", type=_label(le, tags), extras=ex)
+
+
+def _apply_reading_order(root: ET.Element, regions: list[TextRegion]) -> None:
+    """Apply ALTO 4.3 ``ReadingOrder`` (refs to blocks or lines) when present; else keep document order."""
+    ro = child(root, "ReadingOrder")
+    if ro is None:
+        return
+    refs = [e.get("REF") for e in ro.iter() if local(e.tag) == "ElementRef" and e.get("REF")]
+    rank = {ref: i for i, ref in enumerate(dict.fromkeys(refs))}
+    if not rank:
+        return
+    big = len(rank)
+    for region in regions:
+        region.lines.sort(key=lambda ln: rank.get(ln.id, big))
+
+    def region_rank(r: TextRegion) -> int:
+        return min([rank.get(r.id, big)] + [rank.get(ln.id, big) for ln in r.lines])
+
+    regions.sort(key=region_rank)
+
+
+# --- writing -----------------------------------------------------------------------------------------------
+
+def _space(points: list[tuple[int, int]]) -> str:
+    return " ".join(f"{x} {y}" for x, y in points)
+
+
+def _box(points: list[tuple[int, int]]) -> dict[str, str]:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return {"HPOS": str(min(xs)), "VPOS": str(min(ys)), "WIDTH": str(max(xs) - min(xs)),
+            "HEIGHT": str(max(ys) - min(ys))}
+
+
+def alto_to_bytes(page: Page) -> bytes:
+    """The ALTO 4 document for ``page`` as UTF-8 bytes."""
+    if page.width <= 0 or page.height <= 0:
+        raise HtrError(f"page {page.image_filename!r}: cannot write ALTO with image size {page.width}x{page.height}")
+    w, h = page.width, page.height
+    root = ET.Element("alto", {"xmlns": ALTO4, "xmlns:xsi": XSI, "xsi:schemaLocation": SCHEMA_LOCATION})
+    desc = ET.SubElement(root, "Description")
+    ET.SubElement(desc, "MeasurementUnit").text = "pixel"
+    info = ET.SubElement(desc, "sourceImageInformation")
+    ET.SubElement(info, "fileName").text = page.image_filename or "unknown"
+    regions = [r for r in page.regions if r.polygon or r.lines]
+    block_types = list(dict.fromkeys(r.type for r in regions if r.type))
+    line_types = list(dict.fromkeys(ln.type for r in regions for ln in r.lines if ln.type))
+    bt = {t: f"BT{i + 1}" for i, t in enumerate(block_types)}
+    lt = {t: f"LT{i + 1}" for i, t in enumerate(line_types)}
+    if bt or lt:
+        tags = ET.SubElement(root, "Tags")
+        for kind, table in (("block", bt), ("line", lt)):
+            for label, tid in table.items():
+                ET.SubElement(tags, "OtherTag", {"ID": tid, "LABEL": label, "DESCRIPTION": f"{kind} type {label}"})
+    layout = ET.SubElement(root, "Layout")
+    pg = ET.SubElement(layout, "Page", {"ID": f"page_{page.page_index + 1}",
+                                        "PHYSICAL_IMG_NR": str(page.page_index + 1),
+                                        "WIDTH": str(w), "HEIGHT": str(h)})
+    ps = ET.SubElement(pg, "PrintSpace", {"HPOS": "0", "VPOS": "0", "WIDTH": str(w), "HEIGHT": str(h)})
+    for region in regions:
+        polygon = region.polygon or bbox_polygon([p for ln in region.lines for p in ln.polygon])
+        polygon = polygon_for_export(clip_points(polygon, w, h))
+        block = ET.SubElement(ps, "TextBlock", {"ID": region.id, **_box(polygon)})
+        if region.type:
+            block.set("TAGREFS", bt[region.type])
+        ET.SubElement(ET.SubElement(block, "Shape"), "Polygon", {"POINTS": _space(polygon)})
+        for line in region.lines:
+            _write_line(block, line, lt, w, h)
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h: int) -> None:
+    polygon = polygon_for_export(clip_points(line.polygon, w, h))
+    baseline = clip_points(line.baseline, w, h)
+    if len(set(baseline)) < 2:
+        baseline = baseline_from_polygon(polygon)
+    box = _box(polygon)
+    le = ET.SubElement(block, "TextLine", {"ID": line.id, "BASELINE": _space(baseline), **box})
+    if line.type:
+        le.set("TAGREFS", lt[line.type])
+    ET.SubElement(ET.SubElement(le, "Shape"), "Polygon", {"POINTS": _space(polygon)})
+    words = [from_string(s) for s in line.extras.elements] if line.extras.source_format == "alto" else []
+    if words and not line.text_changed:
+        for word in words:
+            renamespace(word, {n for n in ALTO_NS}, "")
+            le.append(word)
+        return
+    string = ET.SubElement(le, "String", {"CONTENT": clean_text(line.text), **box})
+    if line.confidence is not None:
+        string.set("WC", f"{min(max(line.confidence, 0.0), 1.0):.4f}")
+
+
+def write_alto(page: Page, path: Path | str) -> None:
+    """Write ``page`` to ``path`` as ALTO 4, atomically."""
+    atomic_write_bytes(path, alto_to_bytes(page))
