@@ -1,0 +1,1 @@
+"""Dialogs of the desktop app: errors, preferences, models, fine-tuning, export."""

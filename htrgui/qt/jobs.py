@@ -1,0 +1,243 @@
+"""One model job at a time (segment, recognise, fine-tune, export) and the status-bar widget that shows it.
+
+The model jobs share the CPU/GPU and the model in memory, so running two at once only makes both slower and
+risks two writers on one page: :class:`JobRunner` refuses a second job while one runs and says so through
+``busy_changed`` so the window can grey out its actions. Progress reaching the display is throttled to about
+10 Hz: recognising a page can yield hundreds of updates a second, and repainting for each would cost more than
+the work.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+
+from htrgui.core.errors import HtrError
+from htrgui.core.progress import Progress
+from htrgui.qt.workers import Factory, GeneratorWorker
+
+#: Minimum time between two progress updates shown to the user (seconds).
+PROGRESS_INTERVAL_S = 0.1
+
+
+class JobBusy(HtrError):
+    """Raised by :meth:`JobRunner.run` while another job is running."""
+
+
+def format_duration(seconds: float) -> str:
+    """``0:42`` or ``1:05:03``: a short duration for "time left"."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_left(progress: Progress, elapsed_s: float) -> float | None:
+    """Seconds left, extrapolated from the rate so far; None when it cannot be told yet."""
+    if not progress.total or progress.done <= 0 or elapsed_s <= 0:
+        return None
+    rate = progress.done / elapsed_s
+    return max(0.0, (progress.total - progress.done) / rate)
+
+
+class JobRunner(QObject):
+    """Runs one :class:`GeneratorWorker` at a time and reports it to the window.
+
+    Signals: ``busy_changed(bool)``; ``job_started(title)``; ``job_progress(Progress)`` throttled to ~10 Hz;
+    ``job_ended(title, outcome, message)`` with outcome ``finished``, ``failed`` or ``cancelled``.
+    """
+
+    busy_changed = Signal(bool)
+    job_started = Signal(str)
+    job_progress = Signal(object)
+    job_ended = Signal(str, str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._worker: GeneratorWorker | None = None
+        self._title = ""
+        self._started_at = 0.0
+        self._pending: Progress | None = None
+        self._last: Progress | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(PROGRESS_INTERVAL_S * 1000))
+        self._timer.timeout.connect(self._flush)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    @property
+    def title(self) -> str:
+        """Title of the running job ("" when idle)."""
+        return self._title
+
+    @property
+    def worker(self) -> GeneratorWorker | None:
+        return self._worker
+
+    @property
+    def last_progress(self) -> Progress | None:
+        """The latest progress of the running job (not throttled)."""
+        return self._last
+
+    def elapsed(self) -> float:
+        """Seconds since the running job started (0 when idle)."""
+        return time.monotonic() - self._started_at if self._worker is not None else 0.0
+
+    def run(self, title: str, factory: Factory, on_item: Callable[[object], None] | None = None,
+            on_finished: Callable[[], None] | None = None,
+            on_failed: Callable[[str, str], None] | None = None,
+            on_cancelled: Callable[[], None] | None = None) -> GeneratorWorker:
+        """Start ``factory`` as the one running job. Callbacks run on the GUI thread.
+
+        Without ``on_failed`` a failure is shown in an error dialog (never only on the console).
+        Raises :class:`JobBusy` when a job is already running.
+        """
+        if self._worker is not None:
+            raise JobBusy(f"cannot start \u201c{title}\u201d: \u201c{self._title}\u201d is still running")
+        worker = GeneratorWorker(factory, self)
+        if on_item is not None:
+            worker.item.connect(on_item)
+        worker.progress.connect(self._on_progress)
+        # The callbacks run from _end once the runner is idle again, so a callback may start the next job.
+        worker.finished.connect(lambda: self._end(worker, "finished", "", "", on_finished))
+        worker.cancelled.connect(lambda: self._end(worker, "cancelled", "", "", on_cancelled))
+        worker.failed.connect(lambda msg, details: self._end(worker, "failed", msg, details, on_failed))
+        self._worker = worker
+        self._title = title
+        self._started_at = time.monotonic()
+        self._pending = self._last = None
+        worker.start()
+        self.job_started.emit(title)
+        self.busy_changed.emit(True)
+        return worker
+
+    def cancel(self) -> None:
+        """Ask the running job to stop (no-op when idle)."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def shutdown(self, msecs: int = 10_000) -> bool:
+        """Cancel the running job and wait for its thread (call from the window's closeEvent)."""
+        worker = self._worker
+        if worker is None:
+            return True
+        worker.cancel()
+        return worker.wait(msecs)
+
+    @Slot(object)
+    def _on_progress(self, progress: Progress) -> None:
+        self._last = progress
+        if self._timer.isActive():
+            self._pending = progress
+            return
+        self.job_progress.emit(progress)
+        self._timer.start()
+
+    @Slot()
+    def _flush(self) -> None:
+        if self._pending is None:
+            self._timer.stop()
+            return
+        pending, self._pending = self._pending, None
+        self.job_progress.emit(pending)
+
+    def _end(self, worker: GeneratorWorker, outcome: str, message: str, details: str,
+             callback: Callable[..., None] | None) -> None:
+        if worker is not self._worker:
+            return
+        if self._pending is not None:
+            self.job_progress.emit(self._pending)
+        self._timer.stop()
+        title = self._title
+        self._worker = None
+        self._title = ""
+        self._pending = None
+        self.job_ended.emit(title, outcome, message)
+        self.busy_changed.emit(False)
+        if outcome == "failed":
+            if callback is not None:
+                callback(message, details)
+            else:
+                from htrgui.qt.dialogs.errors import show_error
+
+                show_error(None, f"{title} failed", message, details)
+        elif callback is not None:
+            callback()
+
+
+class JobStatusWidget(QWidget):
+    """Progress bar, message and cancel button of the running job, for the main window's status bar."""
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self.label = QLabel(self)
+        self.bar = QProgressBar(self)
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(True)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc); what is done so far is kept")
+        _set_icon(self.cancel_button, "mdi6.close-circle-outline")
+        self.cancel_button.clicked.connect(self._on_cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        runner.job_started.connect(self._on_started)
+        runner.job_progress.connect(self._on_progress)
+        runner.job_ended.connect(self._on_ended)
+        self._set_idle("")
+
+    def _set_idle(self, message: str) -> None:
+        self.bar.hide()
+        self.cancel_button.hide()
+        self.label.setText(message)
+
+    @Slot(str)
+    def _on_started(self, title: str) -> None:
+        self.label.setText(title)
+        self.bar.setRange(0, 0)  # busy indicator until the first progress says how much there is
+        self.bar.show()
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
+
+    @Slot(object)
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.total:
+            self.bar.setRange(0, progress.total)
+            self.bar.setValue(min(progress.done, progress.total))
+        else:
+            self.bar.setRange(0, 0)
+        text = f"{self._runner.title}: {progress.message}" if progress.message else self._runner.title
+        left = time_left(progress, self._runner.elapsed())
+        if left is not None and self._runner.elapsed() > 2.0:
+            text += f" \u2014 {format_duration(left)} left"
+        self.label.setText(text)
+
+    @Slot(str, str, str)
+    def _on_ended(self, title: str, outcome: str, message: str) -> None:
+        words = {"finished": "done", "cancelled": "cancelled", "failed": "failed"}
+        self._set_idle(f"{title}: {words.get(outcome, outcome)}")
+
+    @Slot()
+    def _on_cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.label.setText(f"{self._runner.title}: cancelling\u2026")
+        self._runner.cancel()
+
+
+def _set_icon(button: QToolButton, name: str) -> None:
+    """A qtawesome icon when available (it needs a running QApplication and its fonts)."""
+    try:
+        import qtawesome
+
+        button.setIcon(qtawesome.icon(name))
+    except Exception:  # noqa: BLE001 - an icon is decoration; the text stays
+        pass

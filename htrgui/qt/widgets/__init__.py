@@ -1,0 +1,1 @@
+"""Small reusable widgets: the live training curve and the special-character panel."""
