@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Build the Linux release: dist/htrgui-<version>-linux-<arch>-<variant>.tar.gz (+ .sha256).
+# The archive holds the frozen app folder, a desktop entry, an icon and install.sh / uninstall.sh.
+#
+#   installer/build_linux.sh                        # CPU build with the current python3
+#   HTRGUI_BUILD_VENV=build/venv installer/build_linux.sh      # clean venv: CPU torch + htrgui + PyInstaller
+#   HTRGUI_VARIANT=cuda HTRGUI_BUILD_VENV=build/venv-cuda TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126 \
+#       installer/build_linux.sh                    # CUDA build (about 3 GB larger)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VARIANT=${HTRGUI_VARIANT:-cpu}
+PYTHON=${PYTHON:-python3}
+case "$VARIANT" in cpu|cuda) ;; *) echo "build_linux: HTRGUI_VARIANT must be cpu or cuda, not $VARIANT" >&2; exit 2 ;; esac
+
+if [ -n "${HTRGUI_BUILD_VENV:-}" ]; then
+  # A clean environment keeps whatever else is installed on the build machine out of the bundle.
+  [ -x "$HTRGUI_BUILD_VENV/bin/python" ] || "$PYTHON" -m venv "$HTRGUI_BUILD_VENV"
+  PYTHON="$HTRGUI_BUILD_VENV/bin/python"
+  DEFAULT_INDEX=https://download.pytorch.org/whl/cpu
+  "$PYTHON" -m pip install -q --upgrade pip
+  "$PYTHON" -m pip install -q torch --index-url "${TORCH_INDEX_URL:-$DEFAULT_INDEX}"
+  "$PYTHON" -m pip install -q . -r installer/requirements-build.txt
+fi
+"$PYTHON" -m PyInstaller --version >/dev/null 2>&1 || "$PYTHON" -m pip install -q -r installer/requirements-build.txt
+
+# A CPU build must not carry several GB of CUDA libraries, and a CUDA build needs a CUDA torch.
+"$PYTHON" - "$VARIANT" <<'EOF'
+import sys, torch
+variant, cuda = sys.argv[1], torch.version.cuda
+if variant == "cpu" and cuda:
+    sys.exit(f"build_linux: torch {torch.__version__} is a CUDA build; install the CPU one "
+             "(pip install torch --index-url https://download.pytorch.org/whl/cpu) or set HTRGUI_VARIANT=cuda")
+if variant == "cuda" and not cuda:
+    sys.exit(f"build_linux: torch {torch.__version__} has no CUDA; install a CUDA torch for HTRGUI_VARIANT=cuda")
+print(f"build_linux: torch {torch.__version__} (CUDA {cuda}) for the {variant} build")
+EOF
+
+[ -n "$(ls models/*.pt 2>/dev/null)" ] || echo "build_linux: WARNING: no models/*.pt: the build ships without a model" >&2
+"$PYTHON" installer/make_icons.py >/dev/null
+start=$(date +%s)
+HTRGUI_VARIANT="$VARIANT" "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath dist --workpath build/pyinstaller installer/htrgui.spec
+echo "build_linux: PyInstaller took $(( $(date +%s) - start )) s"
+
+NAME=$("$PYTHON" -c "import sys; sys.path.insert(0, 'installer'); import bundle; print(bundle.artefact_name('$VARIANT'))")
+VERSION=$("$PYTHON" -c "import sys; sys.path.insert(0, 'installer'); import bundle; print(bundle.app_version())")
+STAGE="dist/$NAME"
+rm -rf "$STAGE" "$STAGE.tar.gz"
+mkdir -p "$STAGE"
+mv dist/htrgui "$STAGE/htrgui"
+cp installer/linux/htrgui.desktop installer/linux/install.sh installer/linux/uninstall.sh "$STAGE/"
+cp build/icons/htrgui.png "$STAGE/htrgui.png"
+echo "$VERSION" > "$STAGE/VERSION"
+cat > "$STAGE/README.txt" <<EOF
+htrgui $VERSION ($VARIANT build) for Linux $(uname -m)
+
+Run without installing:   ./htrgui/htrgui
+Install for this user:     ./install.sh      (menu entry + "htrgui" command in ~/.local/bin)
+Check this machine:        ./htrgui/htrgui doctor
+Uninstall:                 ./uninstall.sh    (your pages, models and settings are kept)
+EOF
+tar -C dist -czf "dist/$NAME.tar.gz" "$NAME"
+(cd dist && sha256sum "$NAME.tar.gz" > "$NAME.tar.gz.sha256")
+echo "build_linux: dist/$NAME.tar.gz $(du -h "dist/$NAME.tar.gz" | cut -f1) (unpacked $(du -sh "$STAGE" | cut -f1))"

@@ -1,0 +1,67 @@
+"""Entry point of the frozen application (PyInstaller runs this file as ``__main__``).
+
+It only launches the package (``htrgui.__main__.main``): no application logic lives in the installer. One
+addition: ``--smoke-test`` starts the real window and quits from inside Qt's event loop once the window is
+shown, printing one JSON line (used by ``installer/smoke_linux.sh`` to prove the frozen GUI starts).
+"""
+
+import time
+
+_STARTED = time.perf_counter()  # noqa: E402 - first thing: start-up time is measured from here
+
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+#: How long the smoke test waits for a window before giving up (a cold start on a slow disk is seconds).
+SMOKE_TIMEOUT_MS = 120_000
+
+
+def smoke_test() -> int:
+    """Run the GUI until its event loop has shown a main window, then quit; print what was seen as JSON."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    # Created here so that the timers below exist before the app's run() enters the event loop;
+    # htrgui.qt.app.run reuses an existing QApplication.
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    seen: dict = {}
+
+    def check() -> None:
+        shown = [w for w in app.topLevelWidgets() if w.isVisible()]
+        mains = [w for w in shown if isinstance(w, QMainWindow)]
+        if not mains and time.perf_counter() - _STARTED < SMOKE_TIMEOUT_MS / 1000:
+            QTimer.singleShot(100, check)  # a splash or first-run dialog may come first
+            return
+        seen.update(
+            event_loop=True,
+            main_window=bool(mains),
+            windows=[f"{type(w).__name__}: {w.windowTitle()}" for w in shown],
+            startup_s=round(time.perf_counter() - _STARTED, 3),
+        )
+        app.exit(0 if mains else 1)
+
+    QTimer.singleShot(0, check)  # fires only once the event loop runs
+    from htrgui.qt.app import run
+
+    code = run([])
+    if not seen:
+        seen = {"event_loop": False, "exit_code": code}
+    print(json.dumps({"smoke_test": seen}), flush=True)
+    return int(code or 0) if seen.get("main_window") else 1
+
+
+def main() -> int:
+    multiprocessing.freeze_support()  # worker processes re-execute this binary
+    argv = sys.argv[1:]
+    if argv[:1] == ["--smoke-test"]:
+        return smoke_test()
+    from htrgui.__main__ import main as app_main
+
+    return app_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

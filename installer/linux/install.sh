@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs htrgui for the current user (no root needed): the program folder, an `htrgui` command,
+# a menu entry and an icon. PREFIX=/opt/... (as root) installs for everyone.
+#   ./install.sh            -> ~/.local/opt/htrgui-<version>, ~/.local/bin/htrgui, menu entry
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+VERSION=$(cat "$HERE/VERSION")
+PREFIX=${PREFIX:-$HOME/.local}
+DEST="$PREFIX/opt/htrgui-$VERSION"
+APPS="$PREFIX/share/applications"
+ICONS="$PREFIX/share/icons/hicolor/512x512/apps"
+
+[ -x "$HERE/htrgui/htrgui" ] || { echo "install.sh: $HERE/htrgui/htrgui is missing: unpack the whole archive first" >&2; exit 1; }
+mkdir -p "$PREFIX/opt" "$PREFIX/bin" "$APPS" "$ICONS"
+rm -rf "$DEST.tmp"
+cp -R "$HERE/htrgui" "$DEST.tmp"          # copy first, then swap: an interrupted install leaves the old one working
+rm -rf "$DEST"
+mv "$DEST.tmp" "$DEST"
+ln -sfn "$DEST/htrgui" "$PREFIX/bin/htrgui"
+cp "$HERE/htrgui.png" "$ICONS/htrgui.png"
+sed -e "s#@EXEC@#$DEST/htrgui#" -e "s#@ICON@#htrgui#" "$HERE/htrgui.desktop" > "$APPS/htrgui.desktop"
+chmod 644 "$APPS/htrgui.desktop"
+command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$APPS" || true
+command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q "$PREFIX/share/icons/hicolor" || true
+echo "htrgui $VERSION installed in $DEST"
+echo "Start it from the applications menu, or run: $PREFIX/bin/htrgui   (htrgui doctor checks this machine)"
+case ":$PATH:" in *":$PREFIX/bin:"*) ;; *) echo "Note: $PREFIX/bin is not on your PATH." ;; esac

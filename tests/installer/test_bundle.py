@@ -1,0 +1,162 @@
+"""The installer's bundle policy (installer/bundle.py, htrgui.spec) against the real source tree and libraries.
+
+Building takes minutes, so these fast checks catch the usual breakages first: a Qt module the GUI starts using
+while the spec excludes it, a prune pattern that removes a library the app loads, a broken launcher, or an
+install script that leaves a dangling menu entry.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALLER = REPO / "installer"
+sys.path.insert(0, str(INSTALLER))
+import bundle  # noqa: E402
+
+import htrgui  # noqa: E402
+
+
+def imported_modules(root: Path) -> dict[str, str]:
+    """Every absolute module name imported in ``root``'s Python files -> one file importing it."""
+    found: dict[str, str] = {}
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                found.setdefault(name, str(path.relative_to(REPO)))
+    return found
+
+
+def test_spec_compiles_and_points_at_existing_files():
+    spec = (INSTALLER / "htrgui.spec").read_text(encoding="utf-8")
+    compile(spec, "htrgui.spec", "exec")
+    assert '"launcher.py"' in spec and (INSTALLER / "launcher.py").is_file()
+    assert "collect_submodules(\"htrgui\")" in spec  # the CLI finds its subcommands at run time
+    for src, dest in bundle.datas():
+        assert Path(src).is_dir() and dest in ("resources", "models")
+
+
+def test_nothing_the_app_imports_is_excluded():
+    imports = imported_modules(REPO / "htrgui")
+    excluded_top = set(bundle.EXCLUDED_MODULES)
+    excluded_qt = set(bundle.EXCLUDED_QT_MODULES)
+    clashes = {name: where for name, where in imports.items()
+               if name.split(".")[0] in excluded_top or ".".join(name.split(".")[:2]) in excluded_qt}
+    assert not clashes, f"installer/bundle.py excludes modules the app imports: {clashes}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_prune_patterns_keep_every_library_the_app_loads():
+    """Load torch (and train one step), OpenCV, Pillow, pdfium and a shown Qt window, then check that no
+    shared library or module file that was loaded would be cut from the bundle."""
+    code = r"""
+import json, os, sys, site
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import torch, cv2, PIL.Image, numpy, pypdfium2
+m = torch.nn.Linear(4, 3); loss = m(torch.rand(2, 4)).sum(); loss.backward()
+torch.optim.AdamW(m.parameters()).step()
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([]); w = QMainWindow(); w.show(); app.processEvents()
+libs = set()
+for line in open("/proc/self/maps"):
+    parts = line.split()
+    if len(parts) >= 6 and ".so" in parts[-1]:
+        libs.add(parts[-1])
+files = [getattr(mod, "__file__", None) for mod in list(sys.modules.values())]
+print(json.dumps({"libs": sorted(libs), "files": [f for f in files if f], "site": site.getsitepackages()}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    roots = [Path(p).resolve() for p in data["site"]]
+    patterns = bundle.prune_patterns("cpu")
+    cut = []
+    for f in data["libs"] + data["files"]:
+        path = Path(f).resolve()
+        rel = next((path.relative_to(r).as_posix() for r in roots if path.is_relative_to(r)), None)
+        # System libraries land at the top of the bundle under their own name.
+        dest = rel if rel is not None else path.name
+        if bundle.is_pruned(dest, patterns):
+            cut.append(dest)
+    assert not cut, f"prune patterns would remove files the app loads: {cut}"
+    assert any("libtorch_cpu" in lib for lib in data["libs"])  # the check saw the real libraries
+
+
+def test_artefact_names_are_versioned():
+    name = bundle.artefact_name("cpu")
+    assert name.startswith(f"htrgui-{htrgui.__version__}-") and name.endswith("-cpu")
+    assert bundle.artefact_name("cuda", version="1.2.3", tag="windows-x64") == "htrgui-1.2.3-windows-x64-cuda"
+    assert bundle.app_version() == htrgui.__version__
+    assert bundle.platform_tag().split("-")[0] in ("linux", "windows", "macos")
+
+
+def test_launcher_smoke_test_reaches_the_event_loop():
+    """The flag the frozen build's smoke test uses, run from source: the window shows, then the app quits."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, str(INSTALLER / "launcher.py"), "--smoke-test"], capture_output=True,
+                         text=True, timeout=240, cwd=REPO, env=env)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no JSON from --smoke-test: {out.stdout}\n{out.stderr}"
+    result = json.loads(lines[-1])["smoke_test"]
+    assert out.returncode == 0, (result, out.stderr)
+    assert result["event_loop"] and result["main_window"] and result["startup_s"] > 0
+
+
+@pytest.mark.skipif(sys.platform == "win32" or not shutil.which("sh"), reason="POSIX install script")
+def test_linux_install_and_uninstall(tmp_path):
+    stage = tmp_path / "htrgui-9.9.9-linux-x86_64-cpu"
+    (stage / "htrgui").mkdir(parents=True)
+    exe = stage / "htrgui" / "htrgui"
+    exe.write_text("#!/bin/sh\necho frozen-htrgui \"$@\"\n")
+    exe.chmod(0o755)
+    for name in ("htrgui.desktop", "install.sh", "uninstall.sh"):
+        shutil.copy(INSTALLER / "linux" / name, stage / name)
+    shutil.copy(INSTALLER / "linux" / "htrgui.desktop", stage / "htrgui.desktop")
+    (stage / "htrgui.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (stage / "VERSION").write_text("9.9.9\n")
+    prefix = tmp_path / "prefix"
+    env = dict(os.environ, PREFIX=str(prefix), HOME=str(tmp_path))
+    done = subprocess.run(["sh", str(stage / "install.sh")], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # The command works, and the menu entry starts the installed copy (not the unpacked archive).
+    run = subprocess.run([str(prefix / "bin" / "htrgui"), "doctor"], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "frozen-htrgui doctor"
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(prefix / "share" / "applications" / "htrgui.desktop")
+    desk = entry["Desktop Entry"]
+    target = Path(desk["Exec"].split()[0])
+    assert target == prefix / "opt" / "htrgui-9.9.9" / "htrgui" and os.access(target, os.X_OK)
+    assert desk["Type"] == "Application" and desk["Icon"] == "htrgui" and "@" not in desk["Exec"]
+    assert (prefix / "share" / "icons" / "hicolor" / "512x512" / "apps" / "htrgui.png").is_file()
+    # A second install (an upgrade) replaces the copy in place.
+    assert subprocess.run(["sh", str(stage / "install.sh")], env=env, capture_output=True).returncode == 0
+    done = subprocess.run(["sh", str(stage / "uninstall.sh")], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not (prefix / "bin" / "htrgui").exists() and not (prefix / "opt" / "htrgui-9.9.9").exists()
+    assert not (prefix / "share" / "applications" / "htrgui.desktop").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX install script")
+def test_install_script_refuses_a_partial_archive(tmp_path):
+    shutil.copy(INSTALLER / "linux" / "install.sh", tmp_path / "install.sh")
+    (tmp_path / "VERSION").write_text("1.0\n")
+    env = dict(os.environ, PREFIX=str(tmp_path / "prefix"), HOME=str(tmp_path))
+    done = subprocess.run(["sh", str(tmp_path / "install.sh")], capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "htrgui/htrgui is missing" in done.stderr
+    assert not (tmp_path / "prefix" / "bin").exists()
