@@ -203,3 +203,33 @@ def _unique_ids(page: Page, xml_path: Path) -> None:
     if changed:
         warn(xml_path, None, f"{len(changed)} ids were not valid or not unique and were renamed: "
              + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
+
+
+EXTENSIONS = {"page": ".xml", "alto": ".xml", "txt": ".txt"}
+
+
+def export_pages(sources: list[tuple[str, Path | Page]], outdir: Path | str, fmt: str, token=None):
+    """Write each ``(name, PAGE file or Page)`` to ``outdir/<name>.xml|.txt`` as ``fmt``; yields Progress.
+
+    A source that cannot be read is reported in ``Progress.info["error"]`` and skipped, so one bad file does
+    not stop a batch. ``token`` is an optional :class:`~htrgui.core.progress.CancelToken`.
+    """
+    from htrgui.core.progress import Progress
+
+    if fmt not in EXTENSIONS:
+        raise HtrError(f"unknown output format {fmt!r}: use page, alto or txt")
+    outdir = Path(outdir)
+    total = len(sources)
+    for done, (name, source) in enumerate(sources):
+        if token is not None:
+            token.check()
+        target = outdir / f"{name}{EXTENSIONS[fmt]}"
+        info: dict = {}
+        try:
+            page = source if isinstance(source, Page) else read_document(source)
+            if not isinstance(source, Page) and Path(source).resolve() == target.resolve():
+                raise HtrError(f"{target}: output would overwrite its input; choose another output folder")
+            write_document(page, target, fmt)
+        except HtrError as exc:
+            info["error"] = str(exc)
+        yield Progress(done + 1, total, f"{name}", info)

@@ -37,7 +37,6 @@ MAX_XML_BYTES = 200 * 1024 * 1024
 # XML 1.0 forbids most C0 controls; lxml and libxml2 refuse them, so they are removed from text we write.
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
-_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|-?\.\d+")
 
 
 class FormatWarning(UserWarning):
@@ -160,9 +159,12 @@ def parse_points(text: str | None) -> list[tuple[int, int]] | None:
     if not cleaned:
         return None
     tokens = cleaned.split()
-    if any(not _NUMBER.fullmatch(t) for t in tokens) or len(tokens) % 2:
+    if len(tokens) % 2:
         return None
-    values = [float(t) for t in tokens]
+    try:
+        values = [float(t) for t in tokens]
+    except ValueError:
+        return None
     if any(not math.isfinite(v) for v in values):
         return None
     pts: list[tuple[int, int]] = []

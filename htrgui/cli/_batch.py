@@ -1,0 +1,38 @@
+"""Shared driver of ``convert`` and ``export``: progress and warnings on stderr, one line per problem."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+
+def run_export(command: str, sources: list[tuple[str, Path]], outdir: Path, fmt: str) -> int:
+    """Write every source to ``outdir``; returns 2 when any failed, else 0."""
+    from htrgui.core.io import export_pages
+    from htrgui.core.progress import StderrReporter
+
+    names = [n for n, _ in sources]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        print(f"htrgui {command}: error: several inputs would be written to the same name: {', '.join(clashes)}",
+              file=sys.stderr)
+        return 2
+    report = StderrReporter()
+    failed = 0
+    gen = export_pages(sources, outdir, fmt)
+    while True:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                progress = next(gen)
+            except StopIteration:
+                break
+        for w in caught:
+            print(f"htrgui {command}: warning: {w.message}", file=sys.stderr)
+        if "error" in progress.info:
+            failed += 1
+            print(f"htrgui {command}: error: {progress.info['error']}", file=sys.stderr)
+        report(progress)
+    print(f"htrgui {command}: {len(sources) - failed} of {len(sources)} written to {outdir}", file=sys.stderr)
+    return 2 if failed else 0

@@ -1,0 +1,25 @@
+"""``htrgui convert``: PAGE or ALTO files to PAGE 2019, ALTO 4 or plain text, keeping ids and geometry."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "convert PAGE-XML or ALTO files to PAGE 2019, ALTO 4 or plain text"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "convert", help=HELP, description=HELP + ". Writes OUTDIR/<input stem>.xml (or .txt). "
+        "Works without the image when the file gives the page size (a warning says the image was not found).")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="PAGE-XML (2013, 2019) or ALTO (v2-v4) file")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
+    p.add_argument("--to", choices=("page", "alto", "txt"), default="page", help="output format (default: page)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from htrgui.cli._batch import run_export
+
+    sources = [(path.stem, path) for path in args.inputs]
+    return run_export("convert", sources, args.output, args.to)

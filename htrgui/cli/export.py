@@ -1,0 +1,41 @@
+"""``htrgui export``: a project folder (its ``page/*.xml``) or PAGE files to PAGE, ALTO or plain text."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "export a project folder or PAGE files as PAGE 2019, ALTO 4 or plain text"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export", help=HELP, description=HELP + ". For a project folder, every page that has a "
+        "page/<name>.xml is written to OUTDIR/<name>.xml (or .txt), in project order; progress goes to stderr.")
+    p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="project folder or PAGE/ALTO file")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
+    p.add_argument("--to", choices=("page", "alto", "txt"), default="page", help="output format (default: page)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from htrgui.cli._batch import run_export
+    from htrgui.core.project import Project
+
+    sources: list[tuple[str, Path]] = []
+    for src in args.sources:
+        if src.is_dir():
+            project = Project.open(src)
+            stored = [(e.name, e.xml_path) for e in project.entries if e.xml_path.is_file()]
+            missing = len(project.entries) - len(stored)
+            if missing:
+                print(f"htrgui export: {src}: {missing} page(s) have no page/*.xml yet and are skipped",
+                      file=sys.stderr)
+            sources += stored
+        else:
+            sources.append((src.stem, src))
+    if not sources:
+        print("htrgui export: nothing to export", file=sys.stderr)
+        return 1
+    return run_export("export", sources, args.output, args.to)
