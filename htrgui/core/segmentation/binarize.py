@@ -1,0 +1,113 @@
+"""From a grey page to clean ink: background flattening, binarisation, scan borders and ruled lines.
+
+Every function takes and returns plain numpy arrays (``uint8`` grey, ``bool`` ink masks) so each step can be
+tested and looked at on its own.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def flatten_background(gray: np.ndarray, window: int) -> np.ndarray:
+    """Divide the page by an estimate of its paper colour so that uneven light and stains become white.
+
+    The paper colour is a grey-level closing (a max filter: it removes ink narrower than ``window``) computed
+    at a quarter of the resolution for speed, then smoothed. Returns uint8, paper about 255.
+    """
+    h, w = gray.shape
+    f = 4 if min(h, w) >= 64 else 1
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    k = max(3, int(window / f) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    bg = cv2.medianBlur(bg, 5) if min(bg.shape) >= 5 else bg
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 2)
+    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    # a floor on the background: all-black areas must not turn white by division
+    norm = gray.astype(np.float32) * 255.0 / np.maximum(bg.astype(np.float32), 32.0)
+    return np.clip(norm, 0, 255).astype(np.uint8)
+
+
+def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0) -> np.ndarray:
+    """Ink mask of a flattened page: darker than ``ink_ratio`` x paper, and than Otsu's threshold.
+
+    The fixed ratio keeps faint pen strokes; Otsu (computed on the non-white pixels) keeps bleed-through,
+    which is lighter than the ink of the page itself, out when the page has enough real ink to tell them apart.
+    """
+    fixed = ink_ratio * 255.0
+    dark = norm[norm < fixed]
+    thr = fixed
+    if dark.size > 200:
+        otsu, _ = cv2.threshold(dark.reshape(1, -1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        # Otsu between ink and bleed-through only applies when it lies well inside the dark range
+        if otsu * otsu_factor > np.percentile(dark, 5):
+            thr = min(fixed, max(otsu * otsu_factor, 0.55 * fixed))
+    return norm < thr
+
+
+def border_mask(gray: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Where the scan shows no paper: dark areas (table, scanner lid, black film edge) touching the image edge.
+
+    Found on a blurred, reduced copy: pixels much darker than the paper, grouped into connected areas; those
+    that touch the image edge and are large are the border. Returned at full size, slightly grown so that the
+    paper's torn edge goes with it.
+    """
+    h, w = gray.shape
+    f = max(1, min(h, w) // 256)
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 2)
+    paper = float(np.percentile(small, 75))
+    dark = (small < 0.55 * paper).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
+    sh, sw = small.shape
+    keep = np.zeros(n, dtype=bool)
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        touches = x == 0 or y == 0 or x + bw >= sw or y + bh >= sh
+        # large, or a long strip along the edge (thin film borders)
+        if touches and (area >= min_fraction * sh * sw * 10 or max(bw / sw, bh / sh) > 0.3):
+            keep[i] = True
+    mask = keep[labels].astype(np.uint8)
+    if mask.any():
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def rule_masks(ink: np.ndarray, h_length: int, v_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of straight horizontal and vertical rules: ink runs at least ``h_length`` / ``v_length`` long.
+
+    A small closing across the run direction first lets slightly skewed or broken rules qualify.
+    """
+    img = ink.astype(np.uint8)
+    hk = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, h_length), 1))
+    hsrc = cv2.dilate(img, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
+    horiz = cv2.morphologyEx(hsrc, cv2.MORPH_OPEN, hk)
+    vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, v_length)))
+    vsrc = cv2.dilate(img, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)))
+    vert = cv2.morphologyEx(vsrc, cv2.MORPH_OPEN, vk)
+    grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    return cv2.dilate(horiz, grow).astype(bool), cv2.dilate(vert, grow).astype(bool)
+
+
+def text_scale(ink: np.ndarray) -> float:
+    """The page's text scale H: median height of mid-sized ink components (letters, word pieces).
+
+    Specks and large blobs (stamps, drawings, left-over borders) are left out. Returns 0.0 without ink.
+    """
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return 0.0
+    hs = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float32)
+    ws = stats[1:, cv2.CC_STAT_WIDTH].astype(np.float32)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float32)
+    page_h = ink.shape[0]
+    ok = (hs >= 4) & (areas >= 12) & (hs < page_h / 8) & (ws < ink.shape[1] / 3)
+    if ok.sum() < 5:
+        return float(np.median(hs)) if len(hs) else 0.0
+    # weight by width so that long cursive words count more than dots and accents
+    hs, ws = hs[ok], ws[ok]
+    order = np.argsort(hs)
+    cum = np.cumsum(ws[order])
+    return float(hs[order][np.searchsorted(cum, cum[-1] / 2)])

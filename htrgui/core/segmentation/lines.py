@@ -1,0 +1,254 @@
+"""Finding text lines in a (straightened) ink mask: smoothed ink, ridges, traces, gaps and baselines.
+
+A text line is a horizontal band of dense ink. Smoothing the ink mask with a wide and flat Gaussian turns
+each line into a ridge whose crest follows the line's x-height band even where the line bends or touches its
+neighbours (crests of touching lines stay apart where connected components would merge them). Crests are
+traced column by column, cut where the line's band holds no ink for a long stretch or crosses a vertical
+rule (table columns), and each piece gets a baseline from the ink profile under its crest.
+
+All coordinates here are in the working image (reduced and straightened); the pipeline maps them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Trace:
+    """A line crest: for every column ``x0 <= x < x0 + len(y)`` the crest row ``y[x - x0]`` (float)."""
+
+    x0: int
+    y: np.ndarray
+
+    @property
+    def x1(self) -> int:
+        """One past the last column."""
+        return self.x0 + len(self.y)
+
+    def at(self, x: np.ndarray | float) -> np.ndarray:
+        """Crest row at column(s) ``x`` (clamped to the ends)."""
+        return np.interp(x, np.arange(self.x0, self.x1), self.y)
+
+
+@dataclass
+class Line:
+    """A detected line: its baseline (x ascending, working coordinates) and its x-height in pixels."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    xheight: float
+
+    def at(self, x: np.ndarray | float) -> np.ndarray:
+        """Baseline row at column(s) ``x`` (clamped to the ends)."""
+        return np.interp(x, self.xs, self.ys)
+
+    @property
+    def x0(self) -> float:
+        return float(self.xs[0])
+
+    @property
+    def x1(self) -> float:
+        return float(self.xs[-1])
+
+
+def line_density(ink: np.ndarray, scale: float, sigma_x: float, sigma_y: float) -> np.ndarray:
+    """The ink smoothed with a wide, flat Gaussian (sigmas in units of the text scale): lines become ridges."""
+    sx, sy = max(1.0, sigma_x * scale), max(0.7, sigma_y * scale)
+    return cv2.GaussianBlur(ink.astype(np.float32), (0, 0), sigmaX=sx, sigmaY=sy, borderType=cv2.BORDER_CONSTANT)
+
+
+def find_ridges(density: np.ndarray, radius: int, threshold: float) -> np.ndarray:
+    """Crest pixels: the maximum of their column within +-``radius`` rows and above ``threshold`` x typical.
+
+    "Typical" is a high percentile of the crest values, so the threshold follows the page's ink density.
+    """
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * max(1, radius) + 1))
+    peak = cv2.dilate(density, k)
+    cand = (density >= peak) & (density > 1e-3)
+    if not cand.any():
+        return cand
+    typical = float(np.percentile(density[cand], 90))
+    return cand & (density > threshold * typical)
+
+
+def trace_ridges(ridges: np.ndarray, min_length: int) -> list[Trace]:
+    """Group crest pixels into traces: 8-connected after bridging 1-2 px jumps; one row per column (mean)."""
+    link = cv2.dilate(ridges.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    n, labels = cv2.connectedComponents(link, connectivity=8)
+    ys, xs = np.nonzero(ridges)
+    lab = labels[ys, xs]
+    order = np.argsort(lab, kind="stable")
+    ys, xs, lab = ys[order], xs[order], lab[order]
+    bounds = np.searchsorted(lab, np.arange(1, n + 1))
+    traces = []
+    for i in range(1, n):
+        s, e = bounds[i - 1], bounds[i]
+        if e - s == 0:
+            continue
+        tx, ty = xs[s:e], ys[s:e]
+        x0, x1 = int(tx.min()), int(tx.max()) + 1
+        if x1 - x0 < min_length:
+            continue
+        cnt = np.bincount(tx - x0, minlength=x1 - x0).astype(np.float64)
+        tot = np.bincount(tx - x0, weights=ty, minlength=x1 - x0)
+        have = cnt > 0
+        cols = np.arange(x1 - x0)
+        y = np.interp(cols, cols[have], tot[have] / cnt[have])
+        traces.append(Trace(x0, y))
+    return traces
+
+
+def smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Moving average with the ends held (the crest wobbles with individual letters)."""
+    if window < 3 or len(y) < 3:
+        return y
+    w = min(window, len(y)) | 1
+    pad = np.pad(y, (w // 2, w // 2), mode="edge")
+    return np.convolve(pad, np.ones(w) / w, mode="valid")
+
+
+def _junction_dy(cur: Trace, u: Trace) -> float:
+    """Row difference where ``u`` continues ``cur``: mean over their common columns, or end to start."""
+    lo, hi = max(cur.x0, u.x0), min(cur.x1, u.x1)
+    if hi > lo:
+        xs = np.arange(lo, hi)
+        return float(np.mean(np.abs(cur.at(xs) - u.at(xs))))
+    return abs(float(u.y[0]) - float(cur.y[-1]))
+
+
+def merge_traces(traces: list[Trace], max_gap: float, max_dy: float) -> list[Trace]:
+    """Join traces that continue each other: the next starts within ``max_gap`` columns of the end (or
+    overlaps it) at about the same row; a trace lying within another at the same row is absorbed."""
+    traces = sorted(traces, key=lambda t: t.x0)
+    used = [False] * len(traces)
+    out = []
+    for i, t in enumerate(traces):
+        if used[i]:
+            continue
+        used[i] = True
+        cur = t
+        while True:
+            best, best_cost = -1, None
+            for j in range(i + 1, len(traces)):
+                if used[j]:
+                    continue
+                u = traces[j]
+                gap = u.x0 - cur.x1
+                if gap > max_gap:
+                    break
+                dy = _junction_dy(cur, u)
+                if dy > max_dy:
+                    continue
+                if u.x1 <= cur.x1:  # inside: a second crest of the same line
+                    used[j] = True
+                    continue
+                cost = dy + 0.1 * max(0, gap)
+                if best_cost is None or cost < best_cost:
+                    best, best_cost = j, cost
+            if best < 0:
+                break
+            u = traces[best]
+            used[best] = True
+            gap = max(0, u.x0 - cur.x1)
+            fill = np.linspace(cur.y[-1], u.y[0], gap + 2)[1:-1]
+            tail = u.y[max(0, cur.x1 - u.x0):]
+            cur = Trace(cur.x0, np.concatenate([cur.y, fill, tail]))
+        out.append(cur)
+    return out
+
+
+def band(ink: np.ndarray, trace: Trace, above: int, below: int) -> np.ndarray:
+    """The ink around a trace, straightened: ``out[r, i]`` is the pixel ``r - above`` rows below the crest at
+    column ``x0 + i`` (0 outside the image)."""
+    h = ink.shape[0]
+    rows = np.round(trace.y).astype(np.int64)[None, :] + np.arange(-above, below + 1)[:, None]
+    cols = np.arange(trace.x0, trace.x1)[None, :].repeat(rows.shape[0], axis=0)
+    inside = (rows >= 0) & (rows < h)
+    out = np.zeros(rows.shape, dtype=np.uint8)
+    out[inside] = ink[rows[inside], cols[inside]]
+    return out
+
+
+def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float, max_gap: float,
+                min_length: float) -> list[Trace]:
+    """Cut a trace where its x-height band has no ink for more than ``max_gap`` columns or meets a vertical
+    rule, and trim each piece to its ink. Pieces shorter than ``min_length`` columns are dropped."""
+    half = max(1, int(round(0.5 * scale)))
+    has_ink = band(ink, trace, half, half).any(axis=0)
+    rule = band(vrules, trace, half, half).any(axis=0)
+    pieces = []
+    start, last_ink, run = None, None, 0
+    for i in range(len(has_ink) + 1):
+        end_here = i == len(has_ink) or rule[i]
+        if not end_here and has_ink[i]:
+            if start is None:
+                start = i
+            elif i - last_ink - 1 > max_gap:
+                pieces.append((start, last_ink + 1))
+                start = i
+            last_ink = i
+        if end_here and start is not None:
+            pieces.append((start, last_ink + 1))
+            start = None
+    out = []
+    for s, e in pieces:
+        if e - s >= min_length:
+            out.append(Trace(trace.x0 + s, trace.y[s:e].copy()))
+    return out
+
+
+def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fraction: float) -> Line | None:
+    """Baseline of a trace: per piece of ``step`` columns, the row below the crest where the ink profile falls
+    under ``fraction`` of its peak (the foot of the x-height band). Offsets are smoothed across pieces; the
+    x-height is the median height of the band where the profile stays above that fraction."""
+    reach = max(3, int(round(1.5 * scale)))
+    b = band(ink, trace, reach, reach).astype(np.float32)
+    n = b.shape[1]
+    k = max(1, int(round(step)))
+    edges = list(range(0, n, k))
+    if n - edges[-1] < k / 2 and len(edges) > 1:
+        edges.pop()
+    edges.append(n)
+    offs, tops, mids, weights = [], [], [], []
+    for s, e in zip(edges[:-1], edges[1:]):
+        prof = b[:, s:e].sum(axis=1)
+        prof = np.convolve(prof, np.ones(3) / 3, mode="same")
+        # the peak nearest the crest, not an ascender loop or a neighbour's descender
+        lo, hi = reach - int(0.6 * scale), reach + int(0.6 * scale) + 1
+        p = lo + int(np.argmax(prof[lo:hi]))
+        peak = prof[p]
+        if peak <= 0:
+            continue
+        below = np.nonzero(prof[p:] < fraction * peak)[0]
+        above = np.nonzero(prof[: p + 1][::-1] < fraction * peak)[0]
+        bot = p + (int(below[0]) if len(below) else len(prof) - p)
+        top = p - (int(above[0]) if len(above) else p)
+        offs.append(bot - reach)
+        tops.append(top - reach)
+        mids.append(trace.x0 + (s + e - 1) / 2)
+        weights.append(prof.sum())
+    if not offs:
+        return None
+    offs = np.array(offs, dtype=np.float64)
+    tops = np.array(tops, dtype=np.float64)
+    med = float(np.median(offs))
+    # pieces with a weak profile (a lone stroke) or far from the rest take the line's median offset
+    w = np.array(weights)
+    bad = (w < 0.25 * np.median(w)) | (np.abs(offs - med) > 0.5 * scale)
+    offs[bad] = med
+    if len(offs) >= 3:
+        offs = np.convolve(np.pad(offs, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    xheight = float(max(2.0, np.median(offs) - np.median(tops)))
+    mids = np.array(mids)
+    xs = np.concatenate([[trace.x0], mids, [trace.x1 - 1]])
+    o = np.concatenate([[offs[0]], offs, [offs[-1]]])
+    xs, idx = np.unique(xs, return_index=True)
+    ys = trace.at(xs) + o[idx]
+    if len(xs) < 2:
+        xs = np.array([trace.x0, trace.x1 - 1], dtype=np.float64)
+        ys = trace.at(xs) + med
+    return Line(xs.astype(np.float64), ys, xheight)

@@ -1,0 +1,66 @@
+"""The parameters of the line segmenter, all in one place.
+
+Lengths are given relative to the page's *text scale* ``H`` (the median height of the ink's connected
+components, measured on each page) rather than in pixels, so that the same defaults work whatever the scan
+resolution. See ``docs/segmentation.md`` for what each step does with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    """Knobs of :func:`htrgui.core.segmentation.segment_page`. The defaults are meant for every collection."""
+
+    # -- scale ------------------------------------------------------------------------------------------
+    #: Pages are first reduced so that their longer side is at most this many pixels (speed).
+    max_side: int = 1800
+    #: Then reduced further so that the text scale H becomes about this many pixels (never enlarged).
+    target_scale: float = 14.0
+
+    # -- binarisation -----------------------------------------------------------------------------------
+    #: Background estimate: ink is removed with a grey-level closing of this size (x H).
+    background_window: float = 3.0
+    #: A pixel is ink when it is darker than this fraction of the local background ...
+    ink_ratio: float = 0.82
+    #: ... and darker than the Otsu threshold of the normalised page times this factor (bleed-through guard).
+    otsu_factor: float = 1.0
+
+    # -- borders and rules ------------------------------------------------------------------------------
+    #: Dark areas touching the image edge bigger than this fraction of the page are scan borders.
+    border_min_fraction: float = 0.002
+    #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines, underlines), not writing.
+    hrule_length: float = 10.0
+    vrule_length: float = 6.0
+
+    # -- deskew -----------------------------------------------------------------------------------------
+    #: Largest skew (degrees) searched for; the page is straightened before finding lines.
+    max_skew: float = 6.0
+
+    # -- line detection ---------------------------------------------------------------------------------
+    #: Anisotropic smoothing of the ink: horizontal and vertical Gaussian sigmas (x H).
+    sigma_x: float = 2.5
+    sigma_y: float = 0.5
+    #: A line centre is a vertical maximum of the smoothed ink within +- this distance (x H).
+    ridge_radius: float = 1.0
+    #: ... whose value is at least this fraction of the page's typical line value.
+    ridge_threshold: float = 0.25
+    #: Lines shorter than this (x H) are dropped (specks, dots, stray strokes).
+    min_line_length: float = 1.5
+    #: A line is cut where its band holds no ink for longer than this (x H): columns, table cells.
+    max_gap: float = 8.0
+
+    # -- baseline and polygon ---------------------------------------------------------------------------
+    #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.
+    baseline_fraction: float = 0.3
+    #: Width of the pieces a baseline is fitted on (x H); one baseline point per piece.
+    baseline_step: float = 4.0
+    #: Polygon: extent above and below the baseline (x the line's x-height), capped by the neighbouring lines.
+    ascender: float = 2.2
+    descender: float = 1.1
+
+    # -- regions ----------------------------------------------------------------------------------------
+    #: Lines closer than this (x the median line spacing) vertically, and overlapping horizontally, share a region.
+    region_gap: float = 2.2

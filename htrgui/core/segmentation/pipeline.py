@@ -1,0 +1,172 @@
+"""The whole segmenter: from a grey page image to regions of lines, in page coordinates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from htrgui.core.document import TextLine, TextRegion, new_id
+from htrgui.core.errors import ImageError
+from htrgui.core.segmentation import binarize as bz
+from htrgui.core.segmentation import deskew as dk
+from htrgui.core.segmentation import layout as lay
+from htrgui.core.segmentation import lines as ln
+from htrgui.core.segmentation.params import SegmentationParams
+from htrgui.core.segmentation.polygons import line_polygon
+
+#: Pages smaller than this (pixels, shorter side) hold no line we could find.
+MIN_SIDE = 24
+
+
+@dataclass
+class Analysis:
+    """What the steps found on a page, in working coordinates (for debugging pictures and tests)."""
+
+    factor: float  # working image = page x factor
+    scale: float  # text scale H in working pixels
+    skew: float  # degrees the working image was rotated by
+    ink: np.ndarray  # cleaned ink mask, straightened
+    lines: list[ln.Line]
+    polygons: list[np.ndarray]
+    blocks: list[lay.Block]
+
+
+def _as_gray(image: np.ndarray) -> np.ndarray:
+    """A uint8 2-D view of ``image``: colour is converted, other dtypes are rejected."""
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"segmentation needs a numpy image, got {type(image).__name__}")
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if image.shape[2] == 3 else cv2.COLOR_RGBA2GRAY)
+    if image.ndim != 2:
+        raise ImageError(f"segmentation needs a grey or colour image, got an array of shape {image.shape}")
+    if image.dtype == bool:
+        image = np.where(image, 0, 255).astype(np.uint8)
+    if image.dtype != np.uint8:
+        raise ImageError(f"segmentation needs 8-bit pixels, got {image.dtype}")
+    return image
+
+
+def _resize(img: np.ndarray, f: float) -> np.ndarray:
+    if abs(f - 1.0) < 1e-3:
+        return img
+    h, w = img.shape
+    return cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
+    """Ink without borders and rules, and the vertical-rule mask (used to cut lines at table columns)."""
+    norm = bz.flatten_background(gray, max(9, int(p.background_window * scale)))
+    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor)
+    ink &= ~bz.border_mask(gray, p.border_min_fraction)
+    hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale))
+    return ink & ~hr & ~vr, vr
+
+
+def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analysis | None:
+    """Run every step on ``gray`` and return what they found (None when the page is too small to hold text)."""
+    p = params or SegmentationParams()
+    gray = _as_gray(gray)
+    h, w = gray.shape
+    if min(h, w) < MIN_SIDE:
+        return None
+    # first pass at a fixed size: only to measure the text scale
+    f0 = min(1.0, p.max_side / max(h, w))
+    g0 = _resize(gray, f0)
+    ink0, _ = clean_ink(g0, max(g0.shape) / 120, p)
+    h0 = bz.text_scale(ink0)
+    if h0 <= 0:
+        return Analysis(f0, 0.0, 0.0, ink0, [], [], [])
+    f1 = min(1.0, p.target_scale / h0)
+    factor = f0 * f1
+    g = _resize(g0, f1)
+    scale = h0 * f1
+    ink, vr = clean_ink(g, scale, p)
+    skew = dk.estimate_skew(ink, p.max_skew, scale)
+    if abs(skew) >= 0.25:
+        ink = dk.rotate_image(ink.astype(np.uint8), skew).astype(bool)
+        vr = dk.rotate_image(vr.astype(np.uint8), skew).astype(bool)
+    else:
+        skew = 0.0
+    density = ln.line_density(ink, scale, p.sigma_x, p.sigma_y)
+    ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)), p.ridge_threshold)
+    traces = ln.trace_ridges(ridges, int(p.min_line_length * scale / 2))
+    traces = [ln.Trace(t.x0, ln.smooth(t.y, int(scale))) for t in traces]
+    traces = ln.merge_traces(traces, p.max_gap * scale, 0.5 * scale)
+    lines: list[ln.Line] = []
+    inku8 = ink.astype(np.uint8)
+    for t in traces:
+        for piece in ln.split_trace(t, inku8, vr.astype(np.uint8), scale, p.max_gap * scale,
+                                    p.min_line_length * scale):
+            line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
+            if line is not None:
+                lines.append(line)
+    polys = [line_polygon(i, lines, p.ascender, p.descender, 0.5 * p.baseline_step * scale)
+             for i in range(len(lines))]
+    spacing = lay.line_spacing(lines)
+    blocks = lay.group_lines(lines, spacing, p.region_gap)
+    lay.classify_blocks(blocks, lines)
+    return Analysis(factor, scale, skew, ink, lines, polys, blocks)
+
+
+def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[int, int]) -> list[tuple[int, int]]:
+    """Working coordinates -> integer page coordinates inside the image, consecutive duplicates dropped."""
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if a.skew:
+        pts = dk.unrotate_points(pts, shape, a.skew)
+    pts = pts / a.factor
+    ph, pw = page
+    pts[:, 0] = np.clip(pts[:, 0], 0, pw - 1)
+    pts[:, 1] = np.clip(pts[:, 1], 0, ph - 1)
+    out: list[tuple[int, int]] = []
+    for x, y in np.rint(pts).astype(int):
+        if not out or out[-1] != (x, y):
+            out.append((int(x), int(y)))
+    if len(out) > 2 and out[0] == out[-1]:
+        out.pop()
+    return out
+
+
+def _hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    hull = cv2.convexHull(np.array(points, dtype=np.int32).reshape(-1, 1, 2)).reshape(-1, 2)
+    return [(int(x), int(y)) for x, y in hull]
+
+
+def segment_page(image: np.ndarray, params: SegmentationParams | None = None) -> list[TextRegion]:
+    """Find the text lines of a page image and group them into regions in reading order.
+
+    ``image``: uint8 grey (H, W) or RGB (H, W, 3) as returned by ``imaging.load_image``. Returns regions with
+    fresh ids, integer coordinates inside the image, each line with a left-to-right baseline inside its
+    polygon. A blank, black or tiny image gives an empty list.
+    """
+    gray = _as_gray(image)
+    a = analyse(gray, params)
+    if a is None or not a.lines:
+        return []
+    shape = a.ink.shape
+    page = gray.shape
+    made: list[tuple[TextRegion, tuple[float, float, float, float]]] = []
+    for block in a.blocks:
+        tls, boxes = [], []
+        for i in block.lines:
+            baseline = _to_page(np.stack([a.lines[i].xs, a.lines[i].ys], axis=1), a, shape, page)
+            polygon = _to_page(a.polygons[i], a, shape, page)
+            if len({pt for pt in baseline}) < 2 or len(polygon) < 4:
+                continue
+            baseline = sorted(set(baseline)) if baseline[0][0] > baseline[-1][0] else baseline
+            tls.append(TextLine(id=new_id("l"), polygon=polygon, baseline=baseline))
+            xs = [q[0] for q in polygon]
+            ys = [q[1] for q in baseline]
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+        if not tls:
+            continue
+        tls = [tls[k] for k in lay.reading_order(boxes)]
+        pts = [q for t in tls for q in t.polygon]
+        hull = _hull(pts)
+        region = TextRegion(id=new_id("r"), polygon=hull, type=block.type, lines=tls)
+        xs = [q[0] for q in hull]
+        ys = [q[1] for q in hull]
+        made.append((region, (min(xs), min(ys), max(xs), max(ys))))
+    order = lay.reading_order([box for _, box in made])
+    return [made[k][0] for k in order]

@@ -1,0 +1,137 @@
+"""Scoring a segmentation against ground truth: one-to-one baseline matching, precision, recall, F1.
+
+A predicted and a true line match when each baseline covers at least half of the other: half of its length
+lies within ``tolerance`` pixels of the other baseline. The tolerance is 0.3 x the median true line height
+(at least 6 px). Matching is one-to-one (best pairs first), so a merged or split line scores as errors.
+Predicted lines whose baseline lies mostly outside every true text region are not judged: ground truth
+often leaves stamps and later notes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+Points = list[tuple[int, int]]
+
+
+def resample(polyline: Points, step: float = 2.0) -> np.ndarray:
+    """Points every ``step`` pixels along a polyline (its vertices included), shape (N, 2)."""
+    pts = np.asarray(polyline, dtype=np.float64).reshape(-1, 2)
+    if len(pts) == 1:
+        return pts
+    out = [pts[:1]]
+    for a, b in zip(pts[:-1], pts[1:]):
+        n = max(1, int(np.ceil(np.hypot(*(b - a)) / step)))
+        t = np.arange(1, n + 1)[:, None] / n
+        out.append(a + (b - a) * t)
+    return np.concatenate(out)
+
+
+def _seg_distance(p: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance from each point of ``p`` (N, 2) to the polyline ``line`` (M, 2)."""
+    if len(line) == 1:
+        return np.hypot(*(p - line[0]).T)
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    ap = p[:, None, :] - a[None, :, :]
+    t = np.clip((ap * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0, 1)
+    proj = a[None] + t[..., None] * ab[None]
+    return np.hypot(*(p[:, None, :] - proj).transpose(2, 0, 1)).min(axis=1)
+
+
+def coverage(a: Points, b: Points, tolerance: float) -> float:
+    """Fraction of baseline ``a``'s length lying within ``tolerance`` of baseline ``b``."""
+    pa = resample(a)
+    return float(np.mean(_seg_distance(pa, np.asarray(b, dtype=np.float64)) <= tolerance))
+
+
+def median_height(polygons: list[Points]) -> float:
+    """Median height (bounding box) of line polygons."""
+    hs = [max(p[1] for p in poly) - min(p[1] for p in poly) for poly in polygons if poly]
+    return float(np.median(hs)) if hs else 0.0
+
+
+def tolerance_for(truth_polygons: list[Points]) -> float:
+    """0.3 x the median true line height, at least 6 px."""
+    return max(6.0, 0.3 * median_height(truth_polygons))
+
+
+def judged(baseline: Points, regions: list[Points] | None) -> bool:
+    """Whether a predicted line is judged: its baseline lies mostly inside some true region (``None`` = the
+    whole page is a region)."""
+    if regions is None:
+        return True
+    pts = resample(baseline, 4.0)
+    for reg in regions:
+        cnt = np.asarray(reg, dtype=np.float32).reshape(-1, 1, 2)
+        inside = sum(cv2.pointPolygonTest(cnt, (float(x), float(y)), False) >= 0 for x, y in pts)
+        if inside >= 0.5 * len(pts):
+            return True
+    return False
+
+
+@dataclass
+class Score:
+    """Counts of one page (or of a sum of pages)."""
+
+    matched: int
+    predicted: int  # judged predicted lines
+    truth: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.predicted if self.predicted else (1.0 if not self.truth else 0.0)
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.truth if self.truth else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def __add__(self, other: "Score") -> "Score":
+        return Score(self.matched + other.matched, self.predicted + other.predicted, self.truth + other.truth)
+
+
+def match_lines(truth: list[Points], predicted: list[Points], tolerance: float) -> list[tuple[int, int]]:
+    """One-to-one matching: pairs (truth index, predicted index) where each baseline covers at least half of
+    the other, taken greedily by the smaller of the two coverages."""
+    cands = []
+    boxes_t = [np.asarray(t).reshape(-1, 2) for t in truth]
+    boxes_p = [np.asarray(p).reshape(-1, 2) for p in predicted]
+    for i, t in enumerate(boxes_t):
+        tx0, tx1 = t[:, 0].min(), t[:, 0].max()
+        ty0, ty1 = t[:, 1].min() - tolerance, t[:, 1].max() + tolerance
+        for j, p in enumerate(boxes_p):
+            if p[:, 0].max() < tx0 or p[:, 0].min() > tx1 or p[:, 1].max() < ty0 or p[:, 1].min() > ty1:
+                continue
+            c1 = coverage(truth[i], predicted[j], tolerance)
+            if c1 < 0.5:
+                continue
+            c2 = coverage(predicted[j], truth[i], tolerance)
+            if c2 >= 0.5:
+                cands.append((min(c1, c2), i, j))
+    cands.sort(reverse=True)
+    used_t, used_p, pairs = set(), set(), []
+    for _, i, j in cands:
+        if i not in used_t and j not in used_p:
+            used_t.add(i)
+            used_p.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def score_page(truth: list[Points], truth_polygons: list[Points], predicted: list[Points],
+               regions: list[Points] | None) -> Score:
+    """Score of one page: true baselines and polygons, predicted baselines, true regions (None = whole page)."""
+    tol = tolerance_for(truth_polygons)
+    pairs = match_lines(truth, predicted, tol)
+    matched = {j for _, j in pairs}
+    # a matched line is always judged, whatever the regions say
+    unjudged = sum(1 for j, p in enumerate(predicted) if j not in matched and not judged(p, regions))
+    return Score(len(pairs), len(predicted) - unjudged, len(truth))
