@@ -1,0 +1,280 @@
+"""The transcription editor: every line of the page as its image strip above a one-line text field.
+
+Keyboard: Enter or Down goes to the next line, Up to the previous one, PageDown/PageUp to the next or previous
+page, Ctrl+Enter marks the line verified and goes on. Characters the model was unsure of are highlighted.
+Typing is reported to the window (which pushes undoable commands); the editor never writes the document.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QKeySequence, QPixmap, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QScrollArea, QTextEdit, QVBoxLayout,
+                               QWidget)
+
+from htrgui.core.document import Page, TextLine
+from htrgui.qt.images import line_strip
+
+#: Characters below this confidence are highlighted.
+LOW_CONFIDENCE = 0.6
+STATUS_MARKS = {"empty": "○", "predicted": "◐", "verified": "●"}
+STATUS_TIPS = {"empty": "no text yet", "predicted": "text from the model, not checked",
+               "verified": "checked by a person"}
+
+
+class LineTextEdit(QPlainTextEdit):
+    """A one-line plain text field with our navigation keys; undo/redo go to the window's undo stack."""
+
+    navigate = Signal(int)  # -1 previous line, +1 next line
+    page_step = Signal(int)  # -1 previous page, +1 next page
+    verify = Signal()
+    focused = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setUndoRedoEnabled(False)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTabChangesFocus(True)
+        self.set_font(QFont())
+
+    def set_font(self, font: QFont) -> None:
+        self.setFont(font)
+        self.setFixedHeight(self.fontMetrics().height() + 14)
+
+    def event(self, event) -> bool:
+        # Let the window's Undo/Redo shortcuts fire instead of the text field's own (disabled) undo.
+        if event.type() == QEvent.Type.ShortcutOverride and (
+                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)):
+            event.ignore()
+            return False
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if mods & Qt.KeyboardModifier.ControlModifier:
+                self.verify.emit()
+            else:
+                self.navigate.emit(1)
+            return
+        if key == Qt.Key.Key_Down:
+            self.navigate.emit(1)
+            return
+        if key == Qt.Key.Key_Up:
+            self.navigate.emit(-1)
+            return
+        if key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            self.page_step.emit(1 if key == Qt.Key.Key_PageDown else -1)
+            return
+        super().keyPressEvent(event)
+
+    def insertFromMimeData(self, source) -> None:
+        # a line holds one line of text: pasted line breaks become spaces
+        if source.hasText():
+            self.insertPlainText(" ".join(source.text().splitlines()))
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.focused.emit()
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def highlight(self, confidences: list[float] | None) -> None:
+        """Underline and tint the characters the model was unsure of."""
+        selections = []
+        if confidences and len(confidences) == len(self.text()):
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor(255, 200, 80, 140))
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            fmt.setUnderlineColor(QColor(200, 60, 0))
+            for i, c in enumerate(confidences):
+                if c < LOW_CONFIDENCE:
+                    sel = QTextEdit.ExtraSelection()
+                    sel.cursor = QTextCursor(self.document())
+                    sel.cursor.setPosition(i)
+                    sel.cursor.setPosition(i + 1, QTextCursor.MoveMode.KeepAnchor)
+                    sel.format = fmt
+                    selections.append(sel)
+        self.setExtraSelections(selections)
+
+
+class LineRow(QFrame):
+    """One line: number and status mark, image strip, text field."""
+
+    def __init__(self, number: int, line: TextLine, strip: QPixmap | None) -> None:
+        super().__init__()
+        self.line_id = line.id
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("lineRow")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if strip is not None and not strip.isNull():
+            self.image.setPixmap(strip)
+        layout.addWidget(self.image)
+        row = QHBoxLayout()
+        self.mark = QLabel()
+        self.mark.setFixedWidth(44)
+        self.number = number
+        self.edit = LineTextEdit()
+        row.addWidget(self.mark)
+        row.addWidget(self.edit, 1)
+        layout.addLayout(row)
+        self.update_from(line)
+
+    def update_from(self, line: TextLine) -> None:
+        """Show the line's text and status; the cursor stays put when the text is already what is shown."""
+        if self.edit.text() != line.text:
+            self.edit.blockSignals(True)
+            self.edit.setPlainText(line.text)
+            self.edit.moveCursor(QTextCursor.MoveOperation.End)
+            self.edit.blockSignals(False)
+        self.edit.highlight(line.char_confidences)
+        self.mark.setText(f"{self.number} {STATUS_MARKS.get(line.status, '?')}")
+        conf = f", confidence {line.confidence:.0%}" if line.confidence is not None else ""
+        self.mark.setToolTip(f"line {self.number}: {STATUS_TIPS.get(line.status, line.status)}{conf}")
+        self.setProperty("status", line.status)
+
+    def set_current(self, current: bool) -> None:
+        self.setStyleSheet("#lineRow { border: 2px solid #1e6ee6; }" if current else "")
+
+
+class LineEditor(QScrollArea):
+    """All lines of the current page, in reading order."""
+
+    #: The line with the keyboard focus changed (line id).
+    current_changed = Signal(str)
+    #: A person typed: line id, full new text.
+    text_edited = Signal(str, str)
+    #: Ctrl+Enter in a line: mark it verified.
+    verify_requested = Signal(str)
+    #: PageUp/PageDown.
+    page_step = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.page: Page | None = None
+        self.rows: dict[str, LineRow] = {}
+        self._order: list[str] = []
+        self._current = ""
+        self._font = QFont()
+        self._font.setPointSize(13)
+        self._placeholder("Open a folder of scans (File ▸ Open folder…)")
+
+    def _placeholder(self, text: str) -> None:
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        self.setWidget(label)
+
+    def show_message(self, text: str) -> None:
+        """Show a message instead of lines (no page, or a page that cannot be read)."""
+        self.page = None
+        self.rows.clear()
+        self._order = []
+        self._current = ""
+        self._placeholder(text)
+
+    def set_editor_font(self, font: QFont) -> None:
+        self._font = QFont(font)
+        for row in self.rows.values():
+            row.edit.set_font(self._font)
+
+    def set_page(self, page: Page | None, gray: np.ndarray | None) -> None:
+        """Rebuild the rows for ``page`` (strips cut from ``gray``, the page image, when given)."""
+        self.page = page
+        self.rows.clear()
+        self._order = []
+        self._current = ""
+        if page is None:
+            self._placeholder("No page")
+            return
+        lines = list(page.lines())
+        if not lines:
+            self._placeholder("This page has no lines yet: segment it (Page ▸ Segment) or draw lines in the view.")
+            return
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        for n, line in enumerate(lines, start=1):
+            strip = QPixmap.fromImage(line_strip(gray, line)) if gray is not None else None
+            row = LineRow(n, line, strip)
+            row.edit.set_font(self._font)
+            lid = line.id
+            row.edit.textChanged.connect(lambda lid=lid: self._on_text_changed(lid))
+            row.edit.navigate.connect(lambda step, lid=lid: self.move(lid, step))
+            row.edit.page_step.connect(self.page_step)
+            row.edit.verify.connect(lambda lid=lid: self._on_verify(lid))
+            row.edit.focused.connect(lambda lid=lid: self._set_current(lid))
+            layout.addWidget(row)
+            self.rows[lid] = row
+            self._order.append(lid)
+        layout.addStretch(1)
+        self.setWidget(box)
+
+    def update_line(self, line_id: str) -> None:
+        row = self.rows.get(line_id)
+        found = self.page.find_line(line_id) if self.page else None
+        if row is not None and found is not None:
+            row.update_from(found[1])
+
+    def update_all(self) -> None:
+        for lid in self._order:
+            self.update_line(lid)
+
+    def line_ids(self) -> list[str]:
+        return list(self._order)
+
+    def current_line_id(self) -> str:
+        return self._current
+
+    def select_line(self, line_id: str, focus: bool = True) -> None:
+        """Make ``line_id`` current (scrolled into view; keyboard focus when ``focus``)."""
+        row = self.rows.get(line_id)
+        if row is None:
+            return
+        self._set_current(line_id)
+        self.ensureWidgetVisible(row, 10, 40)
+        if focus:
+            row.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def move(self, line_id: str, step: int) -> None:
+        """Go ``step`` lines from ``line_id`` (stays on the first/last line at the ends)."""
+        if line_id not in self._order:
+            return
+        i = max(0, min(len(self._order) - 1, self._order.index(line_id) + step))
+        self.select_line(self._order[i])
+
+    def insert_text(self, text: str) -> None:
+        """Insert at the cursor of the current line (special characters panel)."""
+        row = self.rows.get(self._current)
+        if row is not None:
+            row.edit.insertPlainText(text)
+            row.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _set_current(self, line_id: str) -> None:
+        if line_id == self._current:
+            return
+        if self._current in self.rows:
+            self.rows[self._current].set_current(False)
+        self._current = line_id
+        self.rows[line_id].set_current(True)
+        self.current_changed.emit(line_id)
+
+    def _on_text_changed(self, line_id: str) -> None:
+        row = self.rows[line_id]
+        found = self.page.find_line(line_id)
+        if found is not None and found[1].text != row.edit.text():
+            self.text_edited.emit(line_id, row.edit.text())
+
+    def _on_verify(self, line_id: str) -> None:
+        self.verify_requested.emit(line_id)
+        self.move(line_id, 1)

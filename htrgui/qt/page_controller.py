@@ -1,0 +1,159 @@
+"""Keeps the page view and the transcription editor on the session's current page and in step with each other.
+
+It turns what the person does in either (select, type, verify, move between lines and pages) into session
+navigation and undoable commands; it holds no document state of its own.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication
+
+from htrgui.core.document import Page
+from htrgui.core.errors import HtrError
+from htrgui.qt.commands import SetStatusCommand, SetTextCommand
+from htrgui.qt.images import gray_qimage, load_gray
+
+
+def uncertainty(line) -> float:
+    """How sure the model was of a line: its lowest character confidence, else its line confidence."""
+    if line.char_confidences:
+        return min(line.char_confidences)
+    return line.confidence if line.confidence is not None else 0.5
+
+
+def uncertain_lines(session) -> list[tuple[float, int, int, str]]:
+    """Every recognised, unverified line of the project as (confidence, page, order, line id), least sure first."""
+    out = []
+    for index in range(len(session.entries)):
+        try:
+            page = session.page(index)
+        except HtrError:
+            continue
+        for order, line in enumerate(page.lines()):
+            if line.status == "predicted":
+                out.append((uncertainty(line), index, order, line.id))
+    out.sort()
+    return out
+
+
+class PageController(QObject):
+    """Wires session <-> page view <-> line editor."""
+
+    #: A message for the status bar.
+    message = Signal(str)
+
+    def __init__(self, session, view, editor, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.view = view
+        self.editor = editor
+        self.gray = None  # the current page image as a numpy array (line strips are cut from it)
+        self._shown = -1
+        session.current_changed.connect(self.show_current)
+        session.page_changed.connect(self._on_page_changed)
+        session.line_changed.connect(self._on_line_changed)
+        view.selection_changed.connect(self._on_view_selection)
+        editor.current_changed.connect(self._on_editor_current)
+        editor.text_edited.connect(self._on_text_edited)
+        editor.verify_requested.connect(lambda lid: self.verify([lid]))
+        editor.page_step.connect(self.step_page)
+
+    # ---------------------------------------------------------------- showing pages
+    def show_current(self, index: int) -> None:
+        self._shown = index
+        self.gray = None
+        image = None
+        try:
+            page = self.session.current_page() if index >= 0 else None
+        except HtrError as exc:  # a damaged page file: say so, the other pages stay usable
+            self.view.show_page(None, None)
+            self.editor.show_message(f"This page cannot be opened:\n{exc}")
+            self.message.emit(str(exc))
+            return
+        if page is not None:
+            entry = self.session.entries[index]
+            try:
+                self.gray = load_gray(entry.image_path, entry.page_index)
+                image = gray_qimage(self.gray)
+            except HtrError as exc:
+                self.message.emit(str(exc))
+        self.view.show_page(page, image)
+        self.editor.set_page(page, self.gray)
+        if page is not None:
+            counts = page.counts()
+            self.message.emit(f"{self.session.name(index)}: {counts.lines} lines, {counts.verified} verified")
+
+    def _on_page_changed(self, index: int) -> None:
+        if index != self._shown:
+            return
+        current = self.editor.current_line_id()
+        focus = QApplication.focusWidget()
+        had_focus = focus is not None and self.editor.isAncestorOf(focus)
+        self.view.refresh()
+        self.editor.set_page(self.session.page(index), self.gray)
+        if current in self.editor.rows:
+            self.editor.select_line(current, focus=had_focus)
+
+    def _on_line_changed(self, index: int, line_id: str) -> None:
+        if index == self._shown:
+            self.editor.update_line(line_id)
+            self.view.update_line_status(line_id)
+
+    # ---------------------------------------------------------------- selection sync
+    def _on_view_selection(self, ids: list[str]) -> None:
+        if ids:
+            self.editor.select_line(ids[0], focus=False)
+
+    def _on_editor_current(self, line_id: str) -> None:
+        self.view.select_lines([line_id])
+
+    def select_line(self, index: int, line_id: str) -> None:
+        """Go to page ``index`` and put the cursor in line ``line_id``."""
+        self.session.set_current(index)
+        self.editor.select_line(line_id)
+        self.view.select_lines([line_id])
+
+    # ---------------------------------------------------------------- edits
+    def _on_text_edited(self, line_id: str, text: str) -> None:
+        index = self._shown
+        self.session.undo_stack.push(SetTextCommand(self.session, index, line_id, text))
+
+    def verify(self, line_ids: list[str], status: str = "verified") -> None:
+        if line_ids and self._shown >= 0:
+            self.session.undo_stack.push(SetStatusCommand(self.session, self._shown, line_ids, status))
+
+    def verify_current_line(self) -> None:
+        """Mark the editor's current line verified and go to the next one."""
+        lid = self.editor.current_line_id()
+        if lid:
+            self.verify([lid])
+            self.editor.move(lid, 1)
+
+    def verify_page(self) -> None:
+        page: Page | None = self.session.current_page()
+        if page is not None:
+            self.verify([line.id for line in page.lines()])
+
+    # ---------------------------------------------------------------- navigation
+    def step_page(self, step: int) -> None:
+        if self.session.is_open:
+            self.session.set_current(self.session.current + step)
+            ids = self.editor.line_ids()
+            if ids:
+                self.editor.select_line(ids[0] if step > 0 else ids[-1])
+
+    def next_uncertain(self) -> bool:
+        """Go to the next line, in order of rising confidence, after the current one. False when none is left."""
+        ranked = uncertain_lines(self.session)
+        if not ranked:
+            self.message.emit("No unverified recognised lines left.")
+            return False
+        here = (self._shown, self.editor.current_line_id())
+        keys = [(idx, lid) for _c, idx, _o, lid in ranked]
+        pos = keys.index(here) + 1 if here in keys else 0
+        _conf, index, _order, line_id = ranked[pos % len(ranked)]
+        self.select_line(index, line_id)
+        self.message.emit(f"Uncertain line {pos % len(ranked) + 1} of {len(ranked)} "
+                          f"(lowest character confidence {_conf:.0%})")
+        return True
