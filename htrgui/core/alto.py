@@ -251,7 +251,8 @@ def alto_to_bytes(page: Page) -> bytes:
         for line in region.lines:
             _write_line(block, line, lt, w, h)
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # written by hand: ElementTree's own declaration uses single quotes, which some tools do not expect
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
 
 
 def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h: int) -> None:

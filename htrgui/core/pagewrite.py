@@ -40,7 +40,8 @@ def page_to_bytes(page: Page) -> bytes:
     root.append(_metadata(page))
     root.append(_page(page))
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # written by hand: ElementTree's own declaration uses single quotes, which some tools do not expect
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
 
 
 def _now() -> str:

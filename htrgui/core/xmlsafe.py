@@ -1,7 +1,7 @@
 """Safe XML parsing and the small helpers the PAGE and ALTO readers and writers share.
 
-Parsing goes through defusedxml: entity declarations (billion laughs) and external entities or DTDs are
-refused with a :class:`FormatError`; nothing is ever fetched from the network. Writing uses the standard
+Parsing goes through defusedxml: any DTD (``<!DOCTYPE``), and with it every entity declaration (billion
+laughs) and external entity, is refused with a :class:`FormatError`; nothing is ever fetched from the network. Writing uses the standard
 library's ElementTree with unqualified tags under a default ``xmlns`` on the root, which is what
 eScriptorium requires (no ``pc:`` prefix).
 """
@@ -75,7 +75,10 @@ def parse_xml_bytes(data: bytes, path: object = "<xml>") -> ET.Element:
     if not data.strip():
         raise FormatError("file is empty", path)
     try:
-        return DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DTDForbidden:
+        raise FormatError("refused: the file declares a DTD (<!DOCTYPE ...>); PAGE and ALTO never need one, and "
+                          "DTD entities can be used for entity-expansion or external-entity attacks", path) from None
     except defusedxml.EntitiesForbidden:
         raise FormatError("refused: the file declares XML entities (possible entity-expansion attack)", path) from None
     except defusedxml.ExternalReferenceForbidden:

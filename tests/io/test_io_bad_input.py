@@ -1,0 +1,159 @@
+"""Hostile and broken inputs: a clear FormatError or a FormatWarning naming the file, never a traceback."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from htrgui.core.errors import FormatError
+from htrgui.core.io import FormatWarning, read_document
+from htrgui.core.xmlsafe import ALTO4, PAGE2019
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<PcGts xmlns="{ns}"><Page imageFilename="a.png" imageWidth="10" imageHeight="10">&lol9;</Page></PcGts>
+""".replace("{ns}", PAGE2019)
+
+EXTERNAL = """<?xml version="1.0"?>
+<!DOCTYPE PcGts [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<PcGts xmlns="{ns}"><Page imageFilename="&xxe;" imageWidth="10" imageHeight="10"/></PcGts>
+""".replace("{ns}", PAGE2019)
+
+EXTERNAL_DTD = """<?xml version="1.0"?>
+<!DOCTYPE PcGts SYSTEM "http://example.invalid/evil.dtd">
+<PcGts xmlns="{ns}"><Page imageFilename="a.png" imageWidth="10" imageHeight="10"/></PcGts>
+""".replace("{ns}", PAGE2019)
+
+LINE = """<TextRegion id="r"><Coords points="0,0 90,0 90,90 0,90"/>{lines}</TextRegion>"""
+
+
+def _page(tmp_path, body: str, width="100", height="100", name="p.xml", image="a.png"):
+    path = tmp_path / name
+    path.write_text(f'<PcGts xmlns="{PAGE2019}"><Page imageFilename="{image}" imageWidth="{width}" '
+                    f'imageHeight="{height}">{body}</Page></PcGts>', encoding="utf-8")
+    return path
+
+
+def _read(path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = read_document(path)
+    return page, [str(w.message) for w in caught if issubclass(w.category, FormatWarning)]
+
+
+@pytest.mark.parametrize("text", [BILLION_LAUGHS, EXTERNAL, EXTERNAL_DTD])
+def test_hostile_xml_is_refused(tmp_path, text):
+    path = tmp_path / "evil.xml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FormatError, match="DTD.*entit") as info:
+        read_document(path)
+    assert str(path) in str(info.value) and "refused" in str(info.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "empty"),
+    ("<PcGts><Page>", "not well-formed XML at line 1"),
+    ("<html><body/></html>", "neither PAGE-XML nor ALTO"),
+    (f'<PcGts xmlns="{PAGE2019}"><Metadata/></PcGts>', "no <Page>"),
+    (f'<alto xmlns="{ALTO4}"><Description/></alto>', "Layout"),
+    (f'<PcGts xmlns="{PAGE2019}"><Page imageFilename="a.png" imageWidth="wide" imageHeight="9"/></PcGts>',
+     "not numbers"),
+])
+def test_malformed_files_name_the_file(tmp_path, text, words):
+    path = tmp_path / "bad.xml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FormatError, match=words) as info:
+        read_document(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FormatError, match="not found"):
+        read_document(tmp_path / "nothing.xml")
+
+
+def test_missing_image_with_size_is_a_warning(tmp_path):
+    page, messages = _read(_page(tmp_path, ""))
+    assert (page.width, page.height) == (100, 100) and page.image_path is None
+    assert any("'a.png' not found" in m and "p.xml" in m for m in messages)
+
+
+def test_zero_size_without_image_is_an_error(tmp_path):
+    with pytest.raises(FormatError, match="page size unknown"):
+        read_document(_page(tmp_path, "", width="0", height="0"))
+
+
+def test_zero_size_is_taken_from_the_image(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (64, 48), 255).save(tmp_path / "a.png")
+    page, _ = _read(_page(tmp_path, "", width="0", height="0"))
+    assert (page.width, page.height) == (64, 48)
+
+
+def test_wrong_size_is_reported(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (64, 48), 255).save(tmp_path / "a.png")
+    _, messages = _read(_page(tmp_path, ""))
+    assert any("100x100" in m and "64x48" in m for m in messages)
+
+
+def test_lines_without_coordinates(tmp_path):
+    lines = ('<TextLine id="nocoords"><TextEquiv><Unicode>x</Unicode></TextEquiv></TextLine>'
+             '<TextLine id="onlybase"><Baseline points="10,50 80,50"/></TextLine>'
+             '<TextLine id="float"><Coords points="1.5,2 80.2,2 80,40.7 1,40"/>'
+             '<Baseline points="1,30.4 80,30"/></TextLine>'
+             '<TextLine id="garbage"><Coords points="a,b c,d"/><Baseline points="1"/></TextLine>')
+    page, messages = _read(_page(tmp_path, LINE.format(lines=lines)))
+    ids = [ln.id for ln in page.lines()]
+    assert ids == ["onlybase", "float"]
+    assert any("nocoords" in m and "garbage" in m and "skipped" in m for m in messages)
+    assert any("onlybase" in m for m in messages)
+    only = page.regions[0].lines[0]
+    assert len(only.polygon) >= 3 and only.baseline == [(10, 50), (80, 50)]
+    assert page.regions[0].lines[1].polygon == [(2, 2), (80, 2), (80, 41), (1, 40)]  # rounded
+
+
+def test_invalid_and_duplicate_ids_are_made_valid(tmp_path):
+    lines = ('<TextLine id="1"><Coords points="0,0 9,0 9,9 0,9"/><Baseline points="0,8 9,8"/></TextLine>'
+             '<TextLine id="r"><Coords points="0,10 9,10 9,19 0,19"/><Baseline points="0,18 9,18"/></TextLine>')
+    page, messages = _read(_page(tmp_path, LINE.format(lines=lines)))
+    ids = [page.regions[0].id] + [ln.id for ln in page.lines()]
+    assert len(set(ids)) == 3 and ids[0] == "r"
+    assert all(i[0].isalpha() or i[0] == "_" for i in ids)
+    assert any("renamed" in m for m in messages)
+
+
+def test_alto_in_millimetres_is_refused(tmp_path):
+    path = tmp_path / "mm.xml"
+    path.write_text(f'<alto xmlns="{ALTO4}"><Description><MeasurementUnit>mm10</MeasurementUnit></Description>'
+                    '<Layout><Page WIDTH="10" HEIGHT="10"/></Layout></alto>', encoding="utf-8")
+    with pytest.raises(FormatError, match="pixel"):
+        read_document(path)
+
+
+def test_alto_v2_with_words_and_single_number_baseline(tmp_path):
+    ns = "http://www.loc.gov/standards/alto/ns-v2#"
+    path = tmp_path / "v2.xml"
+    path.write_text(f"""<alto xmlns="{ns}"><Description><MeasurementUnit>pixel</MeasurementUnit>
+      <sourceImageInformation><fileName>scan.tif</fileName></sourceImageInformation></Description>
+      <Layout><Page ID="p" WIDTH="400" HEIGHT="300" PHYSICAL_IMG_NR="7"><PrintSpace>
+        <TextBlock ID="b1" HPOS="10" VPOS="10" WIDTH="300" HEIGHT="100">
+          <TextLine ID="t1" HPOS="10" VPOS="10" WIDTH="300" HEIGHT="40" BASELINE="45">
+            <String ID="s1" CONTENT="Ein" WC="0.5" HPOS="10" VPOS="10" WIDTH="50" HEIGHT="40"/><SP/>
+            <String ID="s2" CONTENT="Wort-" WC="1.0" HPOS="70" VPOS="10" WIDTH="80" HEIGHT="40"/>
+            <HYP CONTENT="¬"/>
+          </TextLine></TextBlock></PrintSpace></Page></Layout></alto>""", encoding="utf-8")
+    page, _ = _read(path)
+    line = next(page.lines())
+    assert line.text == "Ein Wort-¬"
+    assert line.baseline == [(10, 45), (310, 45)]
+    assert line.confidence == pytest.approx((0.5 * 3 + 1.0 * 5) / 8)
+    assert page.page_index == 0 and page.image_filename == "scan.tif"
