@@ -1,0 +1,77 @@
+"""Cut a line image out of a page for the recogniser.
+
+The crop is the line polygon's bounding box with everything outside the polygon (the neighbouring lines'
+ascenders and descenders) replaced by white. The paper tone inside the polygon is mapped to white as well,
+so a yellowed or dark scan looks like the lines the model was trained on. The result is scaled to a fixed
+height keeping the aspect ratio (a 30:1 archival line stays 30:1, up to ``max_width``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from htrgui.core.document import TextLine
+
+HEIGHT = 64
+MAX_WIDTH = 4096
+
+
+def _band_from_baseline(baseline: list[tuple[int, int]], page_h: int) -> list[tuple[int, int]]:
+    """A polygon around a baseline when a line has none: ascenders above, descenders below (rough)."""
+    up, down = max(8, int(0.03 * page_h)), max(4, int(0.012 * page_h))
+    top = [(x, y - up) for x, y in baseline]
+    bottom = [(x, y + down) for x, y in reversed(baseline)]
+    return top + bottom
+
+
+def line_polygon(line: TextLine, page_h: int) -> list[tuple[int, int]]:
+    """The polygon to cut: the line's own, or a band around its baseline."""
+    poly = [tuple(map(int, p)) for p in line.polygon]
+    if len(poly) >= 3:
+        xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+        if max(xs) > min(xs) and max(ys) > min(ys):
+            return poly
+    if len(line.baseline) >= 2:
+        return _band_from_baseline([tuple(map(int, p)) for p in line.baseline], page_h)
+    raise ValueError(f"line {line.id} has neither a polygon nor a baseline")
+
+
+def crop_polygon(gray: np.ndarray, polygon: list[tuple[int, int]]) -> np.ndarray:
+    """Bounding box of ``polygon`` in the uint8 page, outside the polygon white, paper tone mapped to white."""
+    import cv2
+
+    h, w = gray.shape[:2]
+    pts = np.asarray(polygon, dtype=np.int32)
+    x0, y0 = max(0, int(pts[:, 0].min())), max(0, int(pts[:, 1].min()))
+    x1, y1 = min(w, int(pts[:, 0].max()) + 1), min(h, int(pts[:, 1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return np.full((1, 1), 255, dtype=np.uint8)
+    box = gray[y0:y1, x0:x1]
+    mask = np.zeros(box.shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [pts - np.array([x0, y0], dtype=np.int32)], 255)
+    inside = box[mask > 0]
+    if inside.size == 0:
+        return np.full(box.shape, 255, dtype=np.uint8)
+    # Most pixels of a line are paper; its 90th percentile is the paper tone even on dark scans.
+    paper = float(np.percentile(inside, 90))
+    scale = 255.0 / max(paper, 1.0)
+    out = np.clip(box.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+    out[mask == 0] = 255
+    return out
+
+
+def resize_to_height(img: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:
+    """Scale to ``height`` keeping the aspect ratio; wider than ``max_width`` is squeezed to it."""
+    import cv2
+
+    h, w = img.shape[:2]
+    new_w = max(1, min(max_width, int(round(w * height / max(h, 1)))))
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
+    return cv2.resize(img, (new_w, height), interpolation=interp)
+
+
+def crop_line(gray_page: np.ndarray, line: TextLine, height: int = HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:
+    """The line as a uint8 image of shape (height, W): dark ink on white, aspect ratio kept."""
+    if gray_page.ndim != 2 or gray_page.dtype != np.uint8:
+        raise ValueError(f"expected a 2-D uint8 grayscale page, got {gray_page.dtype} {gray_page.shape}")
+    return resize_to_height(crop_polygon(gray_page, line_polygon(line, gray_page.shape[0])), height, max_width)
