@@ -101,8 +101,16 @@ def artefact_name(variant: str = "cpu", version: str | None = None, tag: str | N
     return f"{APP_NAME}-{version or app_version()}-{tag or platform_tag()}-{variant}"
 
 
+#: Build variants: ``cpu`` (default; Linux and Windows), ``cuda`` (NVIDIA GPUs), ``mps`` (macOS on Apple Silicon,
+#: whose torch runs on the CPU or the Apple GPU).
+VARIANTS = ("cpu", "cuda", "mps")
+
+
 def prune_patterns(variant: str) -> list[str]:
-    return PRUNE_PATTERNS + (CUDA_PATTERNS if variant == "cpu" else [])
+    """What to cut from a build of ``variant``: CUDA libraries go from every build but the CUDA one."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown build variant {variant!r}, expected one of {VARIANTS}")
+    return PRUNE_PATTERNS + ([] if variant == "cuda" else CUDA_PATTERNS)
 
 
 def is_pruned(dest: str, patterns: list[str]) -> bool:

@@ -42,8 +42,10 @@ def load_timing_model(model: str | None, config: str):
     from htrgui.core.recognition.model import build_model
 
     path: Path | None = None
-    if model is not None:
-        from htrgui.core.recognition.library import resolve_model
+    if model is not None and Path(model).is_file():
+        path = Path(model)
+    elif model is not None:
+        from htrgui.core.recognition.library import resolve_model  # a model name from the library
 
         path = Path(resolve_model(model))
     else:

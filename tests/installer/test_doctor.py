@@ -116,3 +116,25 @@ def test_cli_json(tmp_path):
     assert data["app_version"] == doctor.__version__
     assert data["versions"]["torch"] and data["device"] in ("cpu", "cuda", "mps")
     assert data["speed"] is None
+
+
+def test_measures_a_real_model_file(tmp_path):
+    from htrgui.core.recognition.checkpoint import save_checkpoint
+    from htrgui.core.recognition.codec import Codec
+    from htrgui.core.recognition.model import build_model
+
+    codec = Codec.from_texts(["Testament olographe", "Paris, le 3 mai 1915"])
+    path = save_checkpoint(tmp_path / "mine.pt", build_model("tiny", codec.num_classes), codec)
+    items = list(measure_speed(model=str(path), seconds=0.0, batch=1, train_batch=1, width=64))
+    assert items[-1].model == "mine.pt" and items[-1].lines_per_s > 0
+
+
+def test_a_broken_model_file_is_reported_not_raised(tmp_path):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    r = doctor.collect(True, model=str(bad), seconds=0.0)
+    assert r.speed is None and "broken.pt" in r.speed_error
+    assert "not measured" in doctor.format_report(r)
+    out = subprocess.run([sys.executable, "-m", "htrgui", "doctor", "--model", str(bad)],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 1 and "broken.pt" in out.stdout
