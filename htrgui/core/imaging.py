@@ -28,8 +28,9 @@ MAX_PIXELS = 150_000_000
 PDF_DPI = 300
 PDF_MAX_DPI = 600
 
-# Our own limit is checked first from the header; PIL's bomb check stays as a second line of defence.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Our own limit is checked from the header before any decoding (see _check_size); PIL's check would refuse
+# even to read the size of a huge image, which the interface needs to say what is wrong.
+Image.MAX_IMAGE_PIXELS = None
 
 
 def max_pixels() -> int:
@@ -211,7 +212,7 @@ def _pdf_size(pdf, path: Path, page_index: int) -> tuple[int, int, float]:
             left, bottom, right, top = images[0].get_bounds()
             # a scan fills (most of) the page: use its own resolution so no pixel is invented or lost
             if (right - left) * (top - bottom) > 0.5 * w_pt * h_pt and right > left:
-                dpi = min(max(px_w / ((right - left) / 72.0), 72.0), PDF_MAX_DPI)
+                dpi = min(max(px_w / ((right - left) / 72.0), 10.0), PDF_MAX_DPI)
         scale = dpi / 72.0
         if page.get_rotation() in (90, 270):
             w_pt, h_pt = h_pt, w_pt
