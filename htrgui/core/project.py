@@ -54,10 +54,18 @@ class Project:
     def open(cls, folder: Path | str) -> Project:
         """Scan ``folder`` (not recursively) for images and PDFs.
 
+        ``folder`` may also be one scan (an image, a multi-page TIFF or a PDF): the project is then its folder,
+        limited to that file's pages, stored in the same ``page/`` folder.
+
         Raises:
-            HtrError: the folder does not exist.
+            HtrError: the folder does not exist, or the file is not a scan.
         """
         folder = Path(folder).resolve()
+        only: Path | None = None
+        if folder.is_file():
+            if folder.suffix.lower() not in SUFFIXES:
+                raise HtrError(f"{folder}: not a scan (expected one of {', '.join(SUFFIXES)})")
+            folder, only = folder.parent, folder
         if not folder.is_dir():
             raise HtrError(f"{folder}: project folder not found")
         files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
@@ -67,6 +75,8 @@ class Project:
             stems[p.stem] = stems.get(p.stem, 0) + 1
         entries, skipped = [], []
         for p in files:
+            if only is not None and p != only:
+                continue
             base = p.stem if stems[p.stem] == 1 else f"{p.stem}_{p.suffix.lower().lstrip('.')}"
             try:
                 n = page_count(p)

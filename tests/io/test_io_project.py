@@ -39,6 +39,14 @@ def test_entries_names_and_sizes(folder):
     assert project.load_page(project.entry("letter")).width == 170
 
 
+def test_single_file_as_project(folder):
+    project = Project.open(folder / "book.tif")
+    assert project.folder == folder
+    assert [e.name for e in project.entries] == ["book_p0001", "book_p0002"]
+    with pytest.raises(HtrError, match="not a scan"):
+        Project.open(folder / "notes.txt")
+
+
 def test_save_and_reload_multipage(folder, page_xsd):
     project = Project.open(folder)
     entry = project.entry("book_p0002")
