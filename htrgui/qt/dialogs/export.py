@@ -1,0 +1,188 @@
+"""Export the project, or the selected pages, to PAGE 2019, ALTO 4 and plain text, with a progress bar.
+
+The writing is the core's :func:`htrgui.core.io.export_pages`, run in a worker. A page that cannot be
+exported (unreadable XML, image gone) is listed at the end and does not stop the others. With several formats
+each gets its own sub-folder, since PAGE and ALTO files are both ``<page>.xml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from htrgui.core.errors import HtrError
+from htrgui.core.progress import CancelToken, Progress
+from htrgui.qt.workers import GeneratorWorker
+
+#: format key of the core -> (label, sub-folder used when several formats are exported)
+FORMATS = {"page": ("PAGE-XML 2019", "PAGE"), "alto": ("ALTO 4", "ALTO"), "txt": ("Plain text", "text")}
+
+
+def export_job(project, entries: list, outdir: Path, formats: list[str],
+               token: CancelToken) -> Iterator[Progress]:
+    """Write every entry in every format; yields Progress over all of them (errors in ``info["error"]``)."""
+    from htrgui.core.io import export_pages
+
+    if not formats:
+        raise HtrError("choose at least one format")
+    sources: list = []
+    for entry in entries:
+        token.check()
+        # Saved pages are read from their PAGE file; pages never saved are exported empty (their image size).
+        sources.append((entry.name, entry.xml_path if entry.xml_path.is_file() else project.load_page(entry)))
+    total = len(sources) * len(formats)
+    done = 0
+    for fmt in formats:
+        target = outdir / FORMATS[fmt][1] if len(formats) > 1 else outdir
+        target.mkdir(parents=True, exist_ok=True)
+        for p in export_pages(sources, target, fmt, token):
+            done += 1
+            yield Progress(done, total, f"{FORMATS[fmt][0]}: {p.message}", dict(p.info, format=fmt))
+
+
+class ExportDialog(QDialog):
+    """Choose formats and a folder, export with progress; ``exported(folder)`` when done."""
+
+    exported = Signal(str)
+
+    def __init__(self, parent: QWidget | None, project, entries: list) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.project = project
+        self.entries = list(entries)
+        self.errors: list[str] = []
+        self.worker: GeneratorWorker | None = None
+
+        what = QLabel(f"{len(self.entries)} page(s) of {Path(project.folder).name}"
+                      if len(self.entries) != len(project.entries) else
+                      f"All {len(self.entries)} page(s) of {Path(project.folder).name}")
+        formats = QGroupBox("Formats")
+        row = QHBoxLayout(formats)
+        self.checks: dict[str, QCheckBox] = {}
+        for key, (label, _) in FORMATS.items():
+            box = QCheckBox(label)
+            box.setChecked(key == "page")
+            box.toggled.connect(self._update)
+            row.addWidget(box)
+            self.checks[key] = box
+        self.folder = QLineEdit(str(Path(project.folder) / "export"))
+        self.folder.setToolTip("The folder the files are written to (created if needed)")
+        self.folder.textChanged.connect(self._update)
+        browse = QPushButton("Browse\u2026")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(QLabel("To folder"))
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, max(1, len(self.entries)))
+        self.bar.setValue(0)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.report = QPlainTextEdit()
+        self.report.setReadOnly(True)
+        self.report.setMaximumHeight(110)
+        self.report.hide()
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self._cancel_or_close)
+        layout = QVBoxLayout(self)
+        for w in (what, formats):
+            layout.addWidget(w)
+        layout.addLayout(folder_row)
+        for w in (self.bar, self.status, self.report, self.buttons):
+            layout.addWidget(w)
+        self._update()
+
+    def formats(self) -> list[str]:
+        return [key for key, box in self.checks.items() if box.isChecked()]
+
+    def set_formats(self, formats: list[str]) -> None:
+        for key, box in self.checks.items():
+            box.setChecked(key in formats)
+
+    @Slot()
+    def _update(self) -> None:
+        running = self.worker is not None and self.worker.is_running()
+        self.export_button.setEnabled(not running and bool(self.formats()) and bool(self.folder.text().strip()))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def start(self) -> GeneratorWorker | None:
+        """Start exporting with the current choices (the Export button)."""
+        if self.worker is not None and self.worker.is_running():
+            return None
+        outdir = Path(self.folder.text().strip()).expanduser()
+        formats = self.formats()
+        self.errors = []
+        self.report.clear()
+        self.report.hide()
+        self.bar.setRange(0, max(1, len(self.entries) * len(formats)))
+        self.bar.setValue(0)
+        self.status.setText("Exporting\u2026")
+        worker = GeneratorWorker(lambda token: export_job(self.project, self.entries, outdir, formats, token))
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(lambda: self._done(outdir, "finished"))
+        worker.cancelled.connect(lambda: self._done(outdir, "cancelled"))
+        worker.failed.connect(lambda msg, _details: self._done(outdir, "failed", msg))
+        self.worker = worker
+        worker.start()
+        self.cancel_button.setText("Cancel")
+        self._update()
+        return worker
+
+    @Slot(object)
+    def _on_progress(self, p: Progress) -> None:
+        self.bar.setValue(p.done)
+        self.status.setText(p.message)
+        if p.info.get("error"):
+            self.errors.append(p.info["error"])
+
+    def _done(self, outdir: Path, outcome: str, message: str = "") -> None:
+        ok = self.bar.value() - len(self.errors)
+        if outcome == "finished":
+            self.status.setText(f"Exported {ok} file(s) to {outdir}" +
+                                (f"; {len(self.errors)} could not be exported:" if self.errors else "."))
+            self.exported.emit(str(outdir))
+        elif outcome == "cancelled":
+            self.status.setText(f"Cancelled after {ok} file(s); the files written so far are complete.")
+        else:
+            self.status.setText(f"Export failed: {message}")
+        if self.errors:
+            self.report.setPlainText("\n".join(self.errors))
+            self.report.show()
+        self.cancel_button.setText("Close")
+        self._update()
+
+    def _cancel_or_close(self) -> None:
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+        else:
+            self.reject()
+
+    def done(self, result: int) -> None:
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+        super().done(result)

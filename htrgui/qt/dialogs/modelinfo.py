@@ -1,0 +1,157 @@
+"""What the dialogs show about models: name, file, whether it ships with the app, and its card.
+
+The model library of the core (``htrgui.core.recognition.library``) knows where models live; this module turns
+its answers into the few plain fields a dialog lists, reading each file's provenance only (the card: base
+model, training data, validation CER). Reading a card loads the file's metadata with ``weights_only=True``,
+so it is done in a worker for the list (files are tens of MB).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from htrgui.core.errors import ModelError
+from htrgui.core.paths import bundled_models_dir, user_models_dir
+from htrgui.core.progress import CancelToken, Progress
+
+
+@dataclass
+class ModelInfo:
+    """One model file and its card (provenance), as listed to the user."""
+
+    name: str
+    path: Path
+    shipped: bool
+    card: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def cer(self) -> float | None:
+        """Validation CER in [0, 1] from the card, when it says."""
+        for key in ("val_cer", "cer", "validation_cer", "best_val_cer"):
+            value = self.card.get(key)
+            if isinstance(value, (int, float)):
+                return float(value)
+        metrics = self.card.get("metrics") or self.card.get("validation")
+        if isinstance(metrics, dict):
+            value = metrics.get("cer")
+            if isinstance(value, (int, float)):
+                return float(value)
+        return None
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(label, value) rows for the card view."""
+        if self.error:
+            return [("Problem", self.error)]
+        card = self.card
+        rows = [("File", str(self.path)), ("Shipped with htrgui", "yes" if self.shipped else "no")]
+        lineage = card.get("lineage") if isinstance(card.get("lineage"), dict) else {}
+        base = card.get("base_model") or lineage.get("base_model") or "trained from scratch"
+        rows.append(("Base model", str(base)))
+        data = card.get("data") or card.get("training_data") or card.get("train")
+        if data:
+            rows.append(("Training data", _short(data)))
+        cer = self.cer
+        rows.append(("Validation CER", f"{cer * 100:.2f} %" if cer is not None else "not measured"))
+        for key in ("config", "date", "steps", "description"):
+            if card.get(key):
+                rows.append((key.capitalize(), _short(card[key])))
+        return rows
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    if isinstance(value, dict):
+        text = ", ".join(f"{k}: {v}" for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def model_files() -> list[tuple[Path, bool]]:
+    """(path, shipped) of every model the user can choose: the library's answer, else the two folders."""
+    try:
+        from htrgui.core.recognition import library
+    except ImportError:
+        library = None
+    found: list[tuple[Path, bool]] = []
+    if library is not None and hasattr(library, "list_models"):
+        shipped_dir = bundled_models_dir().resolve()
+        for entry in library.list_models():
+            path = Path(getattr(entry, "path", entry))
+            found.append((path, _is_under(path, shipped_dir)))
+        return found
+    for folder, shipped in ((bundled_models_dir(), True), (user_models_dir(), False)):
+        if folder.is_dir():
+            found.extend((p, shipped) for p in sorted(folder.glob("*.pt")))
+    return found
+
+
+def _is_under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    """The provenance of a model file; raises ModelError naming the file when it is not one of ours."""
+    from htrgui.core.recognition.checkpoint import read_payload
+
+    payload = read_payload(path)
+    card = dict(payload.get("provenance") or {})
+    card.setdefault("config", (payload.get("config") or {}).get("name", ""))
+    return card
+
+
+def list_models(token: CancelToken | None = None) -> Iterator[Progress | ModelInfo]:
+    """Every model with its card (a generator: reading cards takes a moment per file)."""
+    files = model_files()
+    for i, (path, shipped) in enumerate(files):
+        if token is not None:
+            token.check()
+        yield Progress(i, len(files), path.name)
+        info = ModelInfo(name=path.stem, path=path, shipped=shipped)
+        try:
+            info.card = read_card(path)
+            info.name = str(info.card.get("name") or path.stem)
+        except ModelError as exc:
+            info.error = str(exc)
+        yield info
+    yield Progress(len(files), len(files), "done")
+
+
+def import_model(source: Path) -> Path:
+    """Copy a model file into the user's models folder after checking it loads. Returns the new path."""
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+
+    source = Path(source)
+    load_checkpoint(source)  # raises ModelError naming the file when it is damaged or not ours
+    target = user_models_dir() / source.name
+    if target.exists():
+        raise ModelError(f"{target}: a model with this file name already exists; rename the file first")
+    tmp = target.with_name(f".{target.name}.importing")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)
+    return target
+
+
+def export_model(info: ModelInfo, target: Path) -> Path:
+    """Copy a model file to ``target`` (a file path)."""
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.exporting")
+    shutil.copyfile(info.path, tmp)
+    tmp.replace(target)
+    return target
+
+
+def delete_model(info: ModelInfo) -> None:
+    """Delete one of the user's models; shipped models are refused."""
+    if info.shipped or not _is_under(info.path, user_models_dir().resolve()):
+        raise ModelError(f"{info.path}: models shipped with htrgui cannot be deleted")
+    info.path.unlink()

@@ -1,0 +1,253 @@
+"""Preferences: device (and what it means for speed), default model, editor font, special characters, theme.
+
+The dialog edits the :class:`Settings` object it was given in place, saves it when accepted and emits
+``settings_changed`` so the window re-applies fonts, theme and the character panel. What the machine has
+(GPU or not) is found by the doctor in a worker: importing torch and asking CUDA takes a second or two,
+and the dialog must open at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFontComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from htrgui.core.progress import CancelToken, Progress
+from htrgui.qt.dialogs.errors import show_error
+from htrgui.qt.settings import DEVICES, THEMES, Settings, save_settings
+from htrgui.qt.workers import GeneratorWorker
+
+DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cpu": "CPU only", "cuda": "NVIDIA GPU (CUDA)"}
+THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+
+
+def parse_characters(text: str) -> list[str]:
+    """Characters typed space-separated (a combining mark may stand alone); duplicates dropped, order kept."""
+    out: list[str] = []
+    for token in text.split():
+        if token not in out:
+            out.append(token)
+    return out
+
+
+def machine_check(token: CancelToken, measure: bool = False):
+    """The doctor's report (GPU or not, and a speed measurement when asked), as a worker generator."""
+    from htrgui.core import doctor
+
+    yield from doctor.check(measure, seconds=1.5, token=token)
+
+
+class PreferencesDialog(QDialog):
+    """Edits ``settings``; on OK saves them and emits ``settings_changed``."""
+
+    settings_changed = Signal()
+
+    def __init__(self, parent: QWidget | None, settings: Settings) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.settings = settings
+        self.report = None
+        self._worker: GeneratorWorker | None = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_device())
+        layout.addWidget(self._build_model())
+        layout.addWidget(self._build_editor())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.buttons = buttons
+        self.load_from(settings)
+        self._check_machine(measure=False)
+
+    # ---------------------------------------------------------------- building
+    def _build_device(self) -> QGroupBox:
+        box = QGroupBox("Device")
+        form = QFormLayout(box)
+        self.device = QComboBox()
+        for key in DEVICES:
+            self.device.addItem(DEVICE_LABELS[key], key)
+        self.device.setToolTip("Where recognition and fine-tuning run. A GPU is many times faster.")
+        form.addRow("Run models on", self.device)
+        self.machine = QLabel("Looking for a GPU\u2026")
+        self.machine.setWordWrap(True)
+        self.machine.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.machine)
+        self.measure_button = QPushButton("Measure speed")
+        self.measure_button.setToolTip("Time recognition and a fine-tuning step on this machine (a few seconds)")
+        self.measure_button.clicked.connect(lambda: self._check_machine(measure=True))
+        form.addRow(self.measure_button)
+        return box
+
+    def _build_model(self) -> QGroupBox:
+        box = QGroupBox("Recognition model")
+        row = QHBoxLayout(box)
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.setToolTip("The model used to recognise pages; empty uses the model shipped with htrgui")
+        self.model.setMinimumContentsLength(28)
+        row.addWidget(self.model, 1)
+        browse = QPushButton("Browse\u2026")
+        browse.setToolTip("Choose a model file (.pt)")
+        browse.clicked.connect(self._browse_model)
+        row.addWidget(browse)
+        return box
+
+    def _build_editor(self) -> QGroupBox:
+        box = QGroupBox("Transcription editor")
+        form = QFormLayout(box)
+        self.font_family = QFontComboBox()
+        self.font_family.setToolTip("A font with the characters of your documents (e.g. Junicode for MUFI)")
+        self.font_size = QSpinBox()
+        self.font_size.setRange(6, 72)
+        self.font_size.setSuffix(" pt")
+        fonts = QHBoxLayout()
+        fonts.addWidget(self.font_family, 1)
+        fonts.addWidget(self.font_size)
+        form.addRow("Font", fonts)
+        self.characters = QLineEdit()
+        self.characters.setToolTip("The characters of the special-character panel, separated by spaces. "
+                                   "The first ten get Alt+1 \u2026 Alt+0.")
+        form.addRow("Special characters", self.characters)
+        self.preview = QLabel()
+        form.addRow("", self.preview)
+        self.characters.textChanged.connect(self._update_preview)
+        self.font_family.currentFontChanged.connect(self._update_preview)
+        self.font_size.valueChanged.connect(self._update_preview)
+        self.theme = QComboBox()
+        for key in THEMES:
+            self.theme.addItem(THEME_LABELS[key], key)
+        form.addRow("Look", self.theme)
+        return box
+
+    # ---------------------------------------------------------------- settings <-> widgets
+    def load_from(self, s: Settings) -> None:
+        self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self._fill_models(s.default_model)
+        if s.font_family:
+            self.font_family.setCurrentFont(QFont(s.font_family))
+        self.font_size.setValue(int(s.font_size))
+        self.characters.setText(" ".join(s.special_characters))
+        self._update_preview()
+
+    def _fill_models(self, current: str) -> None:
+        from htrgui.qt.dialogs.modelinfo import model_files
+
+        self.model.clear()
+        self.model.addItem("Shipped default", "")
+        for path, shipped in model_files():
+            self.model.addItem(f"{path.stem}{' (shipped)' if shipped else ''}", str(path))
+        index = self.model.findData(current)
+        if index < 0 and current:
+            self.model.addItem(current, current)
+            index = self.model.count() - 1
+        self.model.setCurrentIndex(max(0, index))
+
+    def chosen_model(self) -> str:
+        """The model chosen: the item's path, or what was typed (a name or a path)."""
+        text = self.model.currentText().strip()
+        index = self.model.currentIndex()
+        if index >= 0 and self.model.itemText(index) == text:
+            return str(self.model.itemData(index) or "")
+        return text
+
+    def store_into(self, s: Settings) -> None:
+        s.device = self.device.currentData()
+        s.theme = self.theme.currentData()
+        s.default_model = self.chosen_model()
+        s.font_family = self.font_family.currentFont().family()
+        s.font_size = self.font_size.value()
+        chars = parse_characters(self.characters.text())
+        s.special_characters = chars or s.special_characters
+
+    @Slot()
+    def _update_preview(self) -> None:
+        font = QFont(self.font_family.currentFont())
+        font.setPointSize(self.font_size.value())
+        self.preview.setFont(font)
+        self.preview.setText("Anno d\u00f1i \u2022 " + " ".join(parse_characters(self.characters.text())[:12]))
+
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model", "", "htrgui models (*.pt);;All files (*)")
+        if path:
+            self.model.addItem(Path(path).stem, path)
+            self.model.setCurrentIndex(self.model.count() - 1)
+
+    def accept(self) -> None:
+        self.store_into(self.settings)
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            show_error(self, "Preferences", f"The preferences could not be saved: {exc}")
+            return
+        self.settings_changed.emit()
+        super().accept()
+
+    def done(self, result: int) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+        super().done(result)
+
+    # ---------------------------------------------------------------- machine check
+    def _check_machine(self, measure: bool) -> None:
+        if self._worker is not None and self._worker.is_running():
+            return
+        self.measure_button.setEnabled(False)
+        if measure:
+            self.machine.setText(self.machine.text() + "\n\nMeasuring\u2026")
+        # No Qt parent: the worker must outlive the dialog until its thread ended (it is kept alive meanwhile).
+        worker = GeneratorWorker(lambda token: machine_check(token, measure))
+        worker.item.connect(self._on_report)
+        worker.progress.connect(self._on_progress)
+        worker.failed.connect(lambda msg, _details: self.machine.setText(f"Could not check the machine: {msg}"))
+        worker.finished.connect(lambda: self.measure_button.setEnabled(True))
+        worker.failed.connect(lambda *_: self.measure_button.setEnabled(True))
+        worker.cancelled.connect(lambda: self.measure_button.setEnabled(True))
+        self._worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.message:
+            lines = self.machine.text().split("\n\n")[0]
+            self.machine.setText(f"{lines}\n\nMeasuring: {progress.message}\u2026")
+
+    @Slot(object)
+    def _on_report(self, report: object) -> None:
+        self.report = report
+        self.machine.setText(describe_machine(report))
+
+
+def describe_machine(report) -> str:
+    """Plain words for the device section: the GPU found (or not) and what it means for speed."""
+    usable = [g for g in report.gpus if g.usable]
+    if usable:
+        gpu = usable[0]
+        memory = f", {gpu.memory_gb:.0f} GB" if gpu.memory_gb else ""
+        head = (f"GPU found: {gpu.name}{memory}. Recognition and fine-tuning run on it, typically 10 to 50 times "
+                "faster than on the CPU.")
+    else:
+        head = (f"No usable GPU: models run on the CPU ({report.cpu_count or '?'} cores). Everything works; "
+                "recognising a page takes seconds and fine-tuning minutes to hours instead of minutes.")
+    lines = [head] + [tip for tip in report.advice if not tip.startswith("No GPU found")]
+    if getattr(report, "speed_error", ""):
+        lines.append(f"Speed measurement failed: {report.speed_error}")
+    return "\n".join(lines)

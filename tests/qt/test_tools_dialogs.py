@@ -1,0 +1,236 @@
+"""Preferences, models and export dialogs: opened offscreen on real data and made to do their job."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+
+from htrgui.core.errors import ModelError  # noqa: E402
+from htrgui.core.paths import user_models_dir  # noqa: E402
+from htrgui.qt.dialogs import errors as error_dialogs  # noqa: E402
+from htrgui.qt.settings import Settings, load_settings  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+STANFORD_PAGES = ["stanford/by_pierrine_maurel/Page1-Lettre42/Lettre42",
+                  "stanford/by_pierrine_maurel/Page2-Lettre43/Lettre43"]
+
+
+def tiny_model(path: Path, name: str, cer: float | None = None) -> Path:
+    """A real (untrained) tiny HTR-ConvText model file with a card."""
+    from htrgui.core.recognition.checkpoint import save_checkpoint
+    from htrgui.core.recognition.codec import Codec
+    from htrgui.core.recognition.model import CONFIGS, HTRConvText
+
+    codec = Codec(tuple("abcdefghijklmnopqrstuvwxyz "))
+    model = HTRConvText(CONFIGS["tiny"].with_classes(codec.num_classes))
+    card = {"name": name, "base_model": "htrconvtext-small", "data": "3 verified pages of Lettre42"}
+    if cer is not None:
+        card["val_cer"] = cer
+    return save_checkpoint(path, model, codec, provenance=card)
+
+
+def close_error_boxes() -> list[str]:
+    texts = []
+    for box in error_dialogs.open_error_boxes():
+        texts.append(box.text())
+        box.close()
+    return texts
+
+
+# ---------------------------------------------------------------- preferences
+def test_preferences_edit_and_save_the_settings(qtbot):
+    from htrgui.qt.dialogs.preferences import PreferencesDialog, parse_characters
+
+    settings = Settings(font_size=13, special_characters=["ſ", "ꝑ"])
+    dialog = PreferencesDialog(None, settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.characters.text() == "ſ ꝑ"
+    assert dialog.font_size.value() == 13
+    # The machine check runs in a worker and ends in plain words about the GPU.
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=60_000)
+    assert ("GPU found" in dialog.machine.text()) or ("No usable GPU" in dialog.machine.text())
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.font_size.setValue(17)
+    dialog.characters.setText("ꝯ  ⁊ ꝯ \u0303")
+    with qtbot.waitSignal(dialog.settings_changed):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    # The caller's object is changed in place and the file on disk says the same.
+    assert (settings.device, settings.theme, settings.font_size) == ("cpu", "dark", 17)
+    assert settings.special_characters == ["ꝯ", "⁊", "\u0303"]
+    assert load_settings() == settings
+    assert parse_characters("  a b  a ") == ["a", "b"]
+
+
+def test_preferences_cancel_changes_nothing(qtbot):
+    from htrgui.qt.dialogs.preferences import PreferencesDialog
+
+    settings = Settings(theme="light")
+    dialog = PreferencesDialog(None, settings)
+    qtbot.addWidget(dialog)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert settings.theme == "light"
+    assert load_settings() == Settings()  # nothing was written
+
+
+# ---------------------------------------------------------------- models
+def models_dialog(qtbot, settings):
+    """A ModelsDialog whose first listing has finished."""
+    from htrgui.qt.dialogs.models import ModelsDialog
+
+    dialog = ModelsDialog(None, settings)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog._worker is not None and not dialog._worker.is_running(), timeout=30_000)
+    return dialog
+
+
+def test_models_dialog_lists_cards_switches_and_deletes(qtbot, tmp_path):
+    pytest.importorskip("torch")
+    mine = tiny_model(user_models_dir() / "poilus-ft.pt", "poilus-ft", cer=0.084)
+    (user_models_dir() / "broken.pt").write_bytes(b"PK\x03\x04 not really a model")
+    settings = Settings()
+    dialog = models_dialog(qtbot, settings)
+    dialog.show()
+    by_path = {m.path.name: m for m in dialog.models}
+    assert "poilus-ft.pt" in by_path and "broken.pt" in by_path
+    info = by_path["poilus-ft.pt"]
+    assert info.cer == pytest.approx(0.084) and not info.shipped
+    assert by_path["broken.pt"].error and "broken.pt" in by_path["broken.pt"].error
+    # The card of the selected model is shown.
+    assert dialog.select_path(mine)
+    shown = [dialog.card.itemAt(i).widget().text() for i in range(dialog.card.count())
+             if dialog.card.itemAt(i).widget() is not None]
+    assert "htrconvtext-small" in shown and "8.40 %" in shown
+    # Switching the default saves it and says so.
+    with qtbot.waitSignal(dialog.model_changed) as blocker:
+        dialog.use_button.click()
+    assert blocker.args == [str(mine)]
+    assert load_settings().default_model == str(mine)
+    assert "in use" in dialog.list.currentItem().text()
+    # Export a copy, then delete the original: the default falls back to the shipped model.
+    copy = dialog.export_to(tmp_path / "shared-copy.pt")
+    assert copy is not None and copy.read_bytes() == mine.read_bytes()
+    with qtbot.waitSignal(dialog.models_loaded, timeout=30_000):
+        assert dialog.delete_selected()
+    assert not mine.exists()
+    assert settings.default_model == "" and load_settings().default_model == ""
+    assert "poilus-ft.pt" not in {m.path.name for m in dialog.models}
+
+
+def test_models_dialog_imports_only_files_that_load(qtbot, tmp_path):
+    pytest.importorskip("torch")
+    source = tiny_model(tmp_path / "dufour.pt", "dufour", cer=0.12)
+    dialog = models_dialog(qtbot, Settings())
+    with qtbot.waitSignal(dialog.models_loaded, timeout=30_000):
+        dialog.import_file(source)
+    imported = user_models_dir() / "dufour.pt"
+    assert imported.read_bytes() == source.read_bytes()
+    assert dialog.selected() is not None and dialog.selected().path == imported
+    # A truncated file is refused with the file named, and nothing is copied.
+    bad = tmp_path / "truncated.pt"
+    bad.write_bytes(source.read_bytes()[:5000])
+    worker = dialog.import_file(bad)
+    with qtbot.waitSignal(worker.failed, timeout=30_000) as blocker:
+        pass
+    assert "truncated.pt" in blocker.args[0]
+    assert not (user_models_dir() / "truncated.pt").exists()
+    assert any("truncated.pt" in text for text in close_error_boxes())
+
+
+def test_shipped_models_cannot_be_deleted(tmp_path):
+    from htrgui.qt.dialogs.modelinfo import ModelInfo, delete_model
+
+    shipped = tmp_path / "htrconvtext-small.pt"
+    shipped.write_bytes(b"x")
+    with pytest.raises(ModelError, match="cannot be deleted"):
+        delete_model(ModelInfo("small", shipped, shipped=True))
+    with pytest.raises(ModelError):
+        delete_model(ModelInfo("elsewhere", shipped, shipped=False))  # not in the user's models folder
+    assert shipped.exists()
+
+
+# ---------------------------------------------------------------- export
+@pytest.fixture()
+def small_project(shared_data, tmp_path):
+    """A project folder of two real Stanford letters, their ALTO ground truth stored as the project's pages."""
+    from htrgui.core.io import read_document
+    from htrgui.core.project import Project
+
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    for rel in STANFORD_PAGES:
+        shutil.copy(shared_data / f"{rel}.jpg", folder)
+    project = Project.open(folder)
+    texts = {}
+    for rel in STANFORD_PAGES:
+        page = read_document(shared_data / f"{rel}.xml")
+        page.image_path = folder / Path(rel).with_suffix(".jpg").name
+        page.xml_path = None
+        project.save_page(page)
+        texts[Path(rel).name] = page.text()
+    return project, texts
+
+
+@pytest.mark.filterwarnings("ignore:.*not found beside the file")  # the export folder has no images
+def test_export_dialog_writes_every_format(qtbot, small_project, tmp_path):
+    from htrgui.core.io import read_document
+    from htrgui.qt.dialogs.export import ExportDialog
+
+    project, texts = small_project
+    dialog = ExportDialog(None, project, project.entries)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    out = tmp_path / "out"
+    dialog.folder.setText(str(out))
+    dialog.set_formats(["page", "alto", "txt"])
+    with qtbot.waitSignal(dialog.exported, timeout=60_000):
+        dialog.export_button.click()
+    assert dialog.bar.value() == dialog.bar.maximum() == 6
+    assert not dialog.errors
+    for name, text in texts.items():
+        assert (out / "text" / f"{name}.txt").read_text(encoding="utf-8") == text
+        for sub in ("PAGE", "ALTO"):
+            page = read_document(out / sub / f"{name}.xml")
+            assert page.text() == text
+    assert dialog.cancel_button.text() == "Close"
+
+
+def test_export_dialog_reports_a_damaged_page_and_goes_on(qtbot, small_project, tmp_path):
+    from htrgui.qt.dialogs.export import ExportDialog
+
+    project, texts = small_project
+    broken = project.entries[0]
+    broken.xml_path.write_text("<PcGts><Page", encoding="utf-8")
+    dialog = ExportDialog(None, project, project.entries)
+    qtbot.addWidget(dialog)
+    dialog.folder.setText(str(tmp_path / "out"))
+    dialog.set_formats(["txt"])
+    with qtbot.waitSignal(dialog.exported, timeout=60_000):
+        dialog.start()
+    assert len(dialog.errors) == 1 and broken.xml_path.name in dialog.errors[0]
+    assert not dialog.report.isHidden() and broken.xml_path.name in dialog.report.toPlainText()
+    ok = project.entries[1]
+    assert (tmp_path / "out" / f"{ok.name}.txt").read_text(encoding="utf-8") == texts[ok.name]
+    assert not (tmp_path / "out" / f"{broken.name}.txt").exists()
+
+
+def test_export_needs_a_format(qtbot, small_project):
+    from htrgui.qt.dialogs.export import ExportDialog
+
+    project, _ = small_project
+    dialog = ExportDialog(None, project, project.entries[:1])
+    qtbot.addWidget(dialog)
+    dialog.set_formats([])
+    assert not dialog.export_button.isEnabled()
+    dialog.set_formats(["alto"])
+    assert dialog.export_button.isEnabled()
