@@ -104,6 +104,7 @@ class JobWiring(QObject):
         self.page_list = page_list
         self.settings = settings
         self.last_report: dict[int, RecognitionReport] = {}
+        self._worker = None
         a = window.actions
         a.segment_page.triggered.connect(lambda: self.segment(self._current()))
         a.segment_selected.triggered.connect(lambda: self.segment(self._selected()))
@@ -151,11 +152,15 @@ class JobWiring(QObject):
             self._message("Every page is segmented already.")
             return False
         tasks = [self._task(i) for i in indices]
-        self.runner.run("Segmenting", segment_pages(tasks), on_item=self._apply_segmentation)
+        self._worker = self.runner.run("Segmenting", segment_pages(tasks), on_item=self._apply_segmentation)
         return True
 
+    def _stopped(self) -> bool:
+        """True once the person cancelled: results still in flight are dropped, not applied."""
+        return self._worker is not None and self._worker.token.cancelled
+
     def _apply_segmentation(self, result: object) -> None:
-        if not isinstance(result, SegmentResult):
+        if not isinstance(result, SegmentResult) or self._stopped():
             return
 
         def replace(page):
@@ -177,13 +182,13 @@ class JobWiring(QObject):
             self._message("Nothing to recognise: segment the page first.")
             return False
         self.last_report = {}
-        self.runner.run("Recognising", recognize_pages(tasks, self.model_name(), self.settings.device),
+        self._worker = self.runner.run("Recognising", recognize_pages(tasks, self.model_name(), self.settings.device),
                         on_item=self._apply_recognition, on_finished=self._report_recognition,
                         on_cancelled=self._report_recognition)
         return True
 
     def _apply_recognition(self, result: object) -> None:
-        if not isinstance(result, RecognitionResult):
+        if not isinstance(result, RecognitionResult) or self._stopped():
             return
         cmd = PageEditCommand(self.session, result.index, "Recognise",
                               lambda page: apply_recognition(page, result.lines, result.model_id))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPixmap, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QScrollArea, QTextEdit, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QScrollArea, QSizePolicy, QTextEdit,
+                               QVBoxLayout, QWidget)
 
 from htrgui.core.document import Page, TextLine
 from htrgui.qt.images import line_strip
@@ -115,6 +115,9 @@ class LineRow(QFrame):
         layout.setSpacing(2)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # a long strip is clipped at the right rather than widening the editor past the window
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.image.setMinimumHeight(strip.height() if strip is not None and not strip.isNull() else 0)
         if strip is not None and not strip.isNull():
             self.image.setPixmap(strip)
         layout.addWidget(self.image)
@@ -160,6 +163,7 @@ class LineEditor(QScrollArea):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.page: Page | None = None
         self.rows: dict[str, LineRow] = {}
         self._order: list[str] = []

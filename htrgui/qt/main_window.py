@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QSplitter, QToolBar
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMenu, QSizePolicy, QSplitter, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from htrgui.core.errors import HtrError
 from htrgui.core.paths import user_config_dir
@@ -58,10 +59,15 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("mainSplitter")
         splitter.addWidget(self.view)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.search)
-        right.addWidget(self.editor)
-        right.setStretchFactor(1, 1)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.search)
+        column.addWidget(self.editor, 1)
+        self.char_panel = self._make_char_panel()
+        if self.char_panel is not None:
+            column.addWidget(self.char_panel)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
@@ -71,7 +77,6 @@ class MainWindow(QMainWindow):
         self.search.hide()
 
         self.pages_dock = self._dock("pagesDock", "Pages", self.page_list, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.char_panel = self._make_char_panel()
         self.status = JobStatusWidget(self.runner)
         self.statusBar().addPermanentWidget(self.status)
         for action in self.actions.view_only:
@@ -99,7 +104,7 @@ class MainWindow(QMainWindow):
             return None
         panel = CharPanel(self.settings)
         panel.char_chosen.connect(self.editor.insert_text)
-        self.chars_dock = self._dock("charsDock", "Special characters", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         return panel
 
     def _build_menus(self) -> None:
@@ -122,7 +127,10 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.pages_dock.toggleViewAction())
         if self.char_panel is not None:
-            view.addAction(self.chars_dock.toggleViewAction())
+            toggle = view.addAction("Special &characters")
+            toggle.setCheckable(True)
+            toggle.setChecked(True)
+            toggle.toggled.connect(self.char_panel.setVisible)
         page = bar.addMenu("&Page")
         page.addActions([a.prev_page, a.next_page, a.next_uncertain])
         page.addSeparator()

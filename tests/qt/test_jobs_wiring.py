@@ -1,0 +1,59 @@
+"""Segmentation through the window's job runner: in a worker, applied page by page, undoable, cancellable."""
+
+from __future__ import annotations
+
+import pytest
+
+from htrgui.core.io import read_document
+
+pytestmark = pytest.mark.gui
+
+
+def run_action(qtbot, window, action, timeout=60000) -> str:
+    """Trigger an action that starts a job and wait for the job's end; returns the outcome."""
+    outcome = []
+    window.runner.job_ended.connect(lambda _title, result, _msg: outcome.append(result))
+    action.trigger()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=timeout)
+    return outcome[0]
+
+
+def test_segment_page_then_undo_redo_and_saved(qtbot, window, scans):
+    assert window.open_path(scans)
+    session = window.session
+    assert session.page(0).counts().lines == 0
+    assert run_action(qtbot, window, window.actions.segment_page) == "finished"
+    n = session.page(0).counts().lines
+    assert n > 0
+    assert len(window.editor.line_ids()) == n
+    assert len(window.view.selected_ids()) == 0 and window.view.page is session.page(0)
+    assert window.page_list.state(0) == "segmented"
+    with qtbot.waitSignal(session.saved, timeout=5000):
+        pass
+    assert read_document(session.entries[0].xml_path).counts().lines == n
+    session.undo_stack.undo()
+    assert session.page(0).counts().lines == 0 and window.editor.line_ids() == []
+    session.undo_stack.redo()
+    assert session.page(0).counts().lines == n
+
+
+def test_segment_all_skips_segmented_pages_and_cancel_keeps_finished_pages(qtbot, window, scans):
+    assert window.open_path(scans)
+    session = window.session
+    assert run_action(qtbot, window, window.actions.segment_page) == "finished"
+    first = [line.id for line in session.page(0).lines()]
+    # "segment all" leaves page 0 alone (it has lines) and does page 1
+    assert run_action(qtbot, window, window.actions.segment_all) == "finished"
+    assert [line.id for line in session.page(0).lines()] == first
+    assert session.page(1).counts().lines > 0
+    assert not window.runner.busy
+
+    # cancelled right after the first page's result: that page is kept, the next is not applied
+    session.undo_stack.undo()
+    session.undo_stack.undo()
+    assert session.page(0).counts().lines == 0 and session.page(1).counts().lines == 0
+    window.jobs.segmentation_applied.connect(lambda _index: window.actions.cancel_job.trigger())
+    assert run_action(qtbot, window, window.actions.segment_all) == "cancelled"
+    assert session.page(0).counts().lines > 0
+    assert session.page(1).counts().lines == 0
+    assert not window.runner.busy and window.actions.segment_page.isEnabled()
