@@ -23,5 +23,16 @@ chmod 644 "$APPS/htrgui.desktop"
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$APPS" || true
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q "$PREFIX/share/icons/hicolor" || true
 echo "htrgui $VERSION installed in $DEST"
+# Qt's X11 plugin needs a few xcb libraries that minimal desktops lack (libxcb-cursor0 above all): name them
+# now rather than let the window fail to open with "could not load the Qt platform plugin xcb".
+XCB="$DEST/_internal/PySide6/Qt/plugins/platforms/libqxcb.so"
+if [ -f "$XCB" ] && command -v ldd >/dev/null 2>&1; then
+  MISSING=$(ldd "$XCB" 2>/dev/null | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+  if [ -n "$MISSING" ]; then
+    echo "Warning: the window needs these system libraries, missing here: $MISSING"
+    echo "  Debian/Ubuntu: sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0"
+    echo "  Fedora:        sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms xcb-util-image xcb-util-renderutil"
+  fi
+fi
 echo "Start it from the applications menu, or run: $PREFIX/bin/htrgui   (htrgui doctor checks this machine)"
 case ":$PATH:" in *":$PREFIX/bin:"*) ;; *) echo "Note: $PREFIX/bin is not on your PATH." ;; esac

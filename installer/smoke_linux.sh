@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Build the Linux release and smoke-test it as a user would get it:
+#   1. build dist/htrgui-<version>-linux-<arch>-cpu.tar.gz (skip with --no-build),
+#   2. unpack it in a temporary folder and install it there with its install.sh,
+#   3. start the frozen GUI offscreen until its event loop shows the main window (start-up time),
+#   4. run the frozen `htrgui doctor`,
+#   5. segment and recognise a real page of ../shared/data through the frozen command line,
+#   6. check the PAGE-XML (schema-valid, lines, text, CER against the ground truth) and that it matches the
+#      same commands run from source.
+# Prints a JSON summary and writes it to dist/smoke-linux.json. Not part of the test suite (minutes of CPU).
+#
+#   installer/smoke_linux.sh [--no-build] [PAGE]     PAGE: path under ../shared/data without extension
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+PYTHON=${PYTHON:-python3}
+SHARED=${HTRGUI_SHARED:-$REPO/../shared}
+BUILD=1
+if [ "${1:-}" = "--no-build" ]; then BUILD=0; shift; fi
+PAGE=${1:-poilus/batch-2/TestamentsDePoilus_will_AN_0183-0}   # first page of the general test split
+[ -f "$SHARED/data/$PAGE.jpg" ] || { echo "smoke_linux: $SHARED/data/$PAGE.jpg not found (HTRGUI_SHARED?)" >&2; exit 2; }
+
+now() { date +%s.%N; }
+elapsed() { "$PYTHON" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$1" "$2"; }
+step() { echo "== smoke_linux: $*" >&2; }
+
+[ "$BUILD" = 1 ] && installer/build_linux.sh
+NAME=$("$PYTHON" -c "import sys; sys.path.insert(0, 'installer'); import bundle; print(bundle.artefact_name('cpu'))")
+TARBALL="dist/$NAME.tar.gz"
+[ -f "$TARBALL" ] || { echo "smoke_linux: $TARBALL missing: build first" >&2; exit 2; }
+
+WORK=$(mktemp -d -t htrgui-smoke.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+step "unpack and install $TARBALL"
+tar -C "$WORK" -xzf "$TARBALL"
+PREFIX="$WORK/prefix" HOME="$WORK/home" sh "$WORK/$NAME/install.sh" >&2
+APP="$WORK/prefix/bin/htrgui"
+# The user's settings and models stay out of it; Qt draws offscreen (no display here).
+export HTRGUI_HOME="$WORK/home/htrgui" QT_QPA_PLATFORM=offscreen
+
+step "start-up"
+t0=$(now); "$APP" --version >&2; t1=$(now)
+cli_first=$(elapsed "$t0" "$t1")
+t0=$(now); "$APP" --version >/dev/null; t1=$(now)
+cli_again=$(elapsed "$t0" "$t1")
+t0=$(now); "$APP" --smoke-test > "$WORK/gui.json"; t1=$(now)
+gui_wall=$(elapsed "$t0" "$t1")
+cat "$WORK/gui.json" >&2
+
+step "doctor"
+"$APP" doctor --seconds 1 >&2
+"$APP" doctor --json --no-measure > "$WORK/doctor.json"
+
+step "segment and recognise $PAGE"
+mkdir -p "$WORK/in" "$WORK/frozen" "$WORK/source"
+cp "$SHARED/data/$PAGE.jpg" "$WORK/in/"
+STEM=$(basename "$PAGE")
+run_pipeline() {  # $1: command prefix (frozen app or source), $2: output folder
+  local out=$2
+  $1 segment "$WORK/in/$STEM.jpg" -o "$out/seg" >&2
+  $1 recognize "$out/seg/$STEM.xml" -o "$out/rec" >&2
+}
+t0=$(now); run_pipeline "$APP" "$WORK/frozen"; t1=$(now)
+pipeline_s=$(elapsed "$t0" "$t1")
+run_pipeline "$PYTHON -m htrgui" "$WORK/source"
+
+step "check the PAGE-XML"
+set +e
+"$PYTHON" installer/smoke_check.py --page "$WORK/frozen/rec/$STEM.xml" \
+  --xsd "$SHARED/schemas/pagecontent-2019-07-15.xsd" --ground-truth "$SHARED/data/$PAGE.xml" \
+  --reference "$WORK/source/rec/$STEM.xml" > "$WORK/check.json"
+check_rc=$?
+set -e
+
+"$PYTHON" - "$WORK" "$TARBALL" "$WORK/$NAME" "$cli_first" "$cli_again" "$gui_wall" "$pipeline_s" "$check_rc" <<'EOF' | tee dist/smoke-linux.json
+import json, os, sys
+work, tarball, unpacked, cli_first, cli_again, gui_wall, pipeline_s, rc = sys.argv[1:]
+size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(unpacked) for f in fs
+           if not os.path.islink(os.path.join(d, f)))
+doctor = json.load(open(os.path.join(work, "doctor.json")))
+print(json.dumps({
+    "artefact": os.path.basename(tarball),
+    "download_mb": round(os.path.getsize(tarball) / 1e6, 1),
+    "installed_mb": round(size / 1e6, 1),
+    "cli_start_s": {"first": float(cli_first), "again": float(cli_again)},
+    "gui": {**json.load(open(os.path.join(work, "gui.json")))["smoke_test"], "wall_s": float(gui_wall)},
+    "doctor": {"frozen": doctor["frozen"], "versions": doctor["versions"], "device": doctor["device"]},
+    "segment_and_recognise_s": float(pipeline_s),
+    "check": json.load(open(os.path.join(work, "check.json"))),
+}, indent=2, ensure_ascii=False))
+sys.exit(int(rc))
+EOF
