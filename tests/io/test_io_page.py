@@ -192,3 +192,49 @@ def test_explicit_reading_order_and_prefixed_namespace(tmp_path):
     page, _ = _read(path)
     assert [r.id for r in page.regions] == ["rb", "ra"]  # explicit ReadingOrder wins over custom and document
     assert page.text() == "first to read\n\nfirst in file\n"
+
+
+TABLE = f"""<PcGts xmlns="{PAGE2013}">
+  <Metadata><Creator>Transkribus</Creator><Created>2021-01-01T00:00:00</Created>
+    <LastChange>2021-01-01T00:00:00</LastChange></Metadata>
+  <Page imageFilename="t.jpg" imageWidth="1000" imageHeight="800">
+    <TextRegion id="after" custom="readingOrder {{index:1;}}"><Coords points="0,700 900,700 900,790 0,790"/>
+      <TextLine id="la"><Coords points="5,705 800,705 800,780 5,780"/><Baseline points="5,770 800,770"/>
+        <TextEquiv><Unicode>below the table</Unicode></TextEquiv></TextLine></TextRegion>
+    <TableRegion id="t1" custom="readingOrder {{index:0;}}">
+      <Coords points="0,0 900,0 900,600 0,600"/>
+      {"".join(f'''<TableCell row="{r}" col="{c}" rowSpan="1" colSpan="1" id="c{r}{c}">
+        <Coords points="{c * 450},{r * 300} {c * 450 + 440},{r * 300} {c * 450 + 440},{r * 300 + 290} {c * 450},{r * 300 + 290}"/>
+        <TextLine id="l{r}{c}"><Coords points="{c * 450 + 5},{r * 300 + 5} {c * 450 + 400},{r * 300 + 5} {c * 450 + 400},{r * 300 + 80} {c * 450 + 5},{r * 300 + 80}"/>
+          <Baseline points="{c * 450 + 5},{r * 300 + 70} {c * 450 + 400},{r * 300 + 70}"/>
+          <TextEquiv><Unicode>cell {r} {c}</Unicode></TextEquiv></TextLine>
+        <CornerPts>0 1 2 3</CornerPts>
+      </TableCell>''' for r, c in [(1, 1), (0, 1), (1, 0), (0, 0)])}
+    </TableRegion>
+  </Page>
+</PcGts>"""
+
+
+def test_transkribus_table_cells_become_regions(tmp_path, page_xsd):
+    path = tmp_path / "t.xml"
+    path.write_text(TABLE, encoding="utf-8")
+    page, _ = _read(path)
+    assert [r.id for r in page.regions] == ["c00", "c01", "c10", "c11", "after"]
+    assert all(r.type == "table-cell" for r in page.regions[:4])
+    assert page.text().split("\n\n")[:2] == ["cell 0 0", "cell 0 1"]
+    out = tmp_path / "out.xml"
+    write_page(page, out)
+    assert page_xsd.errors(out) == []
+    root = lxml_root(out)
+    ns = {"p": PAGE2019}
+    role = root.find(".//p:TextRegion[@id='c10']/p:Roles/p:TableCellRole", ns)
+    assert (role.get("rowIndex"), role.get("columnIndex")) == ("1", "0")
+    assert root.find(".//p:TableRegion[@id='t1']/p:Coords", ns) is not None
+    assert "table {id:t1;}" in root.find(".//p:TextRegion[@id='c10']", ns).get("custom")
+    again, _ = _read(out)
+    assert [r.id for r in again.regions] == [r.id for r in page.regions]
+    assert [ln.text for ln in again.lines()] == [ln.text for ln in page.lines()]
+    out2 = tmp_path / "out2.xml"
+    write_page(again, out2)
+    strip = lambda s: re.sub(r"<LastChange>.*?</LastChange>", "", s)  # noqa: E731
+    assert strip(out2.read_text(encoding="utf-8")) == strip(out.read_text(encoding="utf-8"))
