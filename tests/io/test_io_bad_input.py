@@ -65,6 +65,7 @@ def test_hostile_xml_is_refused(tmp_path, text):
     (f'<PcGts xmlns="{PAGE2019}"><Page imageFilename="a.png" imageWidth="wide" imageHeight="9"/></PcGts>',
      "not numbers"),
 ])
+@pytest.mark.filterwarnings("ignore::htrgui.core.xmlsafe.FormatWarning")
 def test_malformed_files_name_the_file(tmp_path, text, words):
     path = tmp_path / "bad.xml"
     path.write_text(text, encoding="utf-8")
