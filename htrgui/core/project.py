@@ -74,6 +74,7 @@ class Project:
         for p in files:
             stems[p.stem] = stems.get(p.stem, 0) + 1
         entries, skipped = [], []
+        taken: set[str] = set()
         for p in files:
             if only is not None and p != only:
                 continue
@@ -85,6 +86,9 @@ class Project:
                 continue
             for i in range(n):
                 name = base if n == 1 else f"{base}_p{i + 1:04d}"
+                if name in taken:  # e.g. "a_p0001.png" beside a multi-page "a.tif"
+                    name = f"{name}_{p.suffix.lower().lstrip('.')}"
+                taken.add(name)
                 entries.append(PageEntry(p, i, name, folder / PAGE_FOLDER / f"{name}.xml"))
         return cls(folder, entries, skipped)
 

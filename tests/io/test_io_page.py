@@ -40,7 +40,7 @@ TRANSKRIBUS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
           <TextEquiv><Unicode>Hello</Unicode></TextEquiv>
         </Word>
       </TextLine>
-      <TextLine id="r2l1" custom="readingOrder {{index:0;}} textStyle {{offset:0; length:4;bold:true;}} person {{offset:5; length:4; firstname:Jan\\u0020Pieter;}}">
+      <TextLine id="r2l1" rotated="no" custom="readingOrder {{index:0;}} textStyle {{offset:0; length:4;bold:true;}} person {{offset:5; length:4; firstname:Jan\\u0020Pieter;}}">
         <Coords points="110,510 900,510 900,600 110,600"/>
         <Baseline points="110,590 900,592"/>
         <TextEquiv conf="0.87"><Unicode>Dear John</Unicode></TextEquiv>
@@ -122,6 +122,8 @@ def test_transkribus_to_page2019_validates_and_keeps_extras(transkribus, tmp_pat
     assert [ln.id for ln in again.lines()] == ["r1l1", "r2l1", "r2l2"]
     assert [ln.text for ln in again.lines()] == ["", "Dear John", "Hello world"]
     assert again.regions[1].extras.attrs.get("orientation") == "0.0"
+    assert again.regions[1].lines[0].extras.attrs.get("rotated") == "no"  # not PAGE 2019: kept in UserDefined
+    assert 'name="htrgui-attribute:rotated"' in xml
     # a second cycle writes the same document (apart from the LastChange time)
     out2 = tmp_path / "out2.xml"
     write_page(again, out2)

@@ -22,6 +22,7 @@ def folder(tmp_path):
     pages[0].save(tmp_path / "book.tif", save_all=True, append_images=pages[1:])
     Image.new("L", (170, 220), 255).save(tmp_path / "letter.pdf", resolution=50.0)
     (tmp_path / "broken.jpg").write_bytes(b"nothing")
+    Image.new("L", (50, 50), 255).save(tmp_path / "book_p0002.png")  # clashes with page 2 of book.tif
     (tmp_path / "notes.txt").write_text("not a scan")
     return tmp_path
 
@@ -29,7 +30,7 @@ def folder(tmp_path):
 def test_entries_names_and_sizes(folder):
     project = Project.open(folder)
     names = [e.name for e in project.entries]
-    assert names == ["book_p0001", "book_p0002", "letter", "scan2_jpg", "scan2_png", "scan10"]
+    assert names == ["book_p0001", "book_p0002", "book_p0002_png", "letter", "scan2_jpg", "scan2_png", "scan10"]
     assert [e.page_index for e in project.entries][:2] == [0, 1]
     assert all(e.xml_path == folder / "page" / f"{e.name}.xml" for e in project.entries)
     assert len(project.skipped) == 1 and "broken.jpg" in project.skipped[0]
