@@ -61,6 +61,7 @@ class _Reader:
         self.dialect = dialect
         self.source = source
         self.repairs: dict[str, list[str]] = {}
+        self.dummies = 0
 
     def repaired(self, kind: str, elem_id: str) -> None:
         self.repairs.setdefault(kind, []).append(elem_id)
@@ -107,6 +108,7 @@ class _Reader:
     def split_custom(tags: list[CustomTag], ex: Extras) -> tuple[int | None, dict[str, str], str]:
         """(reading order index, our htrgui values, structure type); the rest goes to ``ex.custom``."""
         index, ours, structure = None, {}, ""
+        kraken_type = ""
         for tag in tags:
             if tag.name == "readingOrder" and tag.values.get("index", "").lstrip("-").isdigit():
                 index = int(tag.values["index"])
@@ -114,9 +116,13 @@ class _Reader:
                 ours.update(tag.values)
             elif tag.name == "structure" and "type" in tag.values and len(tag.values) == 1:
                 structure = tag.values["type"]
+            elif tag.name == "type" and list(tag.values) == ["type"] and not kraken_type:
+                kraken_type = tag.values["type"]  # kraken writes types as "type {type:X;}"
             else:
                 ex.custom.append(tag.raw)
-        return index, ours, structure
+        if kraken_type and structure:
+            ex.custom.append(format_tag("type", {"type": kraken_type}))
+        return index, ours, structure or kraken_type
 
     # --- lines -------------------------------------------------------------------------------------------
     def line(self, elem: ET.Element) -> tuple[int | None, TextLine] | None:
@@ -159,6 +165,10 @@ class _Reader:
     # --- regions -----------------------------------------------------------------------------------------
     def region(self, elem: ET.Element) -> tuple[int | None, TextRegion]:
         region_id = elem.get("id", "")
+        if region_id.startswith("eSc_dummyblock_"):
+            # eScriptorium's "no region": it becomes a real region, so it must not keep that meaning
+            self.dummies += 1
+            region_id = f"r_block_{self.dummies}"
         ex = self.extras(elem, _INTERPRETED_REGION, {"id", "custom", "type"})
         index, ours, structure = self.split_custom(parse_custom(elem.get("custom")), ex)
         if ours:

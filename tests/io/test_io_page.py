@@ -240,3 +240,29 @@ def test_transkribus_table_cells_become_regions(tmp_path, page_xsd):
     write_page(again, out2)
     strip = lambda s: re.sub(r"<LastChange>.*?</LastChange>", "", s)  # noqa: E731
     assert strip(out2.read_text(encoding="utf-8")) == strip(out.read_text(encoding="utf-8"))
+
+
+def test_escriptorium_dummy_block_and_kraken_types(tmp_path, page_xsd):
+    xml = f"""<PcGts xmlns="{PAGE2019}"><Metadata><Creator>escriptorium</Creator>
+      <Created>2024-01-01T00:00:00</Created><LastChange>2024-01-01T00:00:00</LastChange></Metadata>
+      <Page imageFilename="e.jpg" imageWidth="500" imageHeight="400">
+        <TextRegion id="eSc_dummyblock_">
+          <TextLine id="eSc_line_1" custom="type {{type:HeadingLine;}}"><Coords points="10,10 300,10 300,50 10,50"/>
+            <Baseline points="10,45 300,45"/><TextEquiv><Unicode>Titel</Unicode></TextEquiv></TextLine>
+          <TextLine id="eSc_line_2"><Coords points="10,60 300,60 300,100 10,100"/>
+            <Baseline points="10,95 300,95"/><TextEquiv><Unicode>Text</Unicode></TextEquiv></TextLine>
+        </TextRegion></Page></PcGts>"""
+    path = tmp_path / "e.xml"
+    path.write_text(xml, encoding="utf-8")
+    page, _ = _read(path)
+    region = page.regions[0]
+    assert not region.id.startswith("eSc_dummyblock_")
+    xs = [p[0] for p in region.polygon]
+    ys = [p[1] for p in region.polygon]
+    assert (min(xs), min(ys), max(xs), max(ys)) == (10, 10, 300, 100)  # the box around its lines
+    assert [ln.type for ln in region.lines] == ["HeadingLine", ""]
+    assert region.lines[0].source == "import:escriptorium"
+    out = tmp_path / "out.xml"
+    write_page(page, out)
+    assert page_xsd.errors(out) == []
+    assert "structure {type:HeadingLine;}" in out.read_text(encoding="utf-8")
