@@ -138,23 +138,3 @@ def test_alto_in_millimetres_is_refused(tmp_path):
                     '<Layout><Page WIDTH="10" HEIGHT="10"/></Layout></alto>', encoding="utf-8")
     with pytest.raises(FormatError, match="pixel"):
         read_document(path)
-
-
-def test_alto_v2_with_words_and_single_number_baseline(tmp_path):
-    ns = "http://www.loc.gov/standards/alto/ns-v2#"
-    path = tmp_path / "v2.xml"
-    path.write_text(f"""<alto xmlns="{ns}"><Description><MeasurementUnit>pixel</MeasurementUnit>
-      <sourceImageInformation><fileName>scan.tif</fileName></sourceImageInformation></Description>
-      <Layout><Page ID="p" WIDTH="400" HEIGHT="300" PHYSICAL_IMG_NR="7"><PrintSpace>
-        <TextBlock ID="b1" HPOS="10" VPOS="10" WIDTH="300" HEIGHT="100">
-          <TextLine ID="t1" HPOS="10" VPOS="10" WIDTH="300" HEIGHT="40" BASELINE="45">
-            <String ID="s1" CONTENT="Ein" WC="0.5" HPOS="10" VPOS="10" WIDTH="50" HEIGHT="40"/><SP/>
-            <String ID="s2" CONTENT="Wort-" WC="1.0" HPOS="70" VPOS="10" WIDTH="80" HEIGHT="40"/>
-            <HYP CONTENT="¬"/>
-          </TextLine></TextBlock></PrintSpace></Page></Layout></alto>""", encoding="utf-8")
-    page, _ = _read(path)
-    line = next(page.lines())
-    assert line.text == "Ein Wort-¬"
-    assert line.baseline == [(10, 45), (310, 45)]
-    assert line.confidence == pytest.approx((0.5 * 3 + 1.0 * 5) / 8)
-    assert page.page_index == 0 and page.image_filename == "scan.tif"
