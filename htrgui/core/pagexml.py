@@ -16,8 +16,8 @@ from htrgui.core.io import finish_page
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, REGION_ELEMENTS, CustomTag, decode_confidences,
                                     format_tag, parse_custom)
 from htrgui.core.xmlsafe import (PAGE2013, PAGE2019, FormatError, baseline_from_polygon, bbox_polygon, child,
-                                 children, from_string, local, ns_of, parse_points, parse_polygon, polygon_from_baseline,
-                                 to_string, warn)
+                                 children, from_string, local, ns_of, parse_points, parse_polygon,
+                                 polygon_from_baseline, to_string, warn)
 
 __all__ = ["read_page", "page_from_xml", "write_page"]
 

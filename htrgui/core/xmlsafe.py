@@ -1,9 +1,9 @@
 """Safe XML parsing and the small helpers the PAGE and ALTO readers and writers share.
 
 Parsing goes through defusedxml: any DTD (``<!DOCTYPE``), and with it every entity declaration (billion
-laughs) and external entity, is refused with a :class:`FormatError`; nothing is ever fetched from the network. Writing uses the standard
-library's ElementTree with unqualified tags under a default ``xmlns`` on the root, which is what
-eScriptorium requires (no ``pc:`` prefix).
+laughs) and external entity, is refused with a :class:`FormatError`; nothing is ever fetched from the network.
+Writing uses the standard library's ElementTree with unqualified tags under a default ``xmlns`` on the root,
+which is what eScriptorium requires (no ``pc:`` prefix).
 """
 
 from __future__ import annotations
