@@ -1,0 +1,68 @@
+"""Cut the line crops of the shipped model's training data once, into .npz line caches.
+
+    python scripts/build_line_cache.py --shared ../shared --out .cache/lines
+
+writes train.npz (general/train pages), val.npz (all general/validation pages), val-subset.npz (a
+few validation pages of every collection, for cheap validation during training), test.npz
+(general/test) and synthetic.npz (lines rendered from ../shared/fonts and ../shared/text word lists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from htrgui.core.training.data import LineSet, load_lineset
+from htrgui.core.training.synthetic import load_fonts, load_words, synthetic_lines
+
+WORD_LISTS = {"words-french.txt": 0.6, "words-american-english.txt": 0.25, "words-ngerman.txt": 0.05,
+              "words-italian.txt": 0.05, "words-spanish.txt": 0.05}
+
+
+def subset_pages(pages: list[str], per_collection: int) -> list[str]:
+    """Every n-th page of each collection so validation sees all hands types cheaply."""
+    by_coll: dict[str, list[str]] = {}
+    for p in pages:
+        by_coll.setdefault(p.split("/")[0], []).append(p)
+    out = []
+    for coll, ps in sorted(by_coll.items()):
+        step = max(1, len(ps) // per_collection)
+        out += ps[::step][:per_collection]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default="../shared")
+    ap.add_argument("--out", default=".cache/lines")
+    ap.add_argument("--synthetic", type=int, default=4000)
+    ap.add_argument("--val-pages-per-collection", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    data = Path(args.shared) / "data"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    splits = json.loads((data / "splits.json").read_text(encoding="utf-8"))
+    t0 = time.time()
+    for name, pages in (("train", splits["general"]["train"]), ("val", splits["general"]["validation"]),
+                        ("test", splits["general"]["test"]),
+                        ("val-subset", subset_pages(splits["general"]["validation"], args.val_pages_per_collection)),
+                        ("adapt", splits["adaptation"]["adapt"]), ("adapt-test", splits["adaptation"]["test"])):
+        lines = load_lineset([str(data / (p + ".xml")) for p in pages])
+        lines.save(out / f"{name}.npz")
+        print(f"{name}: {len(pages)} pages, {len(lines)} lines, {time.time() - t0:.0f} s", flush=True)
+    fonts = load_fonts(Path(args.shared) / "fonts")
+    synth = LineSet()
+    for i, (lst, share) in enumerate(WORD_LISTS.items()):
+        words = load_words(Path(args.shared) / "text" / lst)
+        n = int(args.synthetic * share)
+        for j, (img, text) in enumerate(synthetic_lines(fonts, words=words, count=n, seed=args.seed + i)):
+            synth.add(img, text, f"synthetic/{lst}/{j // 20}")
+    synth.save(out / "synthetic.npz")
+    print(f"synthetic: {len(synth)} lines, {time.time() - t0:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
