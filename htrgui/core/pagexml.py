@@ -156,7 +156,7 @@ class _Reader:
             char_confs = None
         extra_ours = {k: v for k, v in ours.items() if k not in ("status", "source", "charConf")}
         if extra_ours:
-            ex.custom.append("htrgui {" + " ".join(f"{k}:{v};" for k, v in extra_ours.items()) + "}")
+            ex.custom.append(format_tag("htrgui", extra_ours))
         line = TextLine(id=line_id, polygon=polygon, baseline=baseline, text=text, confidence=conf,
                         char_confidences=char_confs, status=status, source=ours.get("source", self.source),
                         type=structure, extras=ex)
@@ -172,7 +172,7 @@ class _Reader:
         ex = self.extras(elem, _INTERPRETED_REGION, {"id", "custom", "type"})
         index, ours, structure = self.split_custom(parse_custom(elem.get("custom")), ex)
         if ours:
-            ex.custom.append("htrgui {" + " ".join(f"{k}:{v};" for k, v in ours.items()) + "}")
+            ex.custom.append(format_tag("htrgui", ours))
         rtype = elem.get("type") or structure
         if elem.get("type") and structure and structure != elem.get("type"):
             # both given and different (e.g. SegmOnto label in structure): keep the finer one, remember @type

@@ -187,8 +187,11 @@ def parse_polygon(text: str | None) -> list[tuple[int, int]] | None:
 
 
 def clip_points(points: list[tuple[int, int]], width: int, height: int) -> list[tuple[int, int]]:
-    """Points moved inside the image grid ``[0, width-1] x [0, height-1]``."""
-    return [(min(max(x, 0), width - 1), min(max(y, 0), height - 1)) for x, y in points]
+    """Integer points moved inside the image grid ``[0, width-1] x [0, height-1]``.
+
+    Also turns numpy or float coordinates (from segmentation or editing) into the plain ints PAGE needs.
+    """
+    return [(min(max(int(round(x)), 0), width - 1), min(max(int(round(y)), 0), height - 1)) for x, y in points]
 
 
 def polygon_for_export(points: list[tuple[int, int]]) -> list[tuple[int, int]]:

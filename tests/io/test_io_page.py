@@ -266,3 +266,18 @@ def test_escriptorium_dummy_block_and_kraken_types(tmp_path, page_xsd):
     write_page(page, out)
     assert page_xsd.errors(out) == []
     assert "structure {type:HeadingLine;}" in out.read_text(encoding="utf-8")
+
+
+def test_numpy_and_float_coordinates_are_written_as_integers(tmp_path, page_xsd):
+    import numpy as np
+
+    from htrgui.core.document import Page
+
+    poly = [(np.float64(10.4), np.int64(10)), (200.6, 10), (200, 60), (10, 60)]
+    line = TextLine("l_np", poly, [(np.int32(10), np.int32(50)), (np.float32(199.5), 50)])
+    page = Page("x.png", 300, 200, regions=[TextRegion("r_np", [(5, 5), (250, 5), (250, 100.2), (5, 100)],
+                                                       lines=[line])])
+    out = tmp_path / "np.xml"
+    write_page(page, out)
+    assert page_xsd.errors(out) == []
+    assert 'points="10,10 201,10 200,60 10,60"' in out.read_text(encoding="utf-8")
