@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import os
 import sys
+import threading
 import traceback
 from typing import Callable, Iterator
 
@@ -55,6 +57,10 @@ def guard_emit_refcount() -> bool:
 #: Applied once, at import: everything in the GUI that emits signals imports this module (via jobs).
 EMIT_GUARD_APPLIED = guard_emit_refcount()
 
+#: How much lower than the GUI thread a worker thread runs (Unix nice increment). The GUI thread must win the
+#: CPU whenever it has something to do; the job loses a little speed only while the user is interacting.
+WORKER_NICE = 5
+
 #: Workers whose thread is still alive. Holding them here means a caller that drops its reference cannot
 #: destroy a running QThread (which aborts the process).
 _ALIVE: set["GeneratorWorker"] = set()
@@ -66,6 +72,22 @@ def describe_error(exc: BaseException) -> str:
         return str(exc) or type(exc).__name__
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def lower_thread_priority(increment: int = WORKER_NICE) -> bool:
+    """Make the calling thread (and the threads it starts, e.g. torch's pool) nicer than the GUI thread.
+
+    Linux schedules threads individually, so ``setpriority`` on the thread id affects this thread only. Other
+    systems get :meth:`QThread.start`'s ``LowPriority`` instead (honoured on Windows and macOS).
+    """
+    if not sys.platform.startswith("linux") or increment <= 0:
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+        return True
+    except (OSError, AttributeError):
+        return False
 
 
 class _DriverThread(QThread):
@@ -80,6 +102,7 @@ class _DriverThread(QThread):
         self._token = token
 
     def run(self) -> None:  # noqa: D401 - Qt override, runs in the worker thread
+        lower_thread_priority()
         gen: Iterator[object] | None = None
         try:
             gen = self._factory(self._token)
@@ -160,7 +183,7 @@ class GeneratorWorker(QObject):
         self._thread = thread
         self._running = True
         _ALIVE.add(self)
-        thread.start()
+        thread.start(QThread.Priority.LowPriority)
 
     def cancel(self) -> None:
         """Ask the work to stop: sets the token now; the generator is closed before its next item."""
