@@ -30,11 +30,12 @@ def flatten_background(gray: np.ndarray, window: int) -> np.ndarray:
     return np.clip(norm, 0, 255).astype(np.uint8)
 
 
-def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0) -> np.ndarray:
+def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0, floor: float = 0.55) -> np.ndarray:
     """Ink mask of a flattened page: darker than ``ink_ratio`` x paper, and than Otsu's threshold.
 
     The fixed ratio keeps faint pen strokes; Otsu (computed on the non-white pixels) keeps bleed-through,
-    which is lighter than the ink of the page itself, out when the page has enough real ink to tell them apart.
+    which is lighter than the ink of the page itself, out when the page has enough real ink to tell them apart;
+    it never goes below ``floor`` x the fixed threshold, so faint writing on a page with dark print survives.
     """
     fixed = ink_ratio * 255.0
     dark = norm[norm < fixed]
@@ -43,7 +44,7 @@ def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0) -> np
         otsu, _ = cv2.threshold(dark.reshape(1, -1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         # Otsu between ink and bleed-through only applies when it lies well inside the dark range
         if otsu * otsu_factor > np.percentile(dark, 5):
-            thr = min(fixed, max(otsu * otsu_factor, 0.55 * fixed))
+            thr = min(fixed, max(otsu * otsu_factor, floor * fixed))
     return norm < thr
 
 
@@ -111,3 +112,34 @@ def text_scale(ink: np.ndarray) -> float:
     order = np.argsort(hs)
     cum = np.cumsum(ws[order])
     return float(hs[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def stroke_mask(ink: np.ndarray, min_width: int, max_strokes: float) -> np.ndarray:
+    """Components that are single long strokes: frames, flourishes, curved or broken rules, underlines.
+
+    A component at least ``min_width`` wide is a stroke when a column crosses it on average at most
+    ``max_strokes`` times (writing crosses a column two to four times: letters, loops, ascenders).
+    """
+    img = ink.astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(img, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(ink, dtype=bool)
+    wide = stats[:, cv2.CC_STAT_WIDTH] >= min_width
+    wide[0] = False
+    if not wide.any():
+        return np.zeros_like(ink, dtype=bool)
+    starts = ink.copy()
+    starts[1:] &= ~ink[:-1]
+    runs = np.bincount(labels[starts], minlength=n).astype(np.float64)
+    # columns actually crossed, not the bounding box: a slanted frame line has gaps under no column
+    cols = np.zeros(n, dtype=np.float64)
+    ys, xs = np.nonzero(starts)
+    lab = labels[ys, xs]
+    sel = wide[lab]
+    pairs = np.unique(lab[sel].astype(np.int64) * ink.shape[1] + xs[sel])
+    np.add.at(cols, pairs // ink.shape[1], 1)
+    is_stroke = wide & (runs <= max_strokes * np.maximum(cols, 1))
+    # frames drawn round a block of text: a big, nearly empty box (writing fills a tenth or more of its box)
+    w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    is_stroke |= wide & (h >= min_width) & (area < 0.02 * w.astype(np.float64) * h)
+    return is_stroke[labels]

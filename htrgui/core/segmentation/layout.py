@@ -108,3 +108,27 @@ def reading_order(boxes: list[tuple[float, float, float, float]]) -> list[int]:
     """Indexes of ``boxes`` in reading order: top to bottom, boxes side by side at one height left to right."""
     idx = sorted(range(len(boxes)), key=lambda i: (boxes[i][1], boxes[i][0]))
     return sorted(idx, key=cmp_to_key(lambda i, j: _order(boxes[i], boxes[j])))
+
+
+def absorb_fragments(lines: list[Line], spacing: float, reach: float) -> list[Line]:
+    """Drop short lines lying in the band of a longer line (an accent, a superscript, a loop of a capital,
+    the left-over of a flourish): their baseline is within ``reach`` x ``spacing`` of the longer one's over
+    most of their length."""
+    order = sorted(range(len(lines)), key=lambda i: lines[i].x1 - lines[i].x0, reverse=True)
+    kept: list[int] = []
+    for i in order:
+        a = lines[i]
+        xs = np.linspace(a.x0, a.x1, 9)
+        absorbed = False
+        for k in kept:
+            b = lines[k]
+            inside = (xs >= b.x0 - 0.25 * spacing) & (xs <= b.x1 + 0.25 * spacing)
+            if inside.mean() < 0.5:
+                continue
+            dy = np.abs(a.at(xs[inside]) - b.at(xs[inside]))
+            if np.median(dy) < reach * spacing:
+                absorbed = True
+                break
+        if not absorbed:
+            kept.append(i)
+    return [lines[i] for i in sorted(kept)]

@@ -175,27 +175,25 @@ def band(ink: np.ndarray, trace: Trace, above: int, below: int) -> np.ndarray:
 
 def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float, max_gap: float,
                 min_length: float) -> list[Trace]:
-    """Cut a trace where its x-height band has no ink for more than ``max_gap`` columns or meets a vertical
-    rule, and trim each piece to its ink. Pieces shorter than ``min_length`` columns are dropped."""
+    """Cut a trace where its x-height band has no ink for more than ``max_gap`` columns, or for more than
+    one text scale where the gap holds a vertical rule (table columns; a crease or a rule that the writing
+    runs across does not cut), and trim each piece to its ink. Pieces shorter than ``min_length`` go."""
     half = max(1, int(round(0.5 * scale)))
     has_ink = band(ink, trace, half, half).any(axis=0)
     rule = band(vrules, trace, half, half).any(axis=0)
-    pieces = []
-    start, last_ink, run = None, None, 0
-    for i in range(len(has_ink) + 1):
-        end_here = i == len(has_ink) or rule[i]
-        if not end_here and has_ink[i]:
-            if start is None:
-                start = i
-            elif i - last_ink - 1 > max_gap:
-                pieces.append((start, last_ink + 1))
-                start = i
-            last_ink = i
-        if end_here and start is not None:
-            pieces.append((start, last_ink + 1))
-            start = None
+    cols = np.nonzero(has_ink)[0]
+    if len(cols) == 0:
+        return []
+    cuts = [0]
+    for a, b in zip(cols[:-1], cols[1:]):
+        gap = b - a - 1
+        if gap > max_gap or (gap > scale and rule[a + 1:b].any()):
+            cuts.append(b)
+    cuts.append(None)
     out = []
-    for s, e in pieces:
+    for s_, e_ in zip(cuts[:-1], cuts[1:]):
+        seg = cols[(cols >= s_) & ((cols < e_) if e_ is not None else True)]
+        s, e = int(seg[0]), int(seg[-1]) + 1
         if e - s >= min_length:
             out.append(Trace(trace.x0 + s, trace.y[s:e].copy()))
     return out

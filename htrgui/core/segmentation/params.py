@@ -27,6 +27,8 @@ class SegmentationParams:
     ink_ratio: float = 0.82
     #: ... and darker than the Otsu threshold of the normalised page times this factor (bleed-through guard).
     otsu_factor: float = 1.0
+    #: ... but never lower than this fraction of the fixed threshold (faint writing beside dark print).
+    otsu_floor: float = 0.8
 
     # -- borders and rules ------------------------------------------------------------------------------
     #: Dark areas touching the image edge bigger than this fraction of the page are scan borders.
@@ -34,6 +36,10 @@ class SegmentationParams:
     #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines, underlines), not writing.
     hrule_length: float = 10.0
     vrule_length: float = 6.0
+    #: Components at least this wide (x H) that a column crosses at most ``stroke_crossings`` times on average
+    #: are single strokes (frames, flourishes, curved rules), not writing.
+    stroke_length: float = 5.0
+    stroke_crossings: float = 1.3
 
     # -- deskew -----------------------------------------------------------------------------------------
     #: Largest skew (degrees) searched for; the page is straightened before finding lines.
@@ -51,6 +57,10 @@ class SegmentationParams:
     min_line_length: float = 1.5
     #: A line is cut where its band holds no ink for longer than this (x H): columns, table cells.
     max_gap: float = 8.0
+
+    #: A shorter line whose baseline lies within this fraction of the line spacing of a longer line's, over
+    #: most of its length, is part of that line (accents, superscripts, loops of capitals).
+    fragment_reach: float = 0.4
 
     # -- baseline and polygon ---------------------------------------------------------------------------
     #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.

@@ -58,10 +58,12 @@ def _resize(img: np.ndarray, f: float) -> np.ndarray:
 def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
     """Ink without borders and rules, and the vertical-rule mask (used to cut lines at table columns)."""
     norm = bz.flatten_background(gray, max(9, int(p.background_window * scale)))
-    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor)
+    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor)
     ink &= ~bz.border_mask(gray, p.border_min_fraction)
     hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale))
-    return ink & ~hr & ~vr, vr
+    ink &= ~hr & ~vr
+    ink &= ~bz.stroke_mask(ink, int(p.stroke_length * scale), p.stroke_crossings)
+    return ink, vr
 
 
 def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analysis | None:
@@ -102,9 +104,10 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
             if line is not None:
                 lines.append(line)
+    spacing = lay.line_spacing(lines)
+    lines = lay.absorb_fragments(lines, spacing, p.fragment_reach)
     polys = [line_polygon(i, lines, p.ascender, p.descender, 0.5 * p.baseline_step * scale)
              for i in range(len(lines))]
-    spacing = lay.line_spacing(lines)
     blocks = lay.group_lines(lines, spacing, p.region_gap)
     lay.classify_blocks(blocks, lines)
     return Analysis(factor, scale, skew, ink, lines, polys, blocks)
