@@ -9,7 +9,7 @@ import pytest
 from htrgui.core.alto import write_alto
 from htrgui.core.io import read_document
 
-from tests.io.conftest import lxml_root
+from iohelpers import lxml_root
 
 
 def _read(path):

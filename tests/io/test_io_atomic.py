@@ -15,8 +15,8 @@ from htrgui.core.document import TextLine, TextRegion
 from htrgui.core.errors import HtrError
 from htrgui.core.io import atomic_write_bytes
 from htrgui.core.project import Project
+from iohelpers import REPO
 
-from tests.conftest import REPO
 
 CHILD = textwrap.dedent("""
     import os, sys, time

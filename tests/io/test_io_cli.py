@@ -11,7 +11,7 @@ from htrgui.cli import main
 from htrgui.core.document import TextLine, TextRegion
 from htrgui.core.project import Project
 
-from tests.io.conftest import lxml_lines
+from iohelpers import lxml_lines
 
 
 @pytest.fixture

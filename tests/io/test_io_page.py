@@ -13,7 +13,7 @@ from htrgui.core.io import FormatWarning, read_document
 from htrgui.core.pagexml import write_page
 from htrgui.core.xmlsafe import PAGE2013, PAGE2019, local
 
-from tests.io.conftest import lxml_root
+from iohelpers import lxml_root
 
 TRANSKRIBUS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <PcGts xmlns="{PAGE2013}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"

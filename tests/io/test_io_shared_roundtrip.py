@@ -13,8 +13,7 @@ from htrgui.core.alto import alto_to_bytes
 from htrgui.core.io import read_document
 from htrgui.core.pagewrite import page_to_bytes
 
-from tests.conftest import DATA
-from tests.io.conftest import lxml_lines, lxml_root
+from iohelpers import DATA, lxml_lines, lxml_root
 
 FILES = sorted(DATA.rglob("*.xml")) if DATA.exists() else []
 
