@@ -48,7 +48,9 @@ EXCLUDED_QT_MODULES = [
 #: loaded by the app: C++ headers and static libraries, torch's own test binaries, Qt translations (the UI is
 #: English), Qt's QML tooling, and the CUDA libraries of a CPU build.
 PRUNE_PATTERNS = [
-    "torch/include/*", "torch/share/*", "torch/test/*", "torch/bin/*", "torch/lib/*.a", "torch/lib/*.lib",
+    # torch/bin: test programs and protoc go, torch_shm_manager stays (``import torch`` checks it exists).
+    "torch/include/*", "torch/share/*", "torch/test/*", "torch/bin/*Test", "torch/bin/test_*", "torch/bin/protoc*",
+    "torch/bin/*.ptl", "torch/lib/*.a", "torch/lib/*.lib",
     "torch/lib/*test*", "torch/lib/libbackend_with_compiler*", "torch/lib/libaoti_custom_ops*",
     "torch/lib/*/libshm_windows*", "torch/testing/_internal/data/*", "torch/utils/benchmark/*",
     "torch/_inductor/codegen/*.cpp", "torch/_inductor/kernel/flex/templates/*",

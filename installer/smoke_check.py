@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ground-truth", type=Path)
     ap.add_argument("--reference", type=Path, help="PAGE file written by the same commands run from source")
     ap.add_argument("--min-lines", type=int, default=5)
+    ap.add_argument("--min-text-fraction", type=float, default=0.9,
+                    help="share of lines that must have text (0 for an untrained test model)")
     args = ap.parse_args(argv)
 
     failures: list[str] = []
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(f"only {len(lines)} lines found (expected at least {args.min_lines})")
     if any(ln["points"] < 3 for ln in lines):
         failures.append("a line polygon has fewer than 3 points")
-    if lines and len(with_text) < 0.9 * len(lines):
+    if lines and len(with_text) < args.min_text_fraction * len(lines):
         failures.append(f"only {len(with_text)} of {len(lines)} lines have text")
     summary: dict = {"page": str(args.page), "lines": len(lines), "lines_with_text": len(with_text),
                      "baselines": sum(ln["baseline"] for ln in lines)}

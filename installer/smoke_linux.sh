@@ -55,10 +55,17 @@ step "segment and recognise $PAGE"
 mkdir -p "$WORK/in" "$WORK/frozen" "$WORK/source"
 cp "$SHARED/data/$PAGE.jpg" "$WORK/in/"
 STEM=$(basename "$PAGE")
+# HTRGUI_SMOKE_MODEL: a model file to use instead of the shipped one (before a model ships).
+MODEL_OPT=${HTRGUI_SMOKE_MODEL:+--model $HTRGUI_SMOKE_MODEL}
 run_pipeline() {  # $1: command prefix (frozen app or source), $2: output folder
   local out=$2
-  $1 segment "$WORK/in/$STEM.jpg" -o "$out/seg" >&2
-  $1 recognize "$out/seg/$STEM.xml" -o "$out/rec" >&2
+  if $1 segment --help >/dev/null 2>&1; then
+    $1 segment "$WORK/in/$STEM.jpg" -o "$out/seg" >&2
+    $1 recognize $MODEL_OPT "$out/seg/$STEM.xml" -o "$out/rec" >&2
+  else  # no segment command in this build: recognize segments a bare image itself
+    echo "smoke_linux: no 'segment' command, recognising the image directly" >&2
+    $1 recognize $MODEL_OPT "$WORK/in/$STEM.jpg" -o "$out/rec" >&2
+  fi
 }
 t0=$(now); run_pipeline "$APP" "$WORK/frozen"; t1=$(now)
 pipeline_s=$(elapsed "$t0" "$t1")
@@ -68,7 +75,7 @@ step "check the PAGE-XML"
 set +e
 "$PYTHON" installer/smoke_check.py --page "$WORK/frozen/rec/$STEM.xml" \
   --xsd "$SHARED/schemas/pagecontent-2019-07-15.xsd" --ground-truth "$SHARED/data/$PAGE.xml" \
-  --reference "$WORK/source/rec/$STEM.xml" > "$WORK/check.json"
+  --reference "$WORK/source/rec/$STEM.xml" ${HTRGUI_SMOKE_MODEL:+--min-text-fraction 0} > "$WORK/check.json"
 check_rc=$?
 set -e
 

@@ -93,6 +93,8 @@ print(json.dumps({"libs": sorted(libs), "files": [f for f in files if f], "site"
         dest = rel if rel is not None else path.name
         if bundle.is_pruned(dest, patterns):
             cut.append(dest)
+    # Files torch looks for at import without loading them (found missing in a frozen build once).
+    cut += [f for f in ("torch/bin/torch_shm_manager",) if bundle.is_pruned(f, patterns)]
     assert not cut, f"prune patterns would remove files the app loads: {cut}"
     assert any("libtorch_cpu" in lib for lib in data["libs"])  # the check saw the real libraries
 
