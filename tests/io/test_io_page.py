@@ -110,6 +110,8 @@ def test_transkribus_to_page2019_validates_and_keeps_extras(transkribus, tmp_pat
     assert 'orientation="0.0"' in xml
     customs = {e.get("id"): e.get("custom") for e in root.iter() if e.get("custom")}
     assert customs["r2"].startswith("readingOrder {index:1;}") and customs["r2"].endswith("structure {type:paragraph;}")
+    # eScriptorium's own (greedy) pattern must still find the type in what we write
+    assert re.search(r"structure\s?{.*?type:\s?(.+);", customs["r2"]).group(1) == "paragraph"
     assert "note {text:see\\u0020back;}" in customs["r2"]
     assert "person {offset:5; length:4; firstname:Jan\\u0020Pieter;}" in customs["r2l1"]
     ro = [(r.get("index"), r.get("regionRef")) for r in root.iter(f"{{{PAGE2019}}}RegionRefIndexed")]
