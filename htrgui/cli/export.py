@@ -12,7 +12,8 @@ HELP = "export a project folder or PAGE files as PAGE 2019, ALTO 4 or plain text
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export", help=HELP, description=HELP + ". For a project folder, every page that has a "
-        "page/<name>.xml is written to OUTDIR/<name>.xml (or .txt), in project order; progress goes to stderr.")
+        "page/<name>.xml (or, not saved yet, a PAGE/ALTO file beside its scan, as eScriptorium exports come) is "
+        "written to OUTDIR/<name>.xml (or .txt), in project order; progress goes to stderr.")
     p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="project folder or PAGE/ALTO file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
     p.add_argument("--to", choices=("page", "alto", "txt"), default="page", help="output format (default: page)")
@@ -27,11 +28,12 @@ def run(args: argparse.Namespace) -> int:
     for src in args.sources:
         if src.is_dir():
             project = Project.open(src)
-            stored = [(e.name, e.xml_path) for e in project.entries if e.xml_path.is_file()]
-            missing = len(project.entries) - len(stored)
+            stored = [(e.name, project.source_xml(e)) for e in project.entries]
+            missing = sum(1 for _, xml in stored if xml is None)
+            stored = [(name, xml) for name, xml in stored if xml is not None]
             if missing:
-                print(f"htrgui export: {src}: {missing} page(s) have no page/*.xml yet and are skipped",
-                      file=sys.stderr)
+                print(f"htrgui export: {src}: {missing} page(s) have no page/*.xml (nor a PAGE/ALTO file beside "
+                      "the scan) and are skipped", file=sys.stderr)
             sources += stored
         else:
             sources.append((src.stem, src))

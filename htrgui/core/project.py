@@ -99,6 +99,17 @@ class Project:
                 return e
         raise KeyError(name)
 
+    def source_xml(self, entry: PageEntry) -> Path | None:
+        """The file a page's content comes from: its ``page/<name>.xml``, else a PAGE or ALTO file beside a
+        single-page scan (``scan.jpg`` + ``scan.xml``, as eScriptorium and Transkribus exports come), else None.
+        """
+        if entry.xml_path.is_file():
+            return entry.xml_path
+        sibling = entry.image_path.with_suffix(".xml")
+        if entry.page_index == 0 and sibling.is_file() and page_count(entry.image_path) == 1:
+            return sibling
+        return None
+
     def load_page(self, entry: PageEntry) -> Page:
         """The stored page, or an empty page of the image's size when nothing was saved yet.
 

@@ -91,3 +91,17 @@ def test_help_documents_the_commands(capsys):
             main([command, "--help"])
         assert info.value.code == 0
         assert "--to" in capsys.readouterr().out
+
+
+def test_export_escriptorium_folder(shared_data, tmp_path, capsys, page_xsd):
+    """A folder as eScriptorium exports it (scans with ALTO beside them) exports without being opened first."""
+    pairs = [p for p in sorted(shared_data.rglob("*.xml")) if p.with_suffix(".jpg").exists()][:2]
+    for xml in pairs:
+        shutil.copy(xml, tmp_path)
+        shutil.copy(xml.with_suffix(".jpg"), tmp_path)
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path), "-o", str(out), "--to", "page"]) == 0
+    for xml in pairs:
+        assert page_xsd.errors(out / xml.name) == []
+        assert [ln["id"] for ln in lxml_lines(out / xml.name)] == [ln["id"] for ln in lxml_lines(xml)]
+    assert "skipped" not in capsys.readouterr().err
