@@ -234,3 +234,98 @@ def test_export_needs_a_format(qtbot, small_project):
     assert not dialog.export_button.isEnabled()
     dialog.set_formats(["alto"])
     assert dialog.export_button.isEnabled()
+
+
+# ---------------------------------------------------------------- fine-tuning
+def mark_verified(project, per_page: dict[str, int]) -> None:
+    """Keep the first ``n`` lines of each named page verified and make the others model predictions."""
+    for entry in project.entries:
+        page = project.load_page(entry)
+        for i, line in enumerate(page.lines()):
+            line.status = "verified" if i < per_page.get(entry.name, 0) else "predicted"
+        project.save_page(page)
+
+
+def finetune_dialog(qtbot, project, settings):
+    from htrgui.qt.dialogs.finetune import FineTuneDialog
+    from htrgui.qt.jobs import JobRunner
+
+    runner = JobRunner()
+    dialog = FineTuneDialog(None, project, settings, runner)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.verified is not None, timeout=30_000)
+    return dialog, runner
+
+
+def test_finetune_dialog_cancels_then_trains_and_keeps_a_worse_model_out(qtbot, small_project):
+    pytest.importorskip("torch")
+    from htrgui.core.training.trainer import TrainConfig
+
+    project, _ = small_project
+    mark_verified(project, {"Lettre42": 3, "Lettre43": 3})
+    base = tiny_model(user_models_dir() / "tiny-base.pt", "tiny-base")
+    settings = Settings(default_model=str(base), device="cpu")
+    dialog, runner = finetune_dialog(qtbot, project, settings)
+    dialog.show()
+    assert dialog.verified.lines == 6 and len(dialog.verified.pages) == 2
+    assert "6 lines on 2 pages" in dialog.summary.text()
+    assert dialog.start_button.isEnabled()
+    # A few steps of a tiny model, validated on the held-out page at the start and the end only.
+    tiny = TrainConfig(config="tiny", max_steps=2, val_every_minutes=1e9, device="cpu", batch_columns=2000,
+                       warmup_steps=1, freeze_bn=True, checkpoint_every_minutes=1e9, tcm=False)
+    models_before = sorted(user_models_dir().iterdir())
+
+    # Cancel right away: the job stops, nothing is written, the model in use stays.
+    with qtbot.waitSignal(dialog.run_ended, timeout=60_000) as blocker:
+        worker = dialog.start(config=tiny)
+        assert worker is not None and runner.busy and not dialog.start_button.isEnabled()
+        dialog.cancel_button.click()
+    assert blocker.args == [None] and worker.outcome == "cancelled"
+    assert "Cancelled" in dialog.status.text()
+    assert sorted(user_models_dir().iterdir()) == models_before
+
+    # Now to the end: an untrained tiny model does not get better in two steps, so nothing is offered.
+    with qtbot.waitSignal(dialog.run_ended, timeout=180_000) as blocker:
+        dialog.start(config=tiny)
+    result = blocker.args[0]
+    assert result is not None and worker is not dialog.worker
+    assert result.before_cer is not None and result.held_out_pages
+    assert not result.improved and result.model_path is None
+    assert not dialog.use_button.isEnabled()
+    assert "not better" in dialog.status.text()
+    assert dialog.curve.series["loss"].points and dialog.curve.series["cer"].points
+    assert sorted(user_models_dir().iterdir()) == models_before
+    assert settings.default_model == str(base)
+    assert dialog.start_button.isEnabled() and not runner.busy
+
+
+def test_finetune_offers_only_a_better_model(qtbot, small_project):
+    pytest.importorskip("torch")
+    from htrgui.core.training.finetune import FinetuneResult
+
+    project, _ = small_project
+    mark_verified(project, {"Lettre42": 2, "Lettre43": 2})
+    settings = Settings()
+    dialog, _ = finetune_dialog(qtbot, project, settings)
+    worse = FinetuneResult(0.31, 0.33, False, None, ["Lettre43"], 2, 0.5, "not better: the base stays in use")
+    dialog._show_result(worse)
+    assert not dialog.use_button.isEnabled()
+    new = tiny_model(user_models_dir() / "letters-ft.pt", "letters-ft", cer=0.21)
+    better = FinetuneResult(0.31, 0.21, True, str(new), ["Lettre43"], 2, 0.5, "new model letters-ft.pt")
+    dialog._show_result(better)
+    assert dialog.use_button.isEnabled()
+    with qtbot.waitSignal(dialog.model_changed) as blocker:
+        dialog.use_button.click()
+    assert blocker.args == [str(new)]
+    assert settings.default_model == str(new) == load_settings().default_model
+    assert not dialog.use_button.isEnabled()
+
+
+def test_finetune_needs_verified_lines_on_two_pages(qtbot, small_project):
+    project, _ = small_project
+    mark_verified(project, {"Lettre42": 5})
+    dialog, _ = finetune_dialog(qtbot, project, Settings())
+    assert dialog.verified.lines == 5 and not dialog.verified.enough
+    assert not dialog.start_button.isEnabled()
+    assert "at least two pages" in dialog.summary.text()
+    assert dialog.start() is None

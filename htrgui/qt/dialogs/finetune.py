@@ -1,0 +1,275 @@
+""""Improve the model": fine-tune the recognition model on the lines the user verified, with a live curve.
+
+The work is the core's :func:`htrgui.core.training.finetune.finetune`, run as the window's one model job
+through the :class:`JobRunner` (the status bar shows it too, and the dialog may be closed meanwhile). Some
+pages are held out; the new model is offered only when it reads those pages better than the current one,
+so a fine-tune can never make recognition worse behind the user's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from htrgui.core.errors import HtrError
+from htrgui.core.progress import CancelToken, Progress
+from htrgui.qt.dialogs.errors import show_error
+from htrgui.qt.jobs import JobBusy, JobRunner, format_duration
+from htrgui.qt.settings import Settings, save_settings
+from htrgui.qt.widgets.curve import CurveWidget
+from htrgui.qt.workers import GeneratorWorker
+
+JOB_TITLE = "Improving the model"
+
+
+@dataclass
+class VerifiedPages:
+    """The project's pages that have verified lines, read from their PAGE files."""
+
+    pages: list  # list[Page]
+    lines: int
+
+    @property
+    def enough(self) -> bool:
+        """Fine-tuning holds whole pages out, so it needs verified lines on two pages at least."""
+        return len(self.pages) >= 2
+
+
+def verified_pages(project, token: CancelToken) -> Iterator[Progress | VerifiedPages]:
+    """Read the saved pages and keep those with verified, non-empty lines (a worker generator)."""
+    entries = [e for e in project.entries if e.xml_path.is_file()]
+    pages, total = [], 0
+    for i, entry in enumerate(entries):
+        token.check()
+        yield Progress(i, len(entries), entry.name)
+        try:
+            page = project.load_page(entry)
+        except HtrError:
+            continue  # an unreadable page is the page list's business; it just cannot teach anything here
+        n = sum(1 for line in page.lines() if line.status == "verified" and line.text.strip())
+        if n:
+            pages.append(page)
+            total += n
+    yield VerifiedPages(pages, total)
+
+
+def finetune_job(pages: list, base: str, device: str, budget_s: float, config=None):
+    """The job's factory: crop the verified lines, then fine-tune (yields the core's Progress)."""
+
+    def run(token: CancelToken):
+        from htrgui.core.training.finetune import finetune, lines_from_pages
+
+        yield Progress(0, None, "cutting the verified lines out of the scans")
+        lines = lines_from_pages(pages)
+        token.check()
+        yield Progress(0, None, f"checking the current model on the held-out pages ({len(lines)} lines)")
+        yield from finetune(base, lines, time_budget_s=budget_s, device=device, config=config, cancel=token)
+
+    return run
+
+
+class FineTuneDialog(QDialog):
+    """Collects verified lines, fine-tunes, plots loss and held-out CER, offers the better model.
+
+    Signals: ``model_changed(path)`` when the user switches to the new model; ``run_ended(result_or_None)``.
+    """
+
+    model_changed = Signal(str)
+    run_ended = Signal(object)
+    pages_counted = Signal()
+
+    def __init__(self, parent: QWidget | None, project, settings: Settings, runner: JobRunner) -> None:
+        if project is None:
+            raise HtrError("open a project first: the model learns from the lines verified in it")
+        super().__init__(parent)
+        self.setWindowTitle("Improve the model")
+        self.resize(720, 520)
+        self.project = project
+        self.settings = settings
+        self.runner = runner
+        self.verified: VerifiedPages | None = None
+        self.result = None
+        self.worker: GeneratorWorker | None = None
+        self._count_worker: GeneratorWorker | None = None
+
+        intro = QLabel("The model learns from the lines you verified. Some pages are held out to check the "
+                       "result: the new model is offered only if it reads them better.")
+        intro.setWordWrap(True)
+        self.summary = QLabel("Counting verified lines\u2026")
+        self.summary.setWordWrap(True)
+        base = settings.default_model or "the shipped default model"
+        self.base_label = QLabel(Path(base).stem if settings.default_model else base)
+        self.budget = QSpinBox()
+        self.budget.setRange(1, 24 * 60)
+        self.budget.setValue(15)
+        self.budget.setSuffix(" min")
+        self.budget.setToolTip("Training stops after this time, or earlier when the held-out pages stop improving")
+        form = QFormLayout()
+        form.addRow("Starting from", self.base_label)
+        form.addRow("Verified lines", self.summary)
+        form.addRow("Train for at most", self.budget)
+
+        self.curve = CurveWidget()
+        self.curve.add_series("loss", "training loss")
+        self.curve.add_series("cer", "held-out CER", "%")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setEnabled(False)
+        self.start_button.clicked.connect(lambda: self.start())
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.use_button = QPushButton("Use the new model")
+        self.use_button.setEnabled(False)
+        self.use_button.setToolTip("Recognise pages with the new model from now on")
+        self.use_button.clicked.connect(self.use_new_model)
+        close = QPushButton("Close")
+        close.setToolTip("Close this window; a running training goes on (see the status bar)")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.cancel_button, self.use_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.curve, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        runner.busy_changed.connect(self._update_buttons)
+        self._count()
+
+    # ---------------------------------------------------------------- verified lines
+    def _count(self) -> None:
+        worker = GeneratorWorker(lambda token: verified_pages(self.project, token))
+        worker.item.connect(self._on_counted)
+        worker.failed.connect(lambda msg, _d: self.summary.setText(f"Could not read the pages: {msg}"))
+        self._count_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_counted(self, verified: VerifiedPages) -> None:
+        self.verified = verified
+        if verified.enough:
+            self.summary.setText(f"{verified.lines} lines on {len(verified.pages)} pages")
+        else:
+            self.summary.setText(f"{verified.lines} lines on {len(verified.pages)} page(s): verify lines on at "
+                                 "least two pages first (one is held out to check the new model)")
+        self._update_buttons()
+        self.pages_counted.emit()
+
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.is_running()
+
+    def _update_buttons(self, *_args) -> None:
+        running = self.running()
+        ready = self.verified is not None and self.verified.enough
+        self.start_button.setEnabled(ready and not running and not self.runner.busy)
+        self.cancel_button.setEnabled(running)
+        self.budget.setEnabled(not running)
+
+    # ---------------------------------------------------------------- running
+    def start(self, time_budget_s: float | None = None, config=None) -> GeneratorWorker | None:
+        """Start fine-tuning (the Start button). ``config`` overrides the core's recipe (tests use tiny runs)."""
+        if self.verified is None or not self.verified.enough or self.running():
+            return None
+        budget = time_budget_s if time_budget_s is not None else 60.0 * self.budget.value()
+        base = self.settings.default_model or "default"
+        factory = finetune_job(self.verified.pages, base, self.settings.device, budget, config)
+        try:
+            worker = self.runner.run(JOB_TITLE, factory, on_finished=self._finished,
+                                     on_failed=self._failed, on_cancelled=self._cancelled)
+        except JobBusy as exc:
+            show_error(self, "Improve the model", str(exc))
+            return None
+        worker.progress.connect(self._on_progress)
+        self.worker = worker
+        self.result = None
+        self.curve.clear()
+        self.use_button.setEnabled(False)
+        self.use_button.setText("Use the new model")
+        self.status.setText("Starting\u2026")
+        self._update_buttons()
+        return worker
+
+    def cancel(self) -> None:
+        if self.running():
+            self.status.setText("Stopping after this step\u2026")
+            self.worker.cancel()
+
+    @Slot(object)
+    def _on_progress(self, p: Progress) -> None:
+        info = p.info
+        if "result" in info:
+            self._show_result(info["result"])
+            return
+        if info.get("initial_cer") is not None:
+            self.curve.add_point("cer", 0, 100.0 * info["initial_cer"])
+        if info.get("loss") is not None:
+            self.curve.add_point("loss", p.done, info["loss"])
+        if info.get("validated") and info.get("val_cer") is not None:
+            self.curve.add_point("cer", p.done, 100.0 * info["val_cer"])
+        if p.message != "training":
+            self.status.setText(p.message[:1].upper() + p.message[1:] + "\u2026")
+            return
+        text = f"Step {p.done}" + (f" of {p.total}" if p.total else "")
+        if info.get("eta_s") is not None:
+            text += f" \u2014 about {format_duration(info['eta_s'])} left"
+        self.status.setText(text)
+
+    def _show_result(self, result) -> None:
+        self.result = result
+        self.status.setText(result.message[:1].upper() + result.message[1:])
+        if result.after_cer is not None:
+            self.curve.add_point("cer", self.curve.x_range()[1], 100.0 * result.after_cer)
+        self.use_button.setEnabled(bool(result.improved and result.model_path))
+
+    def _finished(self) -> None:
+        self._update_buttons()
+        if self.result is None:
+            self.status.setText("Training ended without a result.")
+        elif not self.isVisible():
+            self.show()  # the offer must reach the user even if the dialog was closed meanwhile
+        self.run_ended.emit(self.result)
+
+    def _failed(self, message: str, details: str) -> None:
+        self._update_buttons()
+        self.status.setText(f"Training failed: {message}")
+        show_error(self, "Improve the model", message, details)
+        self.run_ended.emit(None)
+
+    def _cancelled(self) -> None:
+        self._update_buttons()
+        self.status.setText("Cancelled: the model in use is unchanged.")
+        self.run_ended.emit(None)
+
+    # ---------------------------------------------------------------- result
+    def use_new_model(self) -> None:
+        """Switch recognition to the new model (offered only when it is better on the held-out pages)."""
+        if self.result is None or not self.result.improved or not self.result.model_path:
+            return
+        self.settings.default_model = self.result.model_path
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            show_error(self, "Improve the model", f"The choice could not be saved: {exc}")
+        self.use_button.setEnabled(False)
+        self.use_button.setText("New model in use")
+        self.model_changed.emit(self.result.model_path)
