@@ -128,6 +128,8 @@ class _Reader:
     def line(self, elem: ET.Element) -> tuple[int | None, TextLine] | None:
         line_id = elem.get("id", "")
         polygon = parse_polygon(_points(elem, "Coords"))
+        if polygon is not None and len(set(polygon)) < 2:
+            polygon = None  # "0,0 0,0" placeholders
         baseline = parse_points(_points(elem, "Baseline"))
         if baseline is not None and len(set(baseline)) < 2:
             baseline = None
@@ -184,6 +186,8 @@ class _Reader:
         lines = [r for r in (self.line(c) for c in children(elem, "TextLine")) if r is not None]
         ordered = _apply_index_order(lines)
         polygon = parse_polygon(_points(elem, "Coords"))
+        if polygon and len(polygon) == 2 and len({p[0] for p in polygon}) == 2 == len({p[1] for p in polygon}):
+            polygon = bbox_polygon(polygon)  # eScriptorium's two-corner boxes
         if not polygon or len(polygon) < 3:
             pts = [p for ln in ordered for p in ln.polygon + ln.baseline]
             if not pts:
@@ -192,7 +196,6 @@ class _Reader:
             polygon = bbox_polygon(pts)
             self.repaired("regions without usable Coords, box around their lines used", region_id)
         return index, TextRegion(id=region_id, polygon=polygon, type=rtype, lines=ordered, extras=ex)
-
 
     # --- tables ------------------------------------------------------------------------------------------
     def table(self, elem: ET.Element) -> tuple[int | None, list[TextRegion], str]:

@@ -138,3 +138,13 @@ def test_alto_in_millimetres_is_refused(tmp_path):
                     '<Layout><Page WIDTH="10" HEIGHT="10"/></Layout></alto>', encoding="utf-8")
     with pytest.raises(FormatError, match="pixel"):
         read_document(path)
+
+
+def test_two_point_region_box_and_placeholder_line(tmp_path):
+    body = ('<TextRegion id="box"><Coords points="5,5 95,60"/>'
+            '<TextLine id="ph"><Coords points="0,0 0,0"/><Baseline points="10,50 80,50"/></TextLine></TextRegion>')
+    page, _ = _read(_page(tmp_path, body))
+    region = page.regions[0]
+    assert region.polygon == [(5, 5), (95, 5), (95, 60), (5, 60)]
+    line = region.lines[0]
+    assert (0, 0) not in line.polygon and line.baseline == [(10, 50), (80, 50)]
