@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import FormatError, HtrError
-from htrgui.core.io import atomic_write_bytes, finish_page
+from htrgui.core.io import atomic_write_bytes, ensure_valid_ids, finish_page
 from htrgui.core.xmlsafe import (ALTO4, ALTO_NS, XSI, baseline_from_polygon, bbox_polygon, child, children,
                                  clean_text, clip_points, from_string, local, ns_of, parse_points, parse_polygon,
                                  polygon_for_export, polygon_from_baseline, renamespace, to_string, warn)
@@ -220,6 +220,7 @@ def alto_to_bytes(page: Page) -> bytes:
     """The ALTO 4 document for ``page`` as UTF-8 bytes."""
     if page.width <= 0 or page.height <= 0:
         raise HtrError(f"page {page.image_filename!r}: cannot write ALTO with image size {page.width}x{page.height}")
+    ensure_valid_ids(page, page.xml_path or page.image_filename)
     w, h = page.width, page.height
     root = ET.Element("alto", {"xmlns": ALTO4, "xmlns:xsi": XSI, "xsi:schemaLocation": SCHEMA_LOCATION})
     desc = ET.SubElement(root, "Description")

@@ -17,7 +17,7 @@ from htrgui.core.errors import FormatError, HtrError
 from htrgui.core.xmlsafe import ALTO_NS, PAGE_NS_PREFIX, FormatWarning, local, make_ncname, ns_of, parse_xml, warn
 
 __all__ = ["FormatWarning", "atomic_write_bytes", "atomic_write_text", "detect_format", "read_document",
-           "write_document", "resolve_image", "finish_page"]
+           "write_document", "resolve_image", "finish_page", "ensure_valid_ids", "export_pages"]
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
@@ -180,7 +180,12 @@ def _raw_size(page: Page) -> tuple[int, int] | None:
         return None
 
 
-def _unique_ids(page: Page, xml_path: Path) -> None:
+def ensure_valid_ids(page: Page, where: object) -> None:
+    """Make region and line ids valid and unique in place (a warning lists renamed ones); writers call it."""
+    _unique_ids(page, where)
+
+
+def _unique_ids(page: Page, xml_path: object) -> None:
     """Make region and line ids valid xsd:IDs and unique; changes are reported once per file."""
     seen: set[str] = set()
     changed = []

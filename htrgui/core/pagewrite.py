@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 from htrgui import __version__
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import HtrError
-from htrgui.core.io import atomic_write_bytes
+from htrgui.core.io import atomic_write_bytes, ensure_valid_ids
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, LINE_ATTRS, PAGE_ATTRS, PAGE_TEXT_TYPES,
                                     REGION_ATTRS, allowed_child, build_custom, child_rank, encode_confidences)
 from htrgui.core.xmlsafe import (PAGE2019, XSI, baseline_from_polygon, bbox_polygon, clean_text, clip_points,
@@ -36,6 +36,7 @@ def page_to_bytes(page: Page) -> bytes:
     """The PAGE 2019 document for ``page`` as UTF-8 bytes."""
     if page.width <= 0 or page.height <= 0:
         raise HtrError(f"page {page.image_filename!r}: cannot write PAGE with image size {page.width}x{page.height}")
+    ensure_valid_ids(page, page.xml_path or page.image_filename)
     root = ET.Element("PcGts", {"xmlns": PAGE2019, "xmlns:xsi": XSI, "xsi:schemaLocation": SCHEMA_LOCATION})
     root.append(_metadata(page))
     root.append(_page(page))

@@ -283,3 +283,16 @@ def test_numpy_and_float_coordinates_are_written_as_integers(tmp_path, page_xsd)
     write_page(page, out)
     assert page_xsd.errors(out) == []
     assert 'points="10,10 201,10 200,60 10,60"' in out.read_text(encoding="utf-8")
+
+
+def test_duplicate_ids_are_fixed_before_writing(tmp_path, page_xsd):
+    from htrgui.core.document import Page
+
+    a = TextLine("same", [(10, 10), (90, 10), (90, 40), (10, 40)], [(10, 35), (90, 35)])
+    b = TextLine("same", [(10, 50), (90, 50), (90, 80), (10, 80)], [(10, 75), (90, 75)])
+    page = Page("x.png", 100, 100, regions=[TextRegion("9", [(5, 5), (95, 5), (95, 95), (5, 95)], lines=[a, b])])
+    out = tmp_path / "dup.xml"
+    with pytest.warns(FormatWarning, match="renamed"):
+        write_page(page, out)
+    assert page_xsd.errors(out) == []
+    assert len(page.ids()) == 3
