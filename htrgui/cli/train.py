@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, help="stop after this many validations without improvement")
     p.add_argument("--resume", action="store_true", help="continue from MODEL.train/last.pt")
     p.add_argument("--seed", type=int, default=123)
+    p.add_argument("--threads", type=int, help="CPU threads for torch (1 is fastest when other jobs share the CPU)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--freeze", choices=["none", "front", "backbone"], default="none",
                    help="keep part of the model fixed: the front end (stem, first stage) or the whole backbone")
@@ -48,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.training.data import LineSet, load_lineset
     from htrgui.core.training.trainer import TrainConfig, train
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if not (args.max_epochs or args.max_steps or args.max_minutes):
         raise HtrError("give a limit: --max-epochs, --max-steps or --max-minutes")
     lines = load_lineset(args.train)
@@ -95,7 +100,7 @@ def _print(p) -> None:
     if p.message == "training" and p.done and now - _last[0] < 5 and not p.info.get("validated"):
         return
     _last[0] = now
-    keys = ("epoch", "loss", "ctc", "tcm", "kd", "lr", "val_cer", "eta_s", "lines", "dropped", "device",
+    keys = ("epoch", "loss", "ctc", "tcm", "kd", "lr", "val_cer", "eta_s", "lines", "dropped", "device", "world",
             "initial_cer", "best_cer", "minutes")
     parts = [f"{k}={p.info[k]:.4g}" if isinstance(p.info.get(k), float) else f"{k}={p.info[k]}"
              for k in keys if p.info.get(k) is not None]

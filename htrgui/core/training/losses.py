@@ -25,11 +25,15 @@ def distill_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, len
 
     When the teacher emits a multiple of the student's frames (``base`` T = W/4, ``small`` T = W/8) its
     posteriors are averaged over each group of frames, which keeps them a distribution over the same span.
+    A student with more classes (letters the teacher lacks) gets probability 0 for them from the teacher.
     """
     s_t, t_t = student_logits.shape[1], teacher_logits.shape[1]
     t_prob = F.softmax(teacher_logits.float() / temperature, dim=-1)
     if t_t != s_t:
         t_prob = F.adaptive_avg_pool1d(t_prob.transpose(1, 2), s_t).transpose(1, 2)
+    extra = student_logits.shape[-1] - t_prob.shape[-1]
+    if extra > 0:
+        t_prob = F.pad(t_prob, (0, extra))
     s_logp = F.log_softmax(student_logits.float() / temperature, dim=-1)
     kl = (t_prob * (torch.log(t_prob.clamp_min(1e-8)) - s_logp)).sum(-1)  # (B, T)
     mask = torch.arange(s_t, device=kl.device)[None, :] < lengths.to(kl.device)[:, None]

@@ -157,8 +157,11 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     np_rng = np.random.default_rng(cfg.seed + rank)
     py_rng = random.Random(cfg.seed + rank)
 
+    teacher_model = t_codec = None
+    if teacher:
+        teacher_model, t_codec, _ = modelio.load(teacher)
     model, codec, base_meta = (modelio.load(base) if base else
-                               (None, modelio.new_codec(train_set.charset()), {}))
+                               (None, t_codec or modelio.new_codec(train_set.charset()), {}))
     if model is None:
         from htrgui.core.recognition.model import build_model
 
@@ -184,11 +187,11 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
                             lr=cfg.lr, betas=(0.9, 0.99))
     sam = SAM(opt) if cfg.sam else None
     ema = ModelEma(model) if cfg.ema else None
-    teacher_model = None
-    if teacher:
-        teacher_model, t_codec, _ = modelio.load(teacher)
-        if modelio.characters(t_codec) != modelio.characters(codec):
-            raise HtrError(f"{teacher}: the teacher's alphabet differs from the student's; distil with one codec")
+    if teacher_model is not None:
+        t_chars = modelio.characters(t_codec)
+        if modelio.characters(codec)[: len(t_chars)] != t_chars:
+            raise HtrError(f"{teacher}: the student's alphabet does not start with the teacher's; "
+                           "distil into a new model or one fine-tuned from the teacher's alphabet")
         teacher_model.to(device).eval()
 
     step, epoch, pos, best_cer, history = 0, 0, 0, math.inf, []
@@ -257,7 +260,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
         raise HtrError("give a limit: --max-epochs, --max-minutes (or both)")
     last_val = last_ckpt = time.monotonic()
     val_cer, bad_vals, losses, stop_reason = None, 0, [], "done"
-    yield Progress(step, total_steps, "training", {"lines": len(images), "dropped": dropped, "params":
+    yield Progress(step, total_steps, "training", {"lines": len(images), "dropped": dropped, "world": world,
+                   "new_chars": "".join(new_chars), "params":
                    sum(p.numel() for p in model.parameters()), "device": str(device), "initial_cer": initial_cer})
 
     def fraction() -> float:
@@ -339,7 +343,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
                 last_ckpt = time.monotonic()
             f = fraction()
             elapsed = spent + time.monotonic() - t0
-            info = {"epoch": epoch, "loss": float(np.mean(losses[-20:])), "lr": lr,
+            info = {"epoch": epoch, "loss": float(np.mean(losses[-20:])), "step_loss": losses[-1], "lr": lr,
                     **{k: float(v.detach()) for k, v in parts.items()}, "val_cer": val_cer,
                     "eta_s": round(elapsed * (1 - f) / f) if f > 0 else None, "validated": validated}
             yield Progress(step, total_steps, "training", info)

@@ -1,0 +1,120 @@
+"""Training inputs: ALTO and PAGE files, folders, splits.json lists, IAM-style .ln lists, line caches,
+bad input; and ``htrgui train`` end to end on them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from htrgui.core.errors import HtrError
+from htrgui.core.training.data import LineSet, expand_sources, load_lineset, make_batches
+
+
+def _write_ln(real_lines, folder, n=6):
+    """An IAM-style set: lines/<id>.png + .txt, and a train.ln naming the images."""
+    (folder / "lines").mkdir(parents=True)
+    names = []
+    for i in range(n):
+        name = f"f{i // 3:02d}-000-{i % 3:02d}.png"
+        cv2.imwrite(str(folder / "lines" / name), real_lines.images[i])
+        (folder / "lines" / name).with_suffix(".txt").write_text(real_lines.texts[i] + "\n", encoding="utf-8")
+        names.append(name)
+    (folder / "train.ln").write_text("\n".join(names) + "\n", encoding="utf-8")
+    return folder / "train.ln"
+
+
+def test_ln_list_reads_images_and_transcriptions(real_lines, tmp_path):
+    lines = load_lineset([str(_write_ln(real_lines, tmp_path))])
+    assert lines.texts == real_lines.texts[:6]
+    assert all(im.shape == ref.shape for im, ref in zip(lines.images, real_lines.images))
+    assert len(lines.page_names()) == 2  # lines of one form are one "page" for validation
+
+
+def test_alto_and_page_give_the_same_lines(page_files, real_lines, tmp_path):
+    from htrgui.core.io import read_document
+    from htrgui.core.pagexml import write_page
+
+    alto = page_files[0]
+    page = read_document(alto)
+    shutil.copy(page.image_path, tmp_path / page.image_path.name)
+    write_page(page, tmp_path / "page.xml")
+    from_alto = load_lineset([str(alto)])
+    from_page = load_lineset([str(tmp_path / "page.xml")])
+    assert from_page.texts == from_alto.texts == [t for t, p in zip(real_lines.texts, real_lines.pages)
+                                                    if p == str(alto)]
+    assert all(np.array_equal(a, b) for a, b in zip(from_alto.images, from_page.images))
+
+
+def test_splits_json_folder_and_cache(shared_data, page_files, real_lines, tmp_path):
+    docs, _ = expand_sources([f"{shared_data / 'splits.json'}:general/validation"])
+    assert len(docs) == 49 and all(d.suffix == ".xml" and d.is_file() for d in docs)
+    listing = tmp_path / "pages.json"
+    listing.write_text(json.dumps({"mine": [str(p.with_suffix("")) for p in page_files]}))
+    assert expand_sources([f"{listing}:mine"])[0] == page_files
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for p in page_files[:2]:
+        shutil.copy(p, folder / p.name)
+    with pytest.raises(HtrError, match="not found"):  # a copied ALTO without its image is named
+        load_lineset([str(folder)])
+    real_lines.save(tmp_path / "cache.npz")
+    again = LineSet.load(tmp_path / "cache.npz")
+    assert again.texts == real_lines.texts and again.pages == real_lines.pages
+    assert all(np.array_equal(a, b) for a, b in zip(again.images, real_lines.images))
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("missing.xml", "no such file"),
+    ("notes.txt", "not a PAGE/ALTO"),
+    ("list.json:general/nope", "no list 'general/nope'"),
+    ("list.json", "not a list of page paths"),
+])
+def test_bad_sources_are_named(tmp_path, spec, message):
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "list.json").write_text(json.dumps({"general": {"train": ["a"]}}))
+    with pytest.raises(HtrError, match=message):
+        expand_sources([str(tmp_path / spec)])
+
+
+def test_ln_with_missing_transcription_is_refused(real_lines, tmp_path):
+    ln = _write_ln(real_lines, tmp_path, n=2)
+    next((tmp_path / "lines").glob("*.txt")).unlink()
+    with pytest.raises(HtrError, match="no transcription"):
+        load_lineset([str(ln)])
+
+
+def test_batches_cover_every_line_once_and_respect_the_budget():
+    rng = np.random.default_rng(0)
+    widths = list(rng.integers(50, 2000, 300))
+    batches = make_batches(widths, 8000, rng, multiple=64)
+    assert sorted(i for b in batches for i in b) == list(range(300))
+    for b in batches:
+        padded = max(-(-widths[i] // 64) * 64 for i in b)
+        assert len(b) == 1 or len(b) * padded <= 8000
+
+
+def test_cli_trains_on_ln_and_alto(real_lines, page_files, tmp_path, capsys):
+    from htrgui.cli import main
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+
+    ln = _write_ln(real_lines, tmp_path / "iam")
+    out = tmp_path / "model.pt"
+    rc = main(["train", "--train", str(ln), str(page_files[1]), "--val", str(page_files[2]), "-o", str(out),
+               "--config", "tiny", "--max-steps", "2", "--warmup-steps", "1", "--no-augment"])
+    assert rc == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["steps"] == 2 and report["output"] == str(out)
+    loaded = load_checkpoint(out)
+    assert set("".join(real_lines.texts[:6])) <= set(loaded.codec.to_list())
+    assert (tmp_path / "model.pt.train" / "last.pt").is_file()
+
+
+def test_cli_refuses_a_run_without_a_limit(page_files, tmp_path, capsys):
+    from htrgui.cli import main
+
+    rc = main(["train", "--train", str(page_files[0]), "-o", str(tmp_path / "m.pt")])
+    assert rc == 2 and "give a limit" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""Training a tiny model for a few steps on real lines: loss falls, resume, cancel, codec extension,
+distillation, fine-tuning with a held-out page."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from htrgui.core.errors import Cancelled
+from htrgui.core.progress import CancelToken
+from htrgui.core.training.augment import AugmentConfig
+from htrgui.core.training.trainer import TrainConfig, train
+
+
+def _cfg(**kw) -> TrainConfig:
+    base = dict(config="tiny", warmup_steps=2, lr=3e-3, batch_columns=40000, max_batch_lines=64,
+                augment=AugmentConfig.off(), val_every_minutes=1e9, checkpoint_every_minutes=1e9)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _run(gen):
+    return [p for p in gen]
+
+
+@pytest.mark.parametrize("tcm", [True, False])
+def test_loss_falls_on_real_lines(narrow_lines, tmp_path, tcm):
+    lines = narrow_lines.subset(range(8))
+    progress = _run(train(lines, None, tmp_path / "m.pt", _cfg(tcm=tcm, max_steps=14)))
+    losses = [p.info["step_loss"] for p in progress if "step_loss" in p.info]
+    assert len(losses) == 14
+    assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:3])
+    assert ("tcm" in progress[-2].info) == tcm
+    assert (tmp_path / "m.pt").is_file()
+
+
+def _state(path):
+    return torch.load(path / "m.pt.train" / "last.pt", map_location="cpu", weights_only=False)
+
+
+def test_resume_continues_exactly_where_it_stopped(narrow_lines, tmp_path):
+    cfg = _cfg(max_steps=6, batch_columns=3000, augment=AugmentConfig())  # several batches, augmented
+    _run(train(narrow_lines, None, tmp_path / "a" / "m.pt", cfg))
+    gen = train(narrow_lines, None, tmp_path / "b" / "m.pt", cfg)
+    for p in gen:
+        if p.done == 3:
+            break
+    gen.close()  # like the GUI's cancel: the state of step 3 is saved
+    cut = _state(tmp_path / "b")
+    assert cut["step"] == 3 and cut["reason"] == "cancelled"
+    moments = cut["optimizer"]["state"]
+    assert moments and all(int(v["step"]) == 3 for v in moments.values())
+    _run(train(narrow_lines, None, tmp_path / "b" / "m.pt", cfg, resume=True))
+    a, b = _state(tmp_path / "a"), _state(tmp_path / "b")
+    assert a["step"] == b["step"] == 6
+    for key, value in a["model"].items():
+        assert torch.allclose(value.float(), b["model"][key].float(), atol=1e-6), key
+    for k, st in a["optimizer"]["state"].items():
+        assert torch.allclose(st["exp_avg_sq"], b["optimizer"]["state"][k]["exp_avg_sq"], atol=1e-9)
+
+
+def test_cancel_leaves_a_loadable_model(narrow_lines, tmp_path):
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+
+    train_set, val_set = narrow_lines.split_pages([narrow_lines.page_names()[-1]])
+    token = CancelToken()
+    out = tmp_path / "m.pt"
+    with pytest.raises(Cancelled):
+        for p in train(train_set, val_set, out, _cfg(max_steps=50, val_every_steps=2), cancel=token):
+            if p.done == 3:
+                token.cancel()
+    loaded = load_checkpoint(out)  # the best model of the validation at step 2
+    assert loaded.provenance["steps"] == 2
+    assert _state(tmp_path)["step"] == 3
+
+
+def _save_tiny(path, lines, seed=0):
+    from htrgui.core.recognition.model import build_model
+    from htrgui.core.training import modelio
+
+    torch.manual_seed(seed)
+    codec = modelio.new_codec(lines.charset())
+    model = build_model("tiny", codec.num_classes)
+    modelio.save(path, model, codec, {"name": path.stem})
+    return path
+
+
+def test_codec_extension_keeps_old_predictions(narrow_lines, tmp_path):
+    from htrgui.core.training import modelio
+    from htrgui.core.training.validate import recognize_lines
+
+    model, codec, _ = modelio.load(str(_save_tiny(tmp_path / "base.pt", narrow_lines)))
+    before = recognize_lines(model, codec, narrow_lines.images, torch.device("cpu"))
+    codec2, model2 = modelio.extend(codec, model, ["ж", "ß", "ש"])
+    after = recognize_lines(model2, codec2, narrow_lines.images, torch.device("cpu"))
+    assert codec2.to_list()[: len(codec)] == codec.to_list() and len(codec2) == len(codec) + 3
+    assert after == before
+    assert any(before)  # not a model that writes nothing
+
+
+def test_distillation_loss_and_run(narrow_lines, tmp_path):
+    from htrgui.core.training.losses import distill_loss
+
+    s = torch.randn(2, 10, 7)
+    lengths = torch.tensor([10, 6])
+    assert float(distill_loss(s, s, lengths)) == pytest.approx(0.0, abs=1e-5)
+    # a teacher at twice the frame rate saying the same thing, frame pairs pooled
+    assert float(distill_loss(s, s.repeat_interleave(2, dim=1), lengths)) == pytest.approx(0.0, abs=1e-5)
+    assert float(distill_loss(s, torch.randn(2, 20, 7), lengths)) > 0.01
+    teacher = _save_tiny(tmp_path / "teacher.pt", narrow_lines.subset(range(12)), seed=1)  # lacks some letters
+    progress = _run(train(narrow_lines.subset(range(12, 18)), None, tmp_path / "student.pt", _cfg(max_steps=3),
+                          teacher=str(teacher)))
+    assert all(p.info["kd"] > 0 for p in progress if "step_loss" in p.info)
+
+
+def test_finetune_reports_cer_before_and_after_on_a_held_out_page(narrow_lines, tmp_path):
+    from dataclasses import replace
+
+    from htrgui.core.training.finetune import finetune, finetune_config
+
+    base = _save_tiny(tmp_path / "base.pt", narrow_lines.subset(range(10)))  # knows only part of the letters
+    digest = hashlib.sha256(base.read_bytes()).hexdigest()
+    held = narrow_lines.page_names()[1]
+    cfg = replace(finetune_config(60), config="tiny", max_minutes=None, max_steps=6, lr=3e-3, patience=None)
+    progress = _run(finetune(str(base), narrow_lines, held_out=[held], out_dir=tmp_path / "user", config=cfg))
+    result = progress[-1].info["result"]
+    assert result.held_out_pages == [held]
+    assert 0.0 < result.before_cer and result.after_cer is not None
+    assert hashlib.sha256(base.read_bytes()).hexdigest() == digest  # the base is never touched
+    written = list((tmp_path / "user").glob("*.pt"))
+    if result.improved:
+        assert result.after_cer < result.before_cer and written == [tmp_path / "user" / written[0].name]
+        assert result.model_path == str(written[0])
+    else:
+        assert result.model_path is None and not written and "not better" in result.message
+    assert not list((tmp_path / "user").glob("*.train"))  # no training state left behind
