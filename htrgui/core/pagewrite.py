@@ -38,6 +38,8 @@ def page_to_bytes(page: Page) -> bytes:
         raise HtrError(f"page {page.image_filename!r}: cannot write PAGE with image size {page.width}x{page.height}")
     ensure_valid_ids(page, page.xml_path or page.image_filename)
     root = ET.Element("PcGts", {"xmlns": PAGE2019, "xmlns:xsi": XSI, "xsi:schemaLocation": SCHEMA_LOCATION})
+    if page.metadata.get("pcGtsId"):
+        root.set("pcGtsId", page.metadata["pcGtsId"])  # OCR-D: the METS file id
     root.append(_metadata(page))
     root.append(_page(page))
     ET.indent(root, space="  ")
@@ -151,6 +153,8 @@ def _line(page: Page, line: TextLine, index: int) -> ET.Element:
     if line.text_changed:
         # words, glyphs and alternative readings described the old text
         kept = [e for e in kept if local(e.tag) not in ("Word", "TextEquiv")]
+    if any(local(e.tag) == "TextEquiv" for e in kept):
+        own[2].set("index", "1")  # with alternatives, the main reading is index 1 and comes first (OCR-D)
     _place(elem, "TextLine", kept, _unknown_attrs(line.extras, LINE_ATTRS, elem), own)
     return elem
 

@@ -273,8 +273,9 @@ def _line_text(elem: ET.Element) -> tuple[str | None, float | None, list[str]]:
         return None, None, []
 
     def rank(e: ET.Element) -> int:
+        # lowest index is the main reading; one without index counts as 0 (ties: document order)
         idx = e.get("index", "")
-        return int(idx) if idx.lstrip("-").isdigit() else 1 << 30
+        return int(idx) if idx.lstrip("-").isdigit() else 0
 
     main = min(equivs, key=rank)
     others = [to_string(e) for e in equivs if e is not main]
@@ -353,6 +354,8 @@ def page_from_xml(root: ET.Element, path: Path) -> Page:
                             {"imageFilename", "imageWidth", "imageHeight", "custom"})
     page_index, ours, _ = reader.split_custom(parse_custom(page_elem.get("custom")), page_ex)
     metadata = _metadata(root, page_ex, reader)
+    if root.get("pcGtsId"):
+        metadata["pcGtsId"] = root.get("pcGtsId")
     found: list[tuple[int | None, list[TextRegion]]] = []
     table_of: dict[str, str] = {}  # cell region id -> table id
     for c in page_elem:

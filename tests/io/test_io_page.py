@@ -296,3 +296,62 @@ def test_duplicate_ids_are_fixed_before_writing(tmp_path, page_xsd):
         write_page(page, out)
     assert page_xsd.errors(out) == []
     assert len(page.ids()) == 3
+
+
+OCRD = """<pc:PcGts xmlns:pc="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15" pcGtsId="OCR-D-SEG_0001">
+  <pc:Metadata externalRef="http://x">
+    <pc:Creator>OCR-D</pc:Creator><pc:Created>2024-01-01T00:00:00</pc:Created><pc:LastChange>2024-01-01T00:00:00</pc:LastChange>
+    <pc:MetadataItem type="processingStep" name="layout/segmentation" value="ocrd-tesserocr-segment">
+      <pc:Labels externalModel="ocrd-tool" externalId="parameters"><pc:Label value="true" type="shrink_polygons"/></pc:Labels>
+    </pc:MetadataItem>
+  </pc:Metadata>
+  <pc:Page imageFilename="OCR-D-IMG/FILE_0001.tif" imageWidth="1000" imageHeight="800" orientation="0.5" primaryLanguage="German">
+    <pc:AlternativeImage filename="OCR-D-BIN/FILE_0001.png" comments="binarized"/>
+    <pc:Border><pc:Coords points="0,0 999,0 999,799 0,799"/></pc:Border>
+    <pc:ReadingOrder><pc:OrderedGroup id="ro0"><pc:RegionRefIndexed index="0" regionRef="r0"/></pc:OrderedGroup></pc:ReadingOrder>
+    <pc:TextRegion id="r0" type="paragraph" readingDirection="left-to-right">
+      <pc:Coords points="10,10 900,10 900,300 10,300"/>
+      <pc:TextLine id="r0l0" primaryLanguage="German">
+        <pc:AlternativeImage filename="x.png"/>
+        <pc:Coords points="20,20 800,20 800,80 20,80"/><pc:Baseline points="20,70 800,70"/>
+        <pc:Word id="r0l0w0"><pc:Coords points="20,20 300,20 300,80 20,80"/>
+          <pc:Glyph id="g0"><pc:Coords points="20,20 40,20 40,80 20,80"/><pc:TextEquiv conf="0.9"><pc:Unicode>H</pc:Unicode></pc:TextEquiv></pc:Glyph>
+          <pc:TextEquiv conf="0.8"><pc:Unicode>Hallo</pc:Unicode></pc:TextEquiv><pc:TextStyle fontSize="12"/></pc:Word>
+        <pc:TextEquiv index="1" conf="0.8"><pc:Unicode>Hallo</pc:Unicode></pc:TextEquiv>
+        <pc:TextEquiv index="2" conf="0.1"><pc:Unicode>Halle</pc:Unicode></pc:TextEquiv>
+        <pc:TextStyle bold="true"/>
+        <pc:UserDefined><pc:UserAttribute name="foo" value="bar"/></pc:UserDefined>
+        <pc:Labels><pc:Label value="x" type="y"/></pc:Labels>
+      </pc:TextLine>
+      <pc:TextEquiv><pc:Unicode>Hallo</pc:Unicode></pc:TextEquiv>
+    </pc:TextRegion>
+    <pc:ImageRegion id="img0"><pc:Coords points="10,400 200,400 200,600 10,600"/></pc:ImageRegion>
+  </pc:Page>
+</pc:PcGts>
+"""
+
+
+def test_ocrd_page_carried_through(tmp_path, page_xsd):
+    path = tmp_path / "ocrd.xml"
+    path.write_text(OCRD.format(), encoding="utf-8")
+    page, _ = _read(path)
+    line = next(page.lines())
+    assert (line.text, line.confidence) == ("Hallo", 0.8)
+    out = tmp_path / "out.xml"
+    write_page(page, out)
+    assert page_xsd.errors(out) == []
+    root = lxml_root(out)
+    ns = {"p": PAGE2019}
+    assert root.get("pcGtsId") == "OCR-D-SEG_0001"
+    for kept in ("p:Metadata/p:MetadataItem/p:Labels/p:Label", "p:Page/p:AlternativeImage", "p:Page/p:Border",
+                 "p:Page/p:ImageRegion", ".//p:Word/p:Glyph/p:TextEquiv", ".//p:TextLine/p:Labels",
+                 ".//p:TextLine/p:UserDefined/p:UserAttribute[@name='foo']", ".//p:TextLine/p:TextStyle"):
+        assert root.find(kept, ns) is not None, kept
+    equivs = root.findall(".//p:TextLine/p:TextEquiv", ns)
+    assert [(e.get("index"), e.find("p:Unicode", ns).text) for e in equivs] == [("1", "Hallo"), ("2", "Halle")]
+    again, _ = _read(out)
+    assert next(again.lines()).text == "Hallo"
+    out2 = tmp_path / "out2.xml"
+    write_page(again, out2)
+    strip = lambda s: re.sub(r"<LastChange>.*?</LastChange>", "", s)  # noqa: E731
+    assert strip(out2.read_text(encoding="utf-8")) == strip(out.read_text(encoding="utf-8"))
