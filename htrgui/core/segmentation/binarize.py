@@ -76,20 +76,25 @@ def border_mask(gray: np.ndarray, min_fraction: float) -> np.ndarray:
     return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
-def rule_masks(ink: np.ndarray, h_length: int, v_length: int) -> tuple[np.ndarray, np.ndarray]:
+def rule_masks(ink: np.ndarray, h_length: int, v_length: int, bridge: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Masks of straight horizontal and vertical rules: ink runs at least ``h_length`` / ``v_length`` long.
 
-    A small closing across the run direction first lets slightly skewed or broken rules qualify.
+    A small dilation across the run direction first lets slightly skewed rules qualify; a closing of
+    ``bridge`` pixels along the run lets dotted and dashed rules (common in printed registers) qualify.
     """
     img = ink.astype(np.uint8)
     hk = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, h_length), 1))
     hsrc = cv2.dilate(img, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
+    hsrc = cv2.morphologyEx(hsrc, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(1, bridge), 1)))
     horiz = cv2.morphologyEx(hsrc, cv2.MORPH_OPEN, hk)
     vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, v_length)))
     vsrc = cv2.dilate(img, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)))
+    vsrc = cv2.morphologyEx(vsrc, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(1, bridge))))
     vert = cv2.morphologyEx(vsrc, cv2.MORPH_OPEN, vk)
     grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    return cv2.dilate(horiz, grow).astype(bool), cv2.dilate(vert, grow).astype(bool)
+    # the closing may have filled the gaps of a dashed rule: report only ink (and its rim) as rule
+    near = cv2.dilate(img, grow)
+    return (cv2.dilate(horiz, grow) & near).astype(bool), (cv2.dilate(vert, grow) & near).astype(bool)
 
 
 def text_scale(ink: np.ndarray) -> float:

@@ -174,10 +174,10 @@ def band(ink: np.ndarray, trace: Trace, above: int, below: int) -> np.ndarray:
 
 
 def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float, max_gap: float,
-                min_length: float) -> list[Trace]:
+                min_length: float, rule_gap: float) -> list[Trace]:
     """Cut a trace where its x-height band has no ink for more than ``max_gap`` columns, or for more than
-    one text scale where the gap holds a vertical rule (table columns; a crease or a rule that the writing
-    runs across does not cut), and trim each piece to its ink. Pieces shorter than ``min_length`` go."""
+    ``rule_gap`` columns where the gap holds a vertical rule (table columns; a crease or a rule that the
+    writing runs across does not cut), and trim each piece to its ink. Pieces shorter than ``min_length`` go."""
     half = max(1, int(round(0.5 * scale)))
     has_ink = band(ink, trace, half, half).any(axis=0)
     rule = band(vrules, trace, half, half).any(axis=0)
@@ -187,7 +187,7 @@ def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float,
     cuts = [0]
     for a, b in zip(cols[:-1], cols[1:]):
         gap = b - a - 1
-        if gap > max_gap or (gap > scale and rule[a + 1:b].any()):
+        if gap > max_gap or (gap > rule_gap and rule[a + 1:b].any()):
             cuts.append(b)
     cuts.append(None)
     out = []

@@ -36,6 +36,8 @@ class SegmentationParams:
     #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines, underlines), not writing.
     hrule_length: float = 10.0
     vrule_length: float = 6.0
+    #: Gaps up to this (x H) along a rule are bridged: dotted and dashed rules of printed registers.
+    rule_bridge: float = 0.5
     #: Components at least this wide (x H) that a column crosses at most ``stroke_crossings`` times on average
     #: are single strokes (frames, flourishes, curved rules), not writing.
     stroke_length: float = 5.0
@@ -57,6 +59,8 @@ class SegmentationParams:
     min_line_length: float = 1.5
     #: A line is cut where its band holds no ink for longer than this (x H): columns, table cells.
     max_gap: float = 8.0
+    #: ... or where a gap wider than this (x H) holds a vertical rule (a table column's edge).
+    rule_gap: float = 0.5
 
     #: A shorter line whose baseline lies within this fraction of the line spacing of a longer line's, over
     #: most of its length, is part of that line (accents, superscripts, loops of capitals).

@@ -60,7 +60,8 @@ def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np
     norm = bz.flatten_background(gray, max(9, int(p.background_window * scale)))
     ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor)
     ink &= ~bz.border_mask(gray, p.border_min_fraction)
-    hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale))
+    hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale),
+                           int(p.rule_bridge * scale))
     ink &= ~hr & ~vr
     ink &= ~bz.stroke_mask(ink, int(p.stroke_length * scale), p.stroke_crossings)
     return ink, vr
@@ -100,7 +101,7 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     inku8 = ink.astype(np.uint8)
     for t in traces:
         for piece in ln.split_trace(t, inku8, vr.astype(np.uint8), scale, p.max_gap * scale,
-                                    p.min_line_length * scale):
+                                    p.min_line_length * scale, p.rule_gap * scale):
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
             if line is not None:
                 lines.append(line)
