@@ -45,7 +45,7 @@ def finetune_config(time_budget_s: float, device: str = "auto") -> TrainConfig:
     minutes = time_budget_s / 60.0
     return TrainConfig(lr=3e-4, min_lr=1e-6, warmup_steps=20, weight_decay=0.01, max_minutes=minutes,
                        ctc_weight=1.0, tcm_weight=0.1, freeze_bn=True, freeze="front", patience=3,
-                       val_every_minutes=max(0.5, minutes / 8), checkpoint_every_minutes=max(1.0, minutes / 4),
+                       val_every_minutes=max(0.5, minutes / 4), checkpoint_every_minutes=max(1.0, minutes / 4),
                        device=device)
 
 

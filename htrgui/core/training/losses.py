@@ -50,16 +50,3 @@ def greedy_ids(logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
         keep[1:] = row[1:] != row[:-1]
         out.append([int(i) for i in row[keep & (row != 0)]])
     return out
-
-
-def edit_distance(a, b) -> int:
-    """Levenshtein distance of two sequences (two-row dynamic programme)."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]

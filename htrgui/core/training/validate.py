@@ -9,8 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from htrgui.core.metrics import error_rates
 from htrgui.core.training.data import LineSet, collate
-from htrgui.core.training.losses import edit_distance, greedy_ids
+from htrgui.core.training.losses import greedy_ids
 
 
 @torch.no_grad()
@@ -38,8 +39,6 @@ def recognize_lines(model: nn.Module, codec, images, device: torch.device, max_c
 
 
 def evaluate_lines(model: nn.Module, codec, lines: LineSet, device: torch.device) -> dict:
-    """{"cer", "edits", "chars", "lines"} of ``model`` on ``lines`` (greedy decoding)."""
+    """CER, WER and counts (``htrgui.core.metrics``) of ``model`` on ``lines``, greedy decoding."""
     preds = recognize_lines(model, codec, lines.images, device)
-    edits = sum(edit_distance(p, t) for p, t in zip(preds, lines.texts))
-    chars = sum(len(t) for t in lines.texts)
-    return {"cer": edits / max(1, chars), "edits": edits, "chars": chars, "lines": len(lines)}
+    return error_rates(zip(preds, lines.texts)).as_dict()
