@@ -26,10 +26,12 @@ SCHEMA_LOCATION = f"{PAGE2019} {PAGE2019}/pagecontent.xsd"
 
 
 def write_page(page: Page, path: Path | str) -> None:
-    """Write ``page`` to ``path`` as PAGE 2019, atomically. Sets ``page.xml_path``."""
-    data = page_to_bytes(page)
-    atomic_write_bytes(path, data)
-    page.xml_path = Path(path).resolve()
+    """Write ``page`` to ``path`` as PAGE 2019, atomically.
+
+    ``page.xml_path`` is left alone: writing a copy elsewhere (export, convert) must not move where the page is
+    stored; :meth:`htrgui.core.project.Project.save_page` sets it.
+    """
+    atomic_write_bytes(path, page_to_bytes(page))
 
 
 def page_to_bytes(page: Page) -> bytes:

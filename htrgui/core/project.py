@@ -137,6 +137,7 @@ class Project:
         if target is None:
             target = self._entry_for(page).xml_path
         write_page(page, target)
+        page.xml_path = target
         return target
 
     def _entry_for(self, page: Page) -> PageEntry:
