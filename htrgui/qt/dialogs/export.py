@@ -144,9 +144,11 @@ class ExportDialog(QDialog):
         self.status.setText("Exporting\u2026")
         worker = GeneratorWorker(lambda token: export_job(self.project, self.entries, outdir, formats, token))
         worker.progress.connect(self._on_progress)
-        worker.finished.connect(lambda: self._done(outdir, "finished"))
-        worker.cancelled.connect(lambda: self._done(outdir, "cancelled"))
-        worker.failed.connect(lambda msg, _details: self._done(outdir, "failed", msg))
+        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
+        worker.finished.connect(self._on_finished)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.failed.connect(self._on_failed)
+        self.outdir = outdir
         self.worker = worker
         worker.start()
         self.cancel_button.setText("Cancel")
@@ -159,6 +161,18 @@ class ExportDialog(QDialog):
         self.status.setText(p.message)
         if p.info.get("error"):
             self.errors.append(p.info["error"])
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._done(self.outdir, "finished")
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._done(self.outdir, "cancelled")
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, _details: str) -> None:
+        self._done(self.outdir, "failed", message)
 
     def _done(self, outdir: Path, outcome: str, message: str = "") -> None:
         ok = self.bar.value() - len(self.errors)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from PySide6.QtCore import Signal, Slot
+from shiboken6 import isValid
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -160,9 +161,13 @@ class FineTuneDialog(QDialog):
     def _count(self) -> None:
         worker = GeneratorWorker(lambda token: verified_pages(self.project, token))
         worker.item.connect(self._on_counted)
-        worker.failed.connect(lambda msg, _d: self.summary.setText(f"Could not read the pages: {msg}"))
+        worker.failed.connect(self._on_count_failed)
         self._count_worker = worker
         worker.start()
+
+    @Slot(str, str)
+    def _on_count_failed(self, message: str, _details: str) -> None:
+        self.summary.setText(f"Could not read the pages: {message}")
 
     @Slot(object)
     def _on_counted(self, verified: VerifiedPages) -> None:
@@ -242,6 +247,8 @@ class FineTuneDialog(QDialog):
         self.use_button.setEnabled(bool(result.improved and result.model_path))
 
     def _finished(self) -> None:
+        if not isValid(self):  # the runner calls back even when the window was torn down meanwhile
+            return
         self._update_buttons()
         if self.result is None:
             self.status.setText("Training ended without a result.")
@@ -250,12 +257,16 @@ class FineTuneDialog(QDialog):
         self.run_ended.emit(self.result)
 
     def _failed(self, message: str, details: str) -> None:
+        if not isValid(self):  # the runner calls back even when the window was torn down meanwhile
+            return
         self._update_buttons()
         self.status.setText(f"Training failed: {message}")
         show_error(self, "Improve the model", message, details)
         self.run_ended.emit(None)
 
     def _cancelled(self) -> None:
+        if not isValid(self):  # the runner calls back even when the window was torn down meanwhile
+            return
         self._update_buttons()
         self.status.setText("Cancelled: the model in use is unchanged.")
         self.run_ended.emit(None)

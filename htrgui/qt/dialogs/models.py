@@ -112,7 +112,7 @@ class ModelsDialog(QDialog):
         worker = GeneratorWorker(list_models)
         worker.item.connect(self._add)
         worker.finished.connect(self._loaded)
-        worker.failed.connect(lambda msg, details: self._loaded(f"Could not list the models: {msg}"))
+        worker.failed.connect(self._on_list_failed)
         self._worker = worker
         worker.start()
 
@@ -142,6 +142,10 @@ class ModelsDialog(QDialog):
         if not chosen:
             return False
         return chosen in (str(info.path), info.name, info.path.stem)
+
+    @Slot(str, str)
+    def _on_list_failed(self, message: str, _details: str) -> None:
+        self._loaded(f"Could not list the models: {message}")
 
     def _loaded(self, message: str = "") -> None:
         self.status.setText(message or (f"{len(self.models)} model(s)" if self.models else
@@ -200,13 +204,20 @@ class ModelsDialog(QDialog):
         """Check and copy ``path`` into the user's models in a worker; the list reloads when done."""
         self.status.setText(f"Checking {Path(path).name}\u2026")
         worker = GeneratorWorker(lambda token: iter([import_model(Path(path))]))
-        worker.item.connect(lambda target: self._imported(Path(target)))
-        worker.failed.connect(lambda msg, details: self._failed("Import", msg, details))
+        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
+        worker.item.connect(self._imported)
+        worker.failed.connect(self._import_failed)
         self._import_worker = worker
         worker.start()
         return worker
 
-    def _imported(self, target: Path) -> None:
+    @Slot(str, str)
+    def _import_failed(self, message: str, details: str) -> None:
+        self._failed("Import", message, details)
+
+    @Slot(object)
+    def _imported(self, target: object) -> None:
+        target = Path(target)
         self.status.setText(f"Imported as {target.name}")
         self.models_loaded.connect(self._select_imported, Qt.ConnectionType.SingleShotConnection)
         self._last_import = target

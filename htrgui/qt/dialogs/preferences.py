@@ -217,10 +217,10 @@ class PreferencesDialog(QDialog):
         worker = GeneratorWorker(lambda token: machine_check(token, measure))
         worker.item.connect(self._on_report)
         worker.progress.connect(self._on_progress)
-        worker.failed.connect(lambda msg, _details: self.machine.setText(f"Could not check the machine: {msg}"))
-        worker.finished.connect(lambda: self.measure_button.setEnabled(True))
-        worker.failed.connect(lambda *_: self.measure_button.setEnabled(True))
-        worker.cancelled.connect(lambda: self.measure_button.setEnabled(True))
+        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
+        worker.failed.connect(self._on_check_failed)
+        worker.finished.connect(self._on_check_ended)
+        worker.cancelled.connect(self._on_check_ended)
         self._worker = worker
         worker.start()
 
@@ -229,6 +229,15 @@ class PreferencesDialog(QDialog):
         if progress.message:
             lines = self.machine.text().split("\n\n")[0]
             self.machine.setText(f"{lines}\n\nMeasuring: {progress.message}\u2026")
+
+    @Slot(str, str)
+    def _on_check_failed(self, message: str, _details: str) -> None:
+        self.machine.setText(f"Could not check the machine: {message}")
+        self._on_check_ended()
+
+    @Slot()
+    def _on_check_ended(self) -> None:
+        self.measure_button.setEnabled(True)
 
     @Slot(object)
     def _on_report(self, report: object) -> None:
