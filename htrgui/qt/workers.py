@@ -14,7 +14,6 @@ for the next item, which runs its ``finally`` blocks in the worker thread.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import sys
 import threading
@@ -27,35 +26,6 @@ from htrgui.core.errors import Cancelled, HtrError
 from htrgui.core.progress import CancelToken, Progress
 
 Factory = Callable[[CancelToken], Iterator[object]]
-
-
-def guard_emit_refcount() -> bool:
-    """Work around PySide6 6.12's ``SignalInstance.emit`` dropping a reference to ``True`` on every call.
-
-    On Python < 3.12 (where ``True`` is not immortal) a few hundred emits from Python bring its count to zero
-    and the interpreter aborts ("Fatal Python error: bool_dealloc"), at exit or mid-session. When the leak is
-    measured here, ``True`` and ``False`` get a huge reference count so they can never reach zero: the objects
-    are static anyway, so this only disarms the fatal check. Returns whether the guard was applied.
-    """
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return False
-
-    class _Probe(QObject):
-        ping = Signal()
-
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.ping.emit()
-    if before - sys.getrefcount(True) < 8:
-        return False
-    for obj in (True, False):
-        ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
-    return True
-
-
-#: Applied once, at import: everything in the GUI that emits signals imports this module (via jobs).
-EMIT_GUARD_APPLIED = guard_emit_refcount()
 
 #: How much lower than the GUI thread a worker thread runs (Unix nice increment). The GUI thread must win the
 #: CPU whenever it has something to do; the job loses a little speed only while the user is interacting.
