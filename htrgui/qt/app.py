@@ -6,9 +6,11 @@ matching palette) unless the user chose one in the preferences. Uncaught excepti
 
 from __future__ import annotations
 
+import gc
 import sys
+import threading
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -52,6 +54,30 @@ def apply_theme(app: QApplication, theme: str = "system") -> str:
     return "dark" if dark else "light"
 
 
+def preload_heavy_modules() -> threading.Thread:
+    """Import torch and the engines in the background right after start-up.
+
+    Loading torch's libraries holds Python's global lock for about half a second at a time; done by the first
+    recognition job it would freeze the window then. Done at start-up, before the person has opened
+    anything, it costs nothing they notice.
+    """
+    def work() -> None:
+        try:
+            import torch  # noqa: F401
+
+            import htrgui.core.recognition.engine  # noqa: F401
+            import htrgui.core.segmentation  # noqa: F401
+        except Exception:  # noqa: BLE001 - the job that needs them reports the error properly
+            return
+        # torch's objects live as long as the app: keep the garbage collector from walking them (its full
+        # collections would otherwise pause the window for up to half a second)
+        gc.freeze()
+
+    thread = threading.Thread(target=work, name="htrgui-preload", daemon=True)
+    thread.start()
+    return thread
+
+
 def create_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("htrgui")
@@ -75,6 +101,7 @@ def run(argv: list[str]) -> int:
         hints.colorSchemeChanged.connect(lambda _s: apply_theme(app, settings.theme))
     window = MainWindow(settings)
     window.show()
+    QTimer.singleShot(200, preload_heavy_modules)
     if argv:
         window.open_path(argv[0])
     elif settings.recent_projects:

@@ -169,10 +169,10 @@ def apply_recognition(page: Page, results: dict[str, tuple[str, float | None, li
     """Write model output into the page, never over a line a person verified."""
     changed, kept, same = [], 0, 0
     for line in page.lines():
-        if line.id not in results:
-            continue
-        if line.status == "verified":
+        if line.status == "verified":  # whether or not the model was asked about it
             kept += 1
+            continue
+        if line.id not in results:
             continue
         text, conf, char_confs = results[line.id]
         if text == line.text:

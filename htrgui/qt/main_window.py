@@ -6,6 +6,7 @@ and editor in step, the line tools and job wiring turn actions into commands and
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -40,6 +41,10 @@ class MainWindow(QMainWindow):
         from htrgui.qt.jobs import JobRunner, JobStatusWidget
         from htrgui.qt.settings import load_settings
 
+        # A running job holds the interpreter lock between its torch calls; every Qt -> Python call of the
+        # interface (slots, paint and item overrides) must win it back, waiting up to the switch interval each
+        # time (5 ms by default). 1 ms keeps a busy window fluid at a negligible cost to the job.
+        sys.setswitchinterval(0.001)
         self.settings = settings if settings is not None else load_settings()
         self.setWindowTitle("htrgui")
         self.setAcceptDrops(True)

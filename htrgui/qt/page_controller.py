@@ -87,11 +87,17 @@ class PageController(QObject):
     def _on_page_changed(self, index: int) -> None:
         if index != self._shown:
             return
+        page = self.session.page(index)
+        if [line.id for line in page.lines()] == self.editor.line_ids():
+            # same lines (text, status or geometry changed): update in place, keep focus and scroll position
+            self.view.refresh()
+            self.editor.update_all()
+            return
         current = self.editor.current_line_id()
         focus = QApplication.focusWidget()
         had_focus = focus is not None and self.editor.isAncestorOf(focus)
         self.view.refresh()
-        self.editor.set_page(self.session.page(index), self.gray)
+        self.editor.set_page(page, self.gray)
         if current in self.editor.rows:
             self.editor.select_line(current, focus=had_focus)
 

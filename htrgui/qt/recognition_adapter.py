@@ -10,33 +10,46 @@ from typing import Iterator
 import numpy as np
 
 from htrgui.core.document import TextLine
-from htrgui.core.errors import ModelError
 from htrgui.core.progress import CancelToken
 
 
 def load_recognizer(model: str, device: str = "auto"):
     """(recognizer, model id) for a model name or path ("" = the shipped default).
 
+    One core is left to the window: on a small CPU, torch on every core makes the interface stutter.
+
     Raises:
-        ModelError: no such model, or the engine is not available.
+        ModelError: no such model, or a file that is not a model.
     """
-    try:
-        from htrgui.core.recognition import engine, library
-    except ImportError as exc:
-        raise ModelError(f"the recognition engine is not available ({exc})") from None
-    path = library.resolve_model(model) if model else library.default_model_path()
-    if path is None:
-        raise ModelError("no recognition model found: import one (Model ▸ Models…) or train one")
-    recognizer = engine.Recognizer.load(path, device=None if device == "auto" else device)
-    return recognizer, f"model:{getattr(recognizer, 'name', None) or path.stem}"
+    import os
+
+    from htrgui.core.recognition.engine import Recognizer
+
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    recognizer = Recognizer(model or None, device=device, threads=threads)
+    return recognizer, recognizer.source
 
 
 def recognize_lines(recognizer, gray: np.ndarray, lines: list[TextLine],
                     token: CancelToken) -> Iterator[tuple[str, str, float | None, list[float] | None]]:
-    """(line id, text, confidence, character confidences) for each line, as they are recognised."""
-    for result in recognizer.recognize(gray, lines, cancel=token):
-        if not hasattr(result, "line_id"):
-            continue  # progress objects of the engine: our caller reports its own
+    """(line id, text, confidence, character confidences) of each unverified line, as they are recognised.
+
+    Lines go to the engine one batch at a time so a cancel request is honoured within a batch.
+    """
+    from htrgui.core.recognition.linecrop import crop_line
+
+    todo = [line for line in lines if line.status != "verified"]
+    step = max(1, int(getattr(recognizer, "batch_size", 8)))
+    for start in range(0, len(todo), step):
         token.check()
-        confs = list(result.char_confidences) if result.char_confidences is not None else None
-        yield result.line_id, result.text, result.confidence, confs
+        crops = []
+        for line in todo[start:start + step]:
+            try:
+                crops.append((line.id, crop_line(gray, line)))
+            except ValueError:  # a line with unusable geometry is reported as unread, not as a failure
+                crops.append((line.id, None))
+        for result in recognizer.recognize_lines(crops):
+            if result.error:
+                continue
+            confs = list(result.char_confidences) if result.text else None
+            yield result.line_id, result.text, result.confidence, confs

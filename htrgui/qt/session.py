@@ -3,11 +3,13 @@
 The project's state *is* its PAGE files (``Project.save_page``), so there is no separate project database:
 reopening a folder shows everything as it was. Every change goes through :meth:`Session.touch`, which marks
 the page dirty and (re)starts a short single-shot timer; when the burst of changes stops the dirty pages are
-saved atomically. A crash or power cut therefore loses at most the last ``autosave_ms`` of work.
+saved atomically, by a writer thread working on copies. A crash or power cut therefore loses at most the last ``autosave_ms`` of work.
 """
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -39,6 +41,8 @@ class Session(QObject):
     saved = Signal(list)
     #: Saving failed: the message names the file. The page stays dirty and is retried on the next change.
     save_failed = Signal(str)
+    #: From the writer thread: page index, error message ("" when written).
+    _written = Signal(int, str)
 
     def __init__(self, parent: QObject | None = None, autosave_ms: int = AUTOSAVE_MS) -> None:
         super().__init__(parent)
@@ -52,7 +56,10 @@ class Session(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(autosave_ms)
-        self._timer.timeout.connect(self.save_dirty)
+        self._timer.timeout.connect(self._autosave)
+        # one writer thread: writes of a page land in the order they were asked for
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="htrgui-save")
+        self._written.connect(self._on_written)
 
     # ---------------------------------------------------------------- open / close
     @property
@@ -141,17 +148,14 @@ class Session(QObject):
         return set(self._dirty)
 
     def save_dirty(self) -> list[int]:
-        """Write every dirty page now (atomic writes by the IO layer). Returns the indices written."""
+        """Write every dirty page now, waiting for it (closing, exporting, "Save now"). Returns the indices."""
         self._timer.stop()
+        self._writer.submit(lambda: None).result()  # earlier background writes land first
         written = []
         for index in sorted(self._dirty):
-            try:
-                self.project.save_page(self._pages[index])
-            except HtrError as exc:
-                self.save_failed.emit(str(exc))
-                continue
-            except OSError as exc:
-                self.save_failed.emit(f"{self.name(index)}: cannot save: {exc}")
+            error = _write(self.project, self._pages[index], self.name(index))
+            if error:
+                self.save_failed.emit(error)
                 continue
             written.append(index)
         self._dirty.difference_update(written)
@@ -159,6 +163,37 @@ class Session(QObject):
             self.saved.emit(written)
         return written
 
+    def _autosave(self) -> None:
+        """Write the dirty pages in the background: a copy of each is taken now, serialised and written by
+        the writer thread, so a slow disk never freezes the window."""
+        if not self.is_open:
+            return
+        project = self.project
+        for index in sorted(self._dirty):
+            snapshot = copy.deepcopy(self._pages[index])
+            name = self.name(index)
+            future = self._writer.submit(_write, project, snapshot, name)
+            future.add_done_callback(lambda f, i=index: self._written.emit(i, f.result()))
+        self._dirty.clear()
+
+    def _on_written(self, index: int, error: str) -> None:
+        if error:
+            if self.is_open:
+                self._dirty.add(index)  # retried with the next change or at closing
+            self.save_failed.emit(error)
+        else:
+            self.saved.emit([index])
+
+
+def _write(project, page: Page, name: str) -> str:
+    """Save one page; the error message (naming the file) or "" when it worked."""
+    try:
+        project.save_page(page)
+    except HtrError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{name}: cannot save: {exc}"
+    return ""
 
 
 def import_sibling(entry) -> Page | None:
