@@ -20,14 +20,19 @@ class Block:
 
 def line_spacing(lines: list[Line]) -> float:
     """Median distance from a line's baseline to the nearest baseline below it that overlaps it horizontally."""
+    if not lines:
+        return 0.0
+    x0 = np.array([line.x0 for line in lines])
+    x1 = np.array([line.x1 for line in lines])
+    ym = np.array([float(np.mean(line.ys)) for line in lines])
     gaps = []
     for i, a in enumerate(lines):
+        cand = np.nonzero((x1 >= a.x0) & (x0 <= a.x1) & (ym > ym[i]))[0]
         best = None
-        for j, b in enumerate(lines):
-            if i == j or b.x1 < a.x0 or b.x0 > a.x1:
-                continue
-            lo, hi = max(a.x0, b.x0), min(a.x1, b.x1)
-            xs = np.linspace(lo, hi, 5)
+        # the nearest few by mean height are enough: the true neighbour is among them
+        for j in cand[np.argsort(ym[cand])][:3]:
+            b = lines[j]
+            xs = np.linspace(max(a.x0, b.x0), min(a.x1, b.x1), 5)
             d = float(np.median(b.at(xs) - a.at(xs)))
             if d > 0 and (best is None or d < best):
                 best = d
@@ -35,7 +40,7 @@ def line_spacing(lines: list[Line]) -> float:
             gaps.append(best)
     if gaps:
         return float(np.median(gaps))
-    return float(np.median([3.0 * line.xheight for line in lines])) if lines else 0.0
+    return float(np.median([3.0 * line.xheight for line in lines]))
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -115,6 +120,8 @@ def absorb_fragments(lines: list[Line], spacing: float, reach: float) -> list[Li
     the left-over of a flourish): their baseline is within ``reach`` x ``spacing`` of the longer one's over
     most of their length."""
     order = sorted(range(len(lines)), key=lambda i: lines[i].x1 - lines[i].x0, reverse=True)
+    lo = np.array([float(line.ys.min()) for line in lines])
+    hi = np.array([float(line.ys.max()) for line in lines])
     kept: list[int] = []
     for i in order:
         a = lines[i]
@@ -122,6 +129,8 @@ def absorb_fragments(lines: list[Line], spacing: float, reach: float) -> list[Li
         absorbed = False
         for k in kept:
             b = lines[k]
+            if lo[k] > hi[i] + reach * spacing or hi[k] < lo[i] - reach * spacing:
+                continue
             inside = (xs >= b.x0 - 0.25 * spacing) & (xs <= b.x1 + 0.25 * spacing)
             if inside.mean() < 0.5:
                 continue

@@ -29,8 +29,13 @@ def line_polygon(i: int, lines: list[Line], ascender: float, descender: float, s
     base = line.at(xs)
     up = np.full(len(xs), ascender * line.xheight)
     down = np.full(len(xs), descender * line.xheight)
+    reach_up = float(base.min()) - ascender * line.xheight / (1 - SPLIT) - 1
+    reach_down = float(base.max()) + descender * line.xheight / SPLIT + 1
     for j, other in enumerate(lines):
         if j == i or other.x1 < line.x0 or other.x0 > line.x1:
+            continue
+        # a line too far away to cap this one (checked on its extreme rows) is skipped
+        if other.ys.max() < reach_up or other.ys.min() > reach_down:
             continue
         cover = (xs >= other.x0) & (xs <= other.x1)
         if not cover.any():
