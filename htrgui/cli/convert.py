@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Works without the image when the file gives the page size (a warning says the image was not found).")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="PAGE-XML (2013, 2019) or ALTO (v2-v4) file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
-    p.add_argument("--to", choices=("page", "alto", "txt"), default="page", help="output format (default: page)")
+    p.add_argument("--to", choices=("page", "page2013", "alto", "txt"), default="page",
+                   help="output format: PAGE 2019 (default), PAGE 2013 for Transkribus, ALTO 4, plain text")
     p.set_defaults(func=run)
 
 

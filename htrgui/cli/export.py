@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "written to OUTDIR/<name>.xml (or .txt), in project order; progress goes to stderr.")
     p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="project folder or PAGE/ALTO file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
-    p.add_argument("--to", choices=("page", "alto", "txt"), default="page", help="output format (default: page)")
+    p.add_argument("--to", choices=("page", "page2013", "alto", "txt"), default="page",
+                   help="output format: PAGE 2019 (default), PAGE 2013 for Transkribus, ALTO 4, plain text")
     p.set_defaults(func=run)
 
 

@@ -107,11 +107,12 @@ def read_document(path: Path | str) -> Page:
 
 
 def write_document(page: Page, path: Path | str, fmt: str) -> None:
-    """Write ``page`` as ``fmt``: ``page`` (PAGE 2019), ``alto`` (ALTO 4) or ``txt`` (plain text)."""
-    if fmt == "page":
+    """Write ``page`` as ``fmt``: ``page`` (PAGE 2019), ``page2013`` (for Transkribus), ``alto`` (ALTO 4) or
+    ``txt`` (plain text)."""
+    if fmt in ("page", "page2013"):
         from htrgui.core.pagexml import write_page
 
-        write_page(page, path)
+        write_page(page, path, "2013" if fmt == "page2013" else "2019")
     elif fmt == "alto":
         from htrgui.core.alto import write_alto
 
@@ -121,7 +122,7 @@ def write_document(page: Page, path: Path | str, fmt: str) -> None:
 
         write_text(page, path)
     else:
-        raise HtrError(f"unknown output format {fmt!r}: use page, alto or txt")
+        raise HtrError(f"unknown output format {fmt!r}: use page, page2013, alto or txt")
 
 
 def resolve_image(xml_path: Path, filename: str) -> Path | None:
@@ -210,7 +211,7 @@ def _unique_ids(page: Page, xml_path: object) -> None:
              + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
 
 
-EXTENSIONS = {"page": ".xml", "alto": ".xml", "txt": ".txt"}
+EXTENSIONS = {"page": ".xml", "page2013": ".xml", "alto": ".xml", "txt": ".txt"}
 
 
 def export_pages(sources: list[tuple[str, Path | Page]], outdir: Path | str, fmt: str, token=None):
@@ -222,7 +223,7 @@ def export_pages(sources: list[tuple[str, Path | Page]], outdir: Path | str, fmt
     from htrgui.core.progress import Progress
 
     if fmt not in EXTENSIONS:
-        raise HtrError(f"unknown output format {fmt!r}: use page, alto or txt")
+        raise HtrError(f"unknown output format {fmt!r}: use page, page2013, alto or txt")
     outdir = Path(outdir)
     total = len(sources)
     for done, (name, source) in enumerate(sources):

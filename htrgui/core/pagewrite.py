@@ -25,17 +25,19 @@ from htrgui.core.xmlsafe import (PAGE2019, XSI, baseline_from_polygon, bbox_poly
 SCHEMA_LOCATION = f"{PAGE2019} {PAGE2019}/pagecontent.xsd"
 
 
-def write_page(page: Page, path: Path | str) -> None:
-    """Write ``page`` to ``path`` as PAGE 2019, atomically.
+def write_page(page: Page, path: Path | str, version: str = "2019") -> None:
+    """Write ``page`` to ``path`` as PAGE 2019 (or ``version="2013"``, see :mod:`htrgui.core.page2013`), atomically.
 
     ``page.xml_path`` is left alone: writing a copy elsewhere (export, convert) must not move where the page is
     stored; :meth:`htrgui.core.project.Project.save_page` sets it.
     """
-    atomic_write_bytes(path, page_to_bytes(page))
+    atomic_write_bytes(path, page_to_bytes(page, version))
 
 
-def page_to_bytes(page: Page) -> bytes:
-    """The PAGE 2019 document for ``page`` as UTF-8 bytes."""
+def page_to_bytes(page: Page, version: str = "2019") -> bytes:
+    """The PAGE 2019 (or 2013) document for ``page`` as UTF-8 bytes."""
+    if version not in ("2019", "2013"):
+        raise ValueError(f"PAGE version must be 2019 or 2013, not {version!r}")
     if page.width <= 0 or page.height <= 0:
         raise HtrError(f"page {page.image_filename!r}: cannot write PAGE with image size {page.width}x{page.height}")
     ensure_valid_ids(page, page.xml_path or page.image_filename)
@@ -44,6 +46,10 @@ def page_to_bytes(page: Page) -> bytes:
         root.set("pcGtsId", page.metadata["pcGtsId"])  # OCR-D: the METS file id
     root.append(_metadata(page))
     root.append(_page(page))
+    if version == "2013":
+        from htrgui.core.page2013 import to_2013
+
+        to_2013(root)
     ET.indent(root, space="  ")
     # written by hand: ElementTree's own declaration uses single quotes, which some tools do not expect
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"

@@ -37,11 +37,11 @@ def read_page(path: Path | str) -> Page:
     raise FormatError("not a PAGE-XML file", path)
 
 
-def write_page(page: Page, path: Path | str) -> None:
-    """Write ``page`` as PAGE 2019 atomically (see :mod:`htrgui.core.pagewrite`)."""
+def write_page(page: Page, path: Path | str, version: str = "2019") -> None:
+    """Write ``page`` as PAGE 2019 (or 2013) atomically (see :mod:`htrgui.core.pagewrite`)."""
     from htrgui.core.pagewrite import write_page as _write
 
-    _write(page, path)
+    _write(page, path, version)
 
 
 def _dialect(root: ET.Element) -> str:

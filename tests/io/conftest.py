@@ -19,3 +19,8 @@ def alto_xsd(schemas):
 @pytest.fixture(scope="session")
 def alto42_xsd(schemas):
     return Validator(schemas / "alto-4-2.xsd")
+
+
+@pytest.fixture(scope="session")
+def page2013_xsd(schemas):
+    return Validator(schemas / "pagecontent-2013-07-15.xsd")
