@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def page_count(path: Path | str) -> int:
     """Number of pages: PDF pages, TIFF frames, 1 for other images."""
     path = Path(path)
     if _is_pdf(path):
-        with _open_pdf(path) as pdf:
+        with _PDF_LOCK, _open_pdf(path) as pdf:
             return len(pdf)
     with _open(path) as img:
         return getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
@@ -105,7 +106,7 @@ def image_size(path: Path | str, page_index: int = 0) -> tuple[int, int]:
     """(width, height) as :func:`load_image` will return it, without decoding pixels."""
     path = Path(path)
     if _is_pdf(path):
-        with _open_pdf(path) as pdf:
+        with _PDF_LOCK, _open_pdf(path) as pdf:
             return _pdf_size(pdf, path, page_index)[:2]
     with _open(path) as img:
         _seek(img, path, page_index)
@@ -185,6 +186,10 @@ def _to_mode(img: Image.Image, mode: str) -> Image.Image:
 
 # --- PDF ---------------------------------------------------------------------------------------------------
 
+# pdfium is not thread-safe, and the interface loads pages in worker threads: one PDF call at a time.
+_PDF_LOCK = threading.Lock()
+
+
 def _open_pdf(path: Path):
     import pypdfium2 as pdfium
 
@@ -224,7 +229,7 @@ def _pdf_size(pdf, path: Path, page_index: int) -> tuple[int, int, float]:
 
 
 def _render_pdf(path: Path, page_index: int) -> Image.Image:
-    with _open_pdf(path) as pdf:
+    with _PDF_LOCK, _open_pdf(path) as pdf:
         width, height, scale = _pdf_size(pdf, path, page_index)
         page = pdf[page_index]
         try:

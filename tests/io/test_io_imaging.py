@@ -122,3 +122,15 @@ def test_pixel_limit_can_be_changed(tmp_path, monkeypatch):
     monkeypatch.setenv("HTRGUI_MAX_PIXELS", "5000")
     with pytest.raises(ImageError, match="HTRGUI_MAX_PIXELS"):
         load_image(path)
+
+
+def test_pdf_pages_from_several_threads(tmp_path):
+    """pdfium is not thread-safe; the interface loads pages in worker threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "threads.pdf"
+    first = _marked(300, 400)
+    first.save(path, save_all=True, append_images=[_marked(200, 100)] * 3, resolution=72.0)
+    with ThreadPoolExecutor(4) as pool:
+        shapes = list(pool.map(lambda i: load_image(path, i % 4).shape, range(16)))
+    assert shapes == [(400, 300), (100, 200), (100, 200), (100, 200)] * 4
