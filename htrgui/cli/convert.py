@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "convert", help=HELP, description=HELP + ". Writes OUTDIR/<input stem>.xml (or .txt). "
         "Works without the image when the file gives the page size (a warning says the image was not found).")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="PAGE-XML (2013, 2019) or ALTO (v2-v4) file")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help="PAGE-XML (2013, 2019) or ALTO (v2-v4) file, or a folder of them (its *.xml files)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
     p.add_argument("--to", choices=("page", "page2013", "alto", "txt"), default="page",
                    help="output format: PAGE 2019 (default), PAGE 2013 for Transkribus, ALTO 4, plain text")
@@ -22,5 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from htrgui.cli._batch import run_export
 
-    sources = [(path.stem, path) for path in args.inputs]
+    files: list[Path] = []
+    for path in args.inputs:
+        files += sorted(path.glob("*.xml")) if path.is_dir() else [path]
+    sources = [(path.stem, path) for path in files]
     return run_export("convert", sources, args.output, args.to)

@@ -53,6 +53,13 @@ def test_convert_reports_bad_files_and_goes_on(alto_alone, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [good.name]
 
 
+def test_convert_a_folder(alto_alone, tmp_path):
+    _, copy = alto_alone
+    out = tmp_path / "out"
+    assert main(["convert", str(copy.parent), "-o", str(out), "--to", "txt"]) == 0
+    assert [p.name for p in out.iterdir()] == [copy.stem + ".txt"]
+
+
 def test_convert_refuses_to_overwrite_its_input(alto_alone, capsys):
     _, good = alto_alone
     before = good.read_bytes()
