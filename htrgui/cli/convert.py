@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "convert PAGE-XML or ALTO files to PAGE 2019, ALTO 4 or plain text"
+HELP = "convert PAGE-XML or ALTO files to PAGE 2019 (or 2013), ALTO 4 or plain text"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

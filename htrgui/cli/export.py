@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "export a project folder or PAGE files as PAGE 2019, ALTO 4 or plain text"
+HELP = "export a project folder or PAGE/ALTO files as PAGE 2019 (or 2013), ALTO 4 or plain text"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
