@@ -182,3 +182,30 @@ def apply_recognition(page: Page, results: dict[str, tuple[str, float | None, li
         line.set_text(text, source=model_id, status="predicted" if text else "empty",
                       confidence=conf, char_confidences=char_confs)
     return RecognitionReport(changed, kept, same)
+
+
+class CoreEditCommand(QUndoCommand):
+    """One or more edits already made by ``htrgui.core.editing`` (each with its own undo/redo), as one step.
+
+    The edits are made before the command is pushed, so an invalid request (an ``EditError``) never reaches
+    the stack; the first ``redo`` that ``QUndoStack.push`` calls is therefore a no-op.
+    """
+
+    def __init__(self, session, index: int, title: str, edits: list) -> None:
+        super().__init__(title)
+        self.session = session
+        self.index = index
+        self.edits = list(edits)
+        self._pushed = False
+
+    def redo(self) -> None:
+        if self._pushed:
+            for edit in self.edits:
+                edit.redo()
+        self._pushed = True
+        self.session.touch(self.index)
+
+    def undo(self) -> None:
+        for edit in reversed(self.edits):
+            edit.undo()
+        self.session.touch(self.index)

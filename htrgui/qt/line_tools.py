@@ -1,47 +1,50 @@
 """Line tools: draw, split, merge, delete, move points, recompute polygons, region type and reading order.
 
-Each tool is one undoable :class:`PageEditCommand` whose work is a core function from ``htrgui.core.editing``
-(or, for moves that are only list operations, done here on the document).
+The work is done by ``htrgui.core.editing`` (each operation returns an ``Edit`` that can undo and redo
+itself); one gesture or action becomes one :class:`CoreEditCommand` on the undo stack. An impossible request
+(split outside the line, an unknown id...) is refused by the core with a message and changes nothing.
 """
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
+import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog
 
+from htrgui.core import editing
 from htrgui.core.document import REGION_TYPES, Page
 from htrgui.core.errors import HtrError
-from htrgui.qt.commands import PageEditCommand
+from htrgui.qt.commands import CoreEditCommand
 
 
-def _editing():
-    """The core editing module (written in parallel by the segmentation helper), or None."""
-    try:
-        from htrgui.core import editing
-    except ImportError:
-        return None
-    return editing
+def region_for(page: Page, baseline: list[tuple[int, int]]) -> str | None:
+    """The region a new baseline belongs to: the one containing its middle, else the nearest; None if none."""
+    import cv2
 
-
-def move_in_order(page: Page, line_ids: list[str], step: int) -> bool:
-    """Move lines ``step`` places in their region's reading order. False when already at the end."""
-    moved = False
+    mid = np.mean(np.asarray(baseline, dtype=np.float32), axis=0)
+    best, best_d = None, None
     for region in page.regions:
-        ids = [line.id for line in region.lines]
-        chosen = [i for i, lid in enumerate(ids) if lid in line_ids]
-        if not chosen:
+        if len(region.polygon) < 3:
             continue
-        order = chosen if step < 0 else list(reversed(chosen))
-        for i in order:
-            j = i + step
-            if 0 <= j < len(region.lines) and region.lines[j].id not in line_ids:
-                region.lines[i], region.lines[j] = region.lines[j], region.lines[i]
-                moved = True
-    return moved
+        poly = np.asarray(region.polygon, dtype=np.float32).reshape(-1, 1, 2)
+        d = -cv2.pointPolygonTest(poly, (float(mid[0]), float(mid[1])), True)  # <= 0 inside
+        if best_d is None or d < best_d:
+            best, best_d = region.id, d
+    return best
+
+
+def band_polygon(baseline: list[tuple[int, int]], page: Page, margin: int = 40) -> list[tuple[int, int]]:
+    """A rectangle around a baseline, for a new region when the page has none."""
+    xs, ys = [p[0] for p in baseline], [p[1] for p in baseline]
+    x0, x1 = max(0, min(xs) - margin), min(page.width - 1, max(xs) + margin)
+    y0, y1 = max(0, min(ys) - 2 * margin), min(page.height - 1, max(ys) + margin)
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 class LineTools(QObject):
-    """Connects the line-tool actions and the page view's gestures to commands."""
+    """Connects the line-tool actions and the page view's gestures to undoable core edits."""
 
     def __init__(self, session, view, controller, actions, parent=None) -> None:
         super().__init__(parent)
@@ -64,6 +67,7 @@ class LineTools(QObject):
         view.line_drawn.connect(self.add_line)
         view.split_requested.connect(self.split)
         view.selection_changed.connect(lambda _ids: self.update_enabled())
+        view.selection_set.connect(lambda _ids: self.update_enabled())
         self._on_tool("select")
 
     def _on_tool(self, tool: str) -> None:
@@ -74,87 +78,101 @@ class LineTools(QObject):
         a = self.actions
         is_open = self.session.is_open
         n = len(self.view.selected_ids()) if is_open else 0
-        editing = _editing() is not None
         for name in ("tool_select", "tool_draw", "tool_split"):
             a.by_name[name].setEnabled(is_open)
-        a.tool_draw.setEnabled(is_open and editing)
-        a.tool_split.setEnabled(is_open and editing)
-        a.merge_lines.setEnabled(n >= 2 and editing)
-        a.recompute_polygon.setEnabled(n >= 1 and editing)
-        for name in ("delete_lines", "line_up", "line_down", "region_type"):
+        a.merge_lines.setEnabled(n >= 2)
+        for name in ("delete_lines", "recompute_polygon", "line_up", "line_down", "region_type"):
             a.by_name[name].setEnabled(n >= 1)
 
-    def _push(self, title: str, mutate) -> PageEditCommand | None:
+    def apply(self, title: str, make_edits: Callable[[Page, list], Iterable]) -> CoreEditCommand | None:
+        """Run core edits on the current page and push them as one undo step; a refused edit is reported
+        in the status bar and leaves the page as it was."""
         index = self.session.current
-        if index < 0:
+        page = self.session.current_page()
+        if page is None:
             return None
-        cmd = PageEditCommand(self.session, index, title, mutate)
+        done: list = []
         try:
-            self.session.undo_stack.push(cmd)
+            for edit in make_edits(page, done) or []:
+                done.append(edit)
         except HtrError as exc:
+            for edit in reversed(done):  # a batch is all or nothing
+                edit.undo()
             self.controller.message.emit(f"{title}: {exc}")
             return None
+        if not done:
+            return None
+        cmd = CoreEditCommand(self.session, index, title, done)
+        self.session.undo_stack.push(cmd)
         return cmd
 
     # ---------------------------------------------------------------- geometry
     def set_geometry(self, line_id: str, polygon: list, baseline: list) -> None:
-        def mutate(page: Page):
+        """Points dragged in the view: one ``move_point`` per point that moved."""
+        def edits(page: Page, _done):
             line = page.find_line(line_id)[1]
-            line.polygon = [tuple(p) for p in polygon]
-            line.baseline = [tuple(p) for p in baseline]
+            for which, old, new in (("polygon", line.polygon, polygon), ("baseline", line.baseline, baseline)):
+                for i, (a, b) in enumerate(zip(list(old), new)):
+                    if tuple(a) != tuple(b):
+                        yield editing.move_point(page, line_id, which, i, tuple(b))
 
-        self._push("Move points", mutate)
+        self.apply("Move points", edits)
 
     def add_line(self, baseline: list) -> None:
-        editing = _editing()
-        if editing is None:
-            return
-        gray = self.controller.gray
-        cmd = self._push("Draw line", lambda page: editing.add_line(page, baseline, gray))
-        if cmd is not None and cmd.result is not None:
-            self.view.select_lines([cmd.result.id])
+        """A baseline drawn in the view becomes a line of the region it lies in (a new region if none)."""
+        added = []
+
+        def edits(page: Page, _done):
+            region_id = region_for(page, baseline)
+            if region_id is None:
+                edit = editing.add_region(page, band_polygon(baseline, page))
+                yield edit
+                region_id = edit.added[0]
+            edit = editing.add_line(page, region_id, baseline)
+            added.extend(edit.added)
+            yield edit
+
+        if self.apply("Draw line", edits) is not None and added:
+            self.view.select_lines(added)
+            self.controller.editor.select_line(added[0])
 
     def split(self, line_id: str, x: int) -> None:
-        editing = _editing()
-        if editing is not None:
-            self._push("Split line", lambda page: editing.split_line(page, line_id, x, self.controller.gray))
+        self.apply("Split line", lambda page, _d: [editing.split_line(page, line_id, x)])
 
     def merge(self) -> None:
-        editing = _editing()
-        ids = self.view.selected_ids()
-        if editing is not None and len(ids) >= 2:
-            self._push("Merge lines", lambda page: editing.merge_lines(page, ids, self.controller.gray))
+        ids = self.view.selected_ids()  # in reading order
+        if len(ids) < 2:
+            return
+        self.apply(f"Merge {len(ids)} lines", lambda page, _d: (editing.merge_lines(page, ids[0], other)
+                                                               for other in ids[1:]))
+        self.view.select_lines([ids[0]])
 
     def delete(self) -> None:
-        ids = set(self.view.selected_ids())
-        if not ids:
-            return
-
-        def mutate(page: Page):
-            for region in page.regions:
-                region.lines = [line for line in region.lines if line.id not in ids]
-
-        self._push(f"Delete {len(ids)} line(s)", mutate)
+        ids = self.view.selected_ids()
+        if ids:
+            self.apply(f"Delete {len(ids)} line(s)", lambda page, _d: (editing.delete_line(page, i) for i in ids))
 
     def recompute(self) -> None:
-        editing = _editing()
         ids = self.view.selected_ids()
-        if editing is None or not ids:
-            return
-
-        def mutate(page: Page):
-            for lid in ids:
-                editing.recompute_polygon(page, lid, self.controller.gray)
-
-        self._push("Recompute polygon", mutate)
+        if ids:
+            self.apply("Recompute polygon", lambda page, _d: (editing.recompute_polygon(page, i) for i in ids))
 
     # ---------------------------------------------------------------- order and types
     def move(self, step: int) -> None:
+        """Move the selected line (or the editor's current line) one place earlier or later in reading order."""
         ids = self.view.selected_ids() or [self.controller.editor.current_line_id()]
         ids = [i for i in ids if i]
-        if ids:
-            self._push("Reading order", lambda page: move_in_order(page, ids, step))
-            self.view.select_lines(ids)
+        if not ids:
+            return
+
+        def edits(page: Page, _done):
+            order = ids if step < 0 else list(reversed(ids))
+            for lid in order:
+                region, line = page.find_line(lid)
+                yield editing.move_line(page, lid, region.lines.index(line) + step)
+
+        self.apply("Reading order", edits)
+        self.view.select_lines(ids)
 
     def ask_region_type(self) -> None:
         page = self.session.current_page()
@@ -162,18 +180,21 @@ class LineTools(QObject):
         if page is None or not ids:
             return
         region = page.find_line(ids[0])[0]
-        current = REGION_TYPES.index(region.type) if region.type in REGION_TYPES else 0
-        kind, ok = QInputDialog.getItem(self.view, "Region type", f"Type of region {region.id}:",
-                                        list(REGION_TYPES), current, False)
-        if ok:
+        types = list(REGION_TYPES) + ([region.type] if region.type not in REGION_TYPES else [])
+        kind, ok = QInputDialog.getItem(self.view, "Region type", f"Type of region {region.id}:", types,
+                                        types.index(region.type), True)
+        if ok and kind:
             self.set_region_type(ids, kind)
 
     def set_region_type(self, line_ids: list[str], kind: str) -> None:
         """Give the regions holding these lines the type ``kind``."""
-        def mutate(page: Page):
+        def edits(page: Page, _done):
+            regions = []
             for lid in line_ids:
                 found = page.find_line(lid)
-                if found is not None:
-                    found[0].type = kind
+                if found is not None and found[0].id not in regions:
+                    regions.append(found[0].id)
+            for rid in regions:
+                yield editing.set_region_type(page, rid, kind)
 
-        self._push(f"Region type: {kind}", mutate)
+        self.apply(f"Region type: {kind}", edits)

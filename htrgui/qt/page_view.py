@@ -21,8 +21,10 @@ class PageView(QGraphicsView):
     """Shows one page. Tools: ``select`` (click, rubber band, drag points), ``draw`` (click baseline points,
     double-click or Enter to finish, Esc to cancel) and ``split`` (click a line where it should be cut)."""
 
-    #: Line ids selected in the view (empty list when none).
+    #: Line ids selected in the view by the person (empty list when none).
     selection_changed = Signal(list)
+    #: The selection was set from outside (the editor, a tool): not echoed as ``selection_changed``.
+    selection_set = Signal(list)
     #: A line's points were dragged: line id, polygon, baseline.
     geometry_edited = Signal(str, list, list)
     #: A new baseline was drawn (list of points).
@@ -124,6 +126,7 @@ class PageView(QGraphicsView):
         self._update_handles()
         if center and line_ids and line_ids[0] in self._lines:
             self.ensureVisible(self._lines[line_ids[0]], 40, 40)
+        self.selection_set.emit(self.selected_ids())
 
     def _on_scene_selection(self) -> None:
         if self._quiet:
@@ -207,6 +210,8 @@ class PageView(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event) -> None:
         if self.tool == "draw":
+            # the double click's point ends the line (finish_draft drops it when the press already added it)
+            self._draft.append(self._image_point(event))
             self.finish_draft()
             return
         super().mouseDoubleClickEvent(event)
