@@ -81,8 +81,9 @@ def test_forward_features_feed_the_head():
         feats, lengths = model.forward_features(x, torch.tensor([256, 128]))
         logits, _ = model(x, torch.tensor([256, 128]))
         from_feats = model.head(feats)
-    assert feats.shape == (2, 64, model.config.dim)
-    assert lengths.tolist() == [64, 32]
+    cfg = model.config
+    assert feats.shape == (2, output_length(256, cfg), cfg.dim)
+    assert lengths.tolist() == [output_length(256, cfg), output_length(128, cfg)]
     torch.testing.assert_close(from_feats, logits)
 
 

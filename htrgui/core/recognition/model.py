@@ -44,6 +44,7 @@ class ModelConfig:
     dropout: float = 0.1
     attn_dropout: float = 0.1
     drop_path: float = 0.1       # stochastic depth, grows linearly to this over the blocks
+    layer_scale_init: float = 1e-5  # LayerScale start; the paper's 1e-5 makes blocks start as identities
 
     @property
     def reduction(self) -> int:
@@ -86,8 +87,8 @@ CONFIGS: dict[str, ModelConfig] = {
     "small": ModelConfig(dim=128, depth=6, heads=4, mlp_ratio=4.0, down_after=2, up_after=5,
                          mv_head_dim=32, mv_stages=(False, True, True), stem_stride_w=2),
     "tiny": ModelConfig(dim=64, depth=2, heads=2, mlp_ratio=2.0, down_after=1, up_after=2,
-                        mv_head_dim=16, mv_stages=(False, True, True), dropout=0.0, attn_dropout=0.0,
-                        drop_path=0.0),
+                        mv_head_dim=16, mv_stages=(False, True, True), stem_stride_w=2, dropout=0.0,
+                        attn_dropout=0.0, drop_path=0.0, layer_scale_init=0.1),
 }
 
 
@@ -324,7 +325,7 @@ class ConvTextBlock(nn.Module):
         self.conv = ConvModule(d, cfg.conv_kernel, cfg.dropout)
         self.ffn2 = FeedForward(d, int(d * cfg.mlp_ratio), cfg.dropout)
         self.norms = nn.ModuleList([nn.LayerNorm(d, eps=1e-6) for _ in range(4)])
-        self.gammas = nn.ParameterList([nn.Parameter(torch.full((d,), 1e-5)) for _ in range(4)])
+        self.gammas = nn.ParameterList([nn.Parameter(torch.full((d,), cfg.layer_scale_init)) for _ in range(4)])
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:

@@ -1,0 +1,125 @@
+"""``htrgui recognize``: read the text of images or PAGE/ALTO pages, write PAGE 2019.
+
+An image is segmented first (OpenCV line finder) when that module is present, else read as a single line.
+A PAGE or ALTO file keeps its geometry and line ids; only the texts of lines nobody verified are replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HELP = "recognise the text of page images or PAGE/ALTO files; writes PAGE 2019"
+XML_SUFFIXES = {".xml"}
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Options shared with ``evaluate``."""
+    p.add_argument("--model", default=None, metavar="M",
+                   help="model file or name from 'htrgui models list' (default: the shipped model)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="where to run (default: auto = CUDA, then Apple MPS, then CPU)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="lines per batch (default: 8 on CPU, 64 on GPU)")
+    p.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (default 1: greedy decoding)")
+    p.add_argument("--lexicon", type=Path, default=None, metavar="FILE",
+                   help="word list (one word per line) the beam search favours; implies --beam 8 if not set")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("recognize", help=HELP, description=HELP + ". Writes OUTDIR/<input stem>.xml.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image (JPEG, PNG, TIFF, PDF) or PAGE/ALTO file")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the PAGE files")
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def make_recognizer(args: argparse.Namespace):
+    """A :class:`Recognizer` from the shared options."""
+    from htrgui.core.errors import HtrError
+    from htrgui.core.recognition.decode import load_lexicon
+    from htrgui.core.recognition.engine import Recognizer
+
+    lexicon = None
+    beam = args.beam
+    if args.lexicon is not None:
+        try:
+            lexicon = load_lexicon(args.lexicon.read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HtrError(f"{args.lexicon}: cannot read the word list ({exc})") from None
+        beam = max(beam, 8)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise HtrError("--batch-size must be at least 1")
+    return Recognizer(args.model, device=args.device, batch_size=args.batch_size, beam_width=beam, lexicon=lexicon)
+
+
+def pages_of(path: Path):
+    """(output stem, Page, gray image) for each page of an input file."""
+    from htrgui.core.imaging import load_image, load_page_image, page_count
+    from htrgui.core.io import read_document
+
+    if path.suffix.lower() in XML_SUFFIXES:
+        page = read_document(path)
+        if page.image_path is None:
+            from htrgui.core.errors import ImageError
+
+            raise ImageError(f"{path}: the page image {page.image_filename!r} was not found beside the file")
+        yield path.stem, page, load_page_image(page, mode="L")
+        return
+    count = page_count(path)
+    for index in range(count):
+        gray = load_image(path, page_index=index, mode="L")
+        stem = path.stem if count == 1 else f"{path.stem}_{index + 1:04d}"
+        yield stem, image_page(path, index, gray), gray
+
+
+def image_page(path: Path, index: int, gray) -> "Page":  # noqa: F821
+    """A page for a bare image: segmented when segmentation is available, else one line over everything."""
+    from htrgui.core.document import Page, TextLine, TextRegion, new_id
+
+    h, w = gray.shape[:2]
+    page = Page(image_filename=path.name, width=w, height=h, image_path=path.resolve(), page_index=index)
+    try:
+        from htrgui.core.segmentation import segment_page
+    except ImportError:
+        segment_page = None
+    if segment_page is not None:
+        page.regions = segment_page(gray)
+    else:
+        box = [(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)]
+        line = TextLine(id=new_id("l"), polygon=box, baseline=[(0, int(h * 0.75)), (w - 1, int(h * 0.75))])
+        page.regions = [TextRegion(id=new_id("r"), polygon=box, lines=[line])]
+    return page
+
+
+def run(args: argparse.Namespace) -> int:
+    from htrgui.core.errors import HtrError
+    from htrgui.core.pagexml import write_page
+    from htrgui.core.progress import Progress, StderrReporter
+
+    recognizer = make_recognizer(args)
+    args.output.mkdir(parents=True, exist_ok=True)
+    report = StderrReporter()
+    failed = written = lines_done = 0
+    for n, path in enumerate(args.inputs):
+        try:
+            for stem, page, gray in pages_of(path):
+                for result in recognizer.recognize_page(page, gray):
+                    recognizer.apply(page, result)
+                    lines_done += 1
+                    report(Progress(n, len(args.inputs), f"{path.name}", {"lines": lines_done}))
+                target = args.output / f"{stem}.xml"
+                if page.image_path is not None:
+                    # the PAGE file names its image relative to where it is written
+                    page.image_filename = os.path.relpath(page.image_path, target.parent.resolve())
+                write_page(page, target)
+                written += 1
+        except HtrError as exc:
+            failed += 1
+            print(f"htrgui recognize: error: {exc}", file=sys.stderr)
+    report(Progress(len(args.inputs), len(args.inputs), "done", {"lines": lines_done}), force=True)
+    print(f"htrgui recognize: {written} page(s) written to {args.output}, {lines_done} lines read with "
+          f"{recognizer.loaded.name} on {recognizer.device}", file=sys.stderr)
+    return 2 if failed else 0

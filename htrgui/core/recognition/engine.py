@@ -1,0 +1,184 @@
+"""The recognition engine: line images in, text with confidences out, as a stream.
+
+:class:`Recognizer` picks the device (CUDA, Apple MPS, else CPU with all its cores), prepares the model
+for inference (BatchNorm folded into the convolutions, channels-last on CPU, bf16/fp16 autocast on GPU),
+groups lines of similar width into batches, and yields one :class:`LineResult` per line in input order.
+Progress and cancellation are the caller's: it is a generator, stop iterating to stop.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from htrgui.core.document import Page, TextLine
+from htrgui.core.recognition.checkpoint import LoadedModel, load_checkpoint
+from htrgui.core.recognition.decode import Decoded, beam_search, greedy
+from htrgui.core.recognition.linecrop import crop_line
+from htrgui.core.recognition.preprocess import batch_lines, width_buckets
+
+
+@dataclass
+class LineResult:
+    """What the model read on one line. ``error`` says why a line could not be read (text is then empty)."""
+
+    line_id: str
+    text: str
+    confidence: float
+    char_confidences: list[float] = field(default_factory=list)
+    error: str = ""
+
+
+def pick_device(choice: str = "auto") -> torch.device:
+    """``auto``: CUDA if usable, then Apple MPS, else CPU. An explicit choice that is absent is an error."""
+    from htrgui.core.errors import ModelError
+
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("--device cuda: no usable CUDA GPU (run 'htrgui doctor' to see why)")
+    if choice == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ModelError("--device mps: Apple MPS is not available here")
+    return torch.device(choice)
+
+
+def fuse_batchnorm(model: nn.Module) -> nn.Module:
+    """Fold every eval-mode BatchNorm that follows a conv into that conv (same output, fewer passes)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    pairs = [("stem", "stem_bn"), ("conv1", "bn1"), ("conv2", "bn2"), ("local3", "local_bn"), ("proj", "proj_bn")]
+    for module in model.modules():
+        for conv_name, bn_name in pairs:
+            conv, bn = getattr(module, conv_name, None), getattr(module, bn_name, None)
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
+                setattr(module, bn_name, nn.Identity())
+        shortcut = getattr(module, "shortcut", None)
+        if isinstance(shortcut, nn.Sequential) and len(shortcut) == 2 and isinstance(shortcut[1], nn.BatchNorm2d):
+            module.shortcut = fuse_conv_bn_eval(shortcut[0], shortcut[1])
+    return model
+
+
+class Recognizer:
+    """Runs one model over lines or pages. Build once, reuse for many pages."""
+
+    def __init__(self, model: LoadedModel | str | Path | None = None, *, device: str = "auto",
+                 batch_size: int | None = None, beam_width: int = 1, lexicon: frozenset[str] | None = None,
+                 threads: int | None = None) -> None:
+        if not isinstance(model, LoadedModel):
+            from htrgui.core.recognition.library import resolve_model
+
+            model = load_checkpoint(resolve_model(model))
+        self.loaded = model
+        self.codec = model.codec
+        self.device = pick_device(device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(threads or os.cpu_count() or 1)
+        net = fuse_batchnorm(model.model.eval())
+        self.channels_last = self.device.type == "cpu"
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        self.model = net.to(self.device)
+        self.amp_dtype: torch.dtype | None = None
+        if self.device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif self.device.type == "mps":
+            self.amp_dtype = torch.float16
+        self.batch_size = batch_size or (64 if self.device.type != "cpu" else 8)
+        self.beam_width = beam_width
+        self.lexicon = lexicon
+
+    @property
+    def source(self) -> str:
+        """The ``TextLine.source`` of what this recogniser writes."""
+        return f"model:{self.loaded.name}"
+
+    # ----------------------------------------------------------------------------------------- lines
+
+    def probabilities(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Per-frame class posteriors (T_i, C) of a batch of uint8 (64, W_i) line images."""
+        batch, widths = batch_lines(images, self.loaded.config.width_multiple)
+        batch = batch.to(self.device)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext())
+        with torch.inference_mode(), autocast:
+            logits, lengths = self.model(batch, widths.to(self.device))
+        probs = logits.float().softmax(-1).cpu().numpy()
+        return [probs[i, : int(n)] for i, n in enumerate(lengths.tolist())]
+
+    def decode(self, probs: np.ndarray) -> Decoded:
+        if self.beam_width > 1 or self.lexicon:
+            return beam_search(probs, self.codec, max(self.beam_width, 2), self.lexicon)
+        return greedy(probs, self.codec)
+
+    def recognize_lines(self, lines: Iterable[tuple[str, np.ndarray | None]]) -> Iterator[LineResult]:
+        """Stream results for ``(line_id, image)`` pairs in their order; an image of None is an unreadable line."""
+        chunk: list[tuple[str, np.ndarray | None]] = []
+        for item in lines:
+            chunk.append(item)
+            if len(chunk) >= 4 * self.batch_size:  # sort a few batches' worth by width, keep memory flat
+                yield from self._run_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._run_chunk(chunk)
+
+    def _run_chunk(self, chunk: list[tuple[str, np.ndarray | None]]) -> Iterator[LineResult]:
+        valid = [i for i, (_, img) in enumerate(chunk) if img is not None and img.size]
+        done: dict[int, LineResult] = {}
+        widths = [chunk[i][1].shape[1] for i in valid]
+        max_pixels = self.batch_size * 1024 if self.device.type == "cpu" else None
+        for group in width_buckets(widths, self.batch_size, max_pixels):
+            idx = [valid[g] for g in group]
+            for i, probs in zip(idx, self.probabilities([chunk[i][1] for i in idx])):
+                d = self.decode(probs)
+                done[i] = LineResult(chunk[i][0], d.text, d.confidence, d.char_confidences)
+        for i, (line_id, _) in enumerate(chunk):
+            yield done.get(i) or LineResult(line_id, "", 0.0, [], error="no usable line geometry")
+
+    # ----------------------------------------------------------------------------------------- pages
+
+    def page_lines(self, page: Page, gray: np.ndarray, *, skip_verified: bool = True
+                   ) -> Iterator[tuple[str, np.ndarray | None]]:
+        """(line id, crop) of each line of ``page`` in reading order; verified lines left out by default."""
+        for line in page.lines():
+            if skip_verified and line.status == "verified":
+                continue
+            try:
+                yield line.id, crop_line(gray, line)
+            except ValueError:
+                yield line.id, None
+
+    def recognize_page(self, page: Page, gray: np.ndarray | None = None, *, skip_verified: bool = True
+                       ) -> Iterator[LineResult]:
+        """Stream results for the lines of a page (the image is loaded when not given)."""
+        if gray is None:
+            from htrgui.core.imaging import load_page_image
+
+            gray = load_page_image(page, mode="L")
+        yield from self.recognize_lines(self.page_lines(page, gray, skip_verified=skip_verified))
+
+    def apply(self, page: Page, result: LineResult) -> bool:
+        """Put a result into its line unless a person verified that line; True when the line changed."""
+        found = page.find_line(result.line_id)
+        if found is None or result.error:
+            return False
+        line: TextLine = found[1]
+        if line.status == "verified":
+            return False
+        line.set_text(result.text, source=self.source, status="predicted" if result.text else "empty",
+                      confidence=result.confidence,
+                      char_confidences=result.char_confidences if result.text else None)
+        return True
