@@ -105,8 +105,6 @@ def page_from_alto(root: ET.Element, path: Path) -> Page:
     info = child(desc, "sourceImageInformation") if desc is not None else None
     fname = child(info, "fileName") if info is not None else None
     filename = (fname.text or "").strip() if fname is not None else ""
-    if not filename:
-        warn(path, "Description", "no sourceImageInformation/fileName: the image is assumed to share the stem")
     tags = {t.get("ID"): t.get("LABEL", "") for t in root.iter() if local(t.tag).endswith("Tag") and t.get("ID")}
     layout = child(root, "Layout")
     page_elem = child(layout, "Page") if layout is not None else None
@@ -122,7 +120,7 @@ def page_from_alto(root: ET.Element, path: Path) -> Page:
     _apply_reading_order(root, regions)
     for kind, ids in repairs.items():
         warn(path, None, f"{kind}: {len(ids)} ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})")
-    page = Page(image_filename=filename or Path(path).stem + ".jpg", width=width, height=height, regions=regions,
+    page = Page(image_filename=filename, width=width, height=height, regions=regions,
                 page_index=0, xml_path=None, extras=Extras(source_format=dialect))
     return finish_page(page, Path(path))
 

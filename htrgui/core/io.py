@@ -146,6 +146,10 @@ def resolve_image(xml_path: Path, filename: str) -> Path | None:
 
 def finish_page(page: Page, xml_path: Path) -> Page:
     """What every reader does last: find the image, check the size, make ids valid and unique."""
+    if not page.image_filename:
+        page.image_filename = _same_stem_image(xml_path)
+        warn(xml_path, None, "the file does not name its image (imageFilename / fileName)"
+             + (f"; using {page.image_filename}, which has the same name" if page.image_filename else ""))
     page.image_path = resolve_image(xml_path, page.image_filename)
     size = None
     if page.image_path is not None:
@@ -170,6 +174,19 @@ def finish_page(page: Page, xml_path: Path) -> Page:
         warn(xml_path, "Page", f"image {page.image_filename!r} not found beside the file; working without it")
     _unique_ids(page, xml_path)
     return page
+
+
+def _same_stem_image(xml_path: Path) -> str:
+    """The name of a scan beside the XML file (or one folder up) with the same stem, or ``""``."""
+    from htrgui.core.imaging import SUFFIXES
+
+    folder = xml_path.resolve().parent
+    for d in (folder, folder.parent):
+        for suffix in SUFFIXES:
+            for name in (xml_path.stem + suffix, xml_path.stem + suffix.upper()):
+                if (d / name).is_file():
+                    return name
+    return ""
 
 
 def _raw_size(page: Page) -> tuple[int, int] | None:

@@ -380,8 +380,6 @@ def page_from_xml(root: ET.Element, path: Path) -> Page:
     page = Page(image_filename=page_elem.get("imageFilename", ""), width=width, height=height, regions=regions,
                 page_index=int(ours.get("pageIndex", "0")) if ours.get("pageIndex", "0").isdigit() else 0,
                 xml_path=Path(path).resolve(), metadata=metadata, extras=page_ex)
-    if not page.image_filename:
-        warn(path, "Page", "no imageFilename")
     reader.report()
     return finish_page(page, Path(path))
 

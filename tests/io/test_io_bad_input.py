@@ -148,3 +148,12 @@ def test_two_point_region_box_and_placeholder_line(tmp_path):
     assert region.polygon == [(5, 5), (95, 5), (95, 60), (5, 60)]
     line = region.lines[0]
     assert (0, 0) not in line.polygon and line.baseline == [(10, 50), (80, 50)]
+
+
+def test_missing_image_name_uses_the_scan_with_the_same_stem(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (100, 100), 255).save(tmp_path / "p.png")
+    page, messages = _read(_page(tmp_path, "", image=""))
+    assert page.image_filename == "p.png" and page.image_path == tmp_path / "p.png"
+    assert any("does not name its image" in m and "p.png" in m for m in messages)
