@@ -118,3 +118,19 @@ def test_cli_refuses_a_run_without_a_limit(page_files, tmp_path, capsys):
 
     rc = main(["train", "--train", str(page_files[0]), "-o", str(tmp_path / "m.pt")])
     assert rc == 2 and "give a limit" in capsys.readouterr().err
+
+
+def test_finetune_lines_come_from_verified_lines_of_pages(page_files, real_lines):
+    from htrgui.core.io import read_document
+    from htrgui.core.training.finetune import lines_from_pages, pick_held_out
+
+    pages = [read_document(p) for p in page_files[:2]]
+    first = list(pages[0].lines())[0]
+    first.set_text(first.text, source="model:x", status="predicted")  # not verified: not trained on
+    lines = lines_from_pages(pages)
+    expected = [t for t, p in zip(real_lines.texts, real_lines.pages) if p in map(str, page_files[:2])]
+    assert lines.texts == expected[1:]
+    assert len(lines.page_names()) == 2
+    assert len(pick_held_out(lines.page_names())) == 1
+    with pytest.raises(HtrError, match="at least two pages"):
+        pick_held_out(lines.page_names()[:1])
