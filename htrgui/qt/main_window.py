@@ -326,8 +326,10 @@ class MainWindow(QMainWindow):
         except ImportError as exc:
             _show_error(self, "Export", f"Export is not available in this build ({exc}).")
             return
+        # several pages selected in the list: those; otherwise the whole project (one page is just the current)
         selected = self.page_list.selected_indices()
-        entries = [self.session.entries[i] for i in selected] or list(self.session.entries)
+        entries = ([self.session.entries[i] for i in selected] if len(selected) > 1
+                   else list(self.session.entries))
         self.export_dialog = ExportDialog(self, self.session.project, entries)
         self.export_dialog.show()
 
