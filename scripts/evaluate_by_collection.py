@@ -1,0 +1,56 @@
+"""CER/WER of a model on a split of ../shared/data, overall and per collection, with ``htrgui evaluate``.
+
+    python scripts/evaluate_by_collection.py --model models/htrconvtext-small.pt --split general/test
+
+Runs ``htrgui evaluate --per-file`` once over the split's pages and sums the per-page edit counts by
+collection (the first folder of each page path), so every figure is a micro average like the CLI's.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=str(REPO / "models" / "htrconvtext-small.pt"))
+    ap.add_argument("--split", default="general/test", help="KEY/SUBKEY of splits.json")
+    ap.add_argument("--shared", default=str(REPO.parent / "shared"))
+    ap.add_argument("--limit", type=int, help="only the first N pages (a quick check)")
+    ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more htrgui evaluate options")
+    args = ap.parse_args()
+    data = Path(args.shared) / "data"
+    listing = json.loads((data / "splits.json").read_text(encoding="utf-8"))
+    for key in args.split.split("/"):
+        listing = listing[key]
+    files = [str(data / f"{p}.xml") for p in listing[: args.limit]]
+    cmd = [sys.executable, "-m", "htrgui", "evaluate", "--model", args.model, "--per-file", *args.extra, *files]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if result.returncode != 0:
+        print(result.stderr, file=sys.stderr)
+        return result.returncode
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    per_file, summary = rows[:-1], rows[-1]
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in per_file:
+        coll = Path(row["file"]).relative_to(data).parts[0]
+        for k in ("char_edits", "chars", "word_edits", "words", "lines"):
+            sums[coll][k] += row[k]
+        sums[coll]["pages"] += 1
+    out = {"model": args.model, "split": args.split, "overall": summary, "collections": {
+        c: {"cer": round(s["char_edits"] / max(1, s["chars"]), 4), "wer": round(s["word_edits"] / max(1, s["words"]), 4),
+            **s} for c, s in sorted(sums.items())}}
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
