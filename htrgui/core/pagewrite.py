@@ -196,6 +196,13 @@ def _unknown_attrs(extras: Extras, allowed: set[str], elem: ET.Element) -> dict[
     return rest
 
 
+def _old_relations(e: ET.Element) -> bool:
+    """Relations in the 2013/Transkribus form (``RegionRef`` children, no id), which PAGE 2019 does not allow."""
+    return local(e.tag) == "Relations" and any(
+        local(r.tag) == "Relation" and (r.get("id") is None or any(local(c.tag) == "RegionRef" for c in r))
+        for r in e)
+
+
 def _place(elem: ET.Element, parent: str, kept: list[ET.Element], attrs: dict[str, str],
            own: list[ET.Element] | None = None) -> None:
     """Append our children and the kept ones in schema order; foreign ones and ``attrs`` go to UserDefined."""
@@ -207,10 +214,12 @@ def _place(elem: ET.Element, parent: str, kept: list[ET.Element], attrs: dict[st
     for e in kept:
         renamespace(e, page_ns, "")
         name = local(e.tag)
-        if ns_of(e.tag) == "" and allowed_child(parent, name):
+        if name == "Relations" and len(e) == 0:
+            continue  # an empty <Relations/> is invalid (Transkribus writes it)
+        if ns_of(e.tag) == "" and allowed_child(parent, name) and not _old_relations(e):
             if name == "UserDefined":
                 user_defined = e
-            elif not (name == "Relations" and len(e) == 0):  # an empty <Relations/> is invalid (Transkribus)
+            else:
                 items.append(e)
         else:
             foreign.append(e)

@@ -25,7 +25,8 @@ TRANSKRIBUS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
     <TranskribusMetadata docId="123" pageId="456" pageNr="1" imgUrl="https://files.transkribus.eu/Get?id=XYZ" status="GT"/>
   </Metadata>
   <Page imageFilename="scan_0001.jpg" imageWidth="2000" imageHeight="1500">
-    <Relations/>
+    <Relations><Relation type="link" custom="relationType {{type:x;}}"><RegionRef regionRef="r1"/>
+      <RegionRef regionRef="r2"/><RegionRef regionRef="g1"/></Relation></Relations>
     <TextRegion orientation="0.0" type="paragraph" id="r2" custom="readingOrder {{index:1;}} note {{text:see\\u0020back;}} structure {{type:paragraph;}}">
       <Coords points="100,500 1900,500 1900,900 100,900"/>
       <TextLine id="r2l2" custom="readingOrder {{index:1;}}">
@@ -105,7 +106,8 @@ def test_transkribus_to_page2019_validates_and_keeps_extras(transkribus, tmp_pat
     root = lxml_root(out)
     assert root.nsmap[None] == PAGE2019 and root.prefix is None
     xml = out.read_text(encoding="utf-8")
-    assert "<Relations" not in xml  # an empty Relations is invalid PAGE
+    assert "<Relations" not in xml  # Transkribus' n-ary links are invalid PAGE 2019: kept in UserDefined
+    assert "&lt;Relations" in xml
     assert 'id="g1"' in xml and 'id="w0"' in xml and 'id="w1"' in xml
     assert 'orientation="0.0"' in xml
     customs = {e.get("id"): e.get("custom") for e in root.iter() if e.get("custom")}
@@ -119,6 +121,7 @@ def test_transkribus_to_page2019_validates_and_keeps_extras(transkribus, tmp_pat
 
     again, _ = _read(out)
     kept = [lxml_root(s.encode()) for s in again.extras.elements]
+    assert [local(e.tag) for e in kept if local(e.tag) == "Relations"] == ["Relations"]
     meta = [e for e in kept if local(e.tag) == "Metadata"]
     assert meta and meta[0][0].get("docId") == "123" and local(meta[0][0].tag) == "TranskribusMetadata"
     assert [ln.id for ln in again.lines()] == ["r1l1", "r2l1", "r2l2"]
@@ -202,6 +205,7 @@ TABLE = f"""<PcGts xmlns="{PAGE2013}">
   <Metadata><Creator>Transkribus</Creator><Created>2021-01-01T00:00:00</Created>
     <LastChange>2021-01-01T00:00:00</LastChange></Metadata>
   <Page imageFilename="t.jpg" imageWidth="1000" imageHeight="800">
+    <Relations/>
     <TextRegion id="after" custom="readingOrder {{index:1;}}"><Coords points="0,700 900,700 900,790 0,790"/>
       <TextLine id="la"><Coords points="5,705 800,705 800,780 5,780"/><Baseline points="5,770 800,770"/>
         <TextEquiv><Unicode>below the table</Unicode></TextEquiv></TextLine></TextRegion>
@@ -234,6 +238,7 @@ def test_transkribus_table_cells_become_regions(tmp_path, page_xsd):
     role = root.find(".//p:TextRegion[@id='c10']/p:Roles/p:TableCellRole", ns)
     assert (role.get("rowIndex"), role.get("columnIndex")) == ("1", "0")
     assert root.find(".//p:TableRegion[@id='t1']/p:Coords", ns) is not None
+    assert root.find(".//p:Relations", ns) is None  # an empty Relations is invalid and means nothing
     assert "table {id:t1;}" in root.find(".//p:TextRegion[@id='c10']", ns).get("custom")
     again, _ = _read(out)
     assert [r.id for r in again.regions] == [r.id for r in page.regions]
