@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget  # noqa: E402
 
 from htrgui.qt.settings import Settings  # noqa: E402
-from htrgui.qt.widgets.charpanel import CharPanel, describe, display_text  # noqa: E402
+from htrgui.qt.widgets.charpanel import CharPanel, can_show, describe, display_text, panel_font  # noqa: E402
 from htrgui.qt.widgets.curve import CurveWidget, nice_ticks  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -79,19 +79,25 @@ def test_curve_draws_each_series_in_its_colour(qtbot):
 
 
 def test_char_panel_shows_the_settings_characters_and_emits_on_click(qtbot):
-    settings = Settings(special_characters=["ꝑ", "ſ", "\u0303", "þ"])
+    nowhere = "\U0010fffd"  # a private-use code point no font draws
+    settings = Settings(special_characters=["ꝑ", "ſ", "\u0303", nowhere])
     panel = CharPanel(settings)
     qtbot.addWidget(panel)
     panel.show()
-    assert [b.text() for b in panel.buttons] == ["ꝑ", "ſ", "\u25cc\u0303", "þ"]
+    font = panel_font(settings.font_family, settings.font_size)
+    expected = [display_text(c) if can_show(c, font) else f"{ord(c):04X}" for c in settings.special_characters]
+    assert [b.text() for b in panel.buttons] == expected
+    assert expected[2] in ("\u25cc\u0303", "0303") and expected[3] == "10FFFD"
+    assert "No font on this computer" in panel.buttons[3].toolTip()
     assert "LATIN SMALL LETTER P WITH STROKE THROUGH DESCENDER" in panel.buttons[0].toolTip()
     assert "Alt+1" in panel.buttons[0].toolTip()
-    with qtbot.waitSignal(panel.char_chosen) as blocker:
-        qtbot.mouseClick(panel.buttons[2], Qt.MouseButton.LeftButton)
-    assert blocker.args == ["\u0303"]
-    settings.special_characters = ["ꝯ", "⁊"]
+    for index, char in [(2, "\u0303"), (3, nowhere)]:  # a character shown as its code is still inserted as itself
+        with qtbot.waitSignal(panel.char_chosen) as blocker:
+            qtbot.mouseClick(panel.buttons[index], Qt.MouseButton.LeftButton)
+        assert blocker.args == [char]
+    settings.special_characters = ["ſ", "⁊"]
     panel.refresh()
-    assert [b.text() for b in panel.buttons] == ["ꝯ", "⁊"]
+    assert len(panel.buttons) == 2 and panel.buttons[1].toolTip().startswith("TIRONIAN SIGN ET")
     assert panel.shortcut_for("⁊") == "Alt+2" and panel.shortcut_for("x") == ""
 
 

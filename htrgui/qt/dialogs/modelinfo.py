@@ -54,9 +54,18 @@ class ModelInfo:
         data = card.get("data") or card.get("training_data") or card.get("train")
         if data:
             rows.append(("Training data", _short(data)))
+        elif card.get("train_lines"):
+            pages = card.get("finetuned_on_pages")
+            of = f" of {pages} page{'s' if pages != 1 else ''}" if pages else ""
+            rows.append(("Training data", f"{card['train_lines']} lines{of}"))
         cer = self.cer
-        rows.append(("Validation CER", f"{cer * 100:.2f} %" if cer is not None else "not measured"))
-        for key in ("config", "date", "steps", "description"):
+        held = card.get("held_out_pages")
+        where = f" (on {len(held)} held-out page{'s' if len(held) != 1 else ''})" if isinstance(held, list) else ""
+        rows.append(("Validation CER", f"{cer * 100:.2f} %{where}" if cer is not None else "not measured"))
+        if card.get("steps"):
+            minutes = card.get("train_minutes")
+            rows.append(("Training", f"{card['steps']} steps" + (f", {minutes} min" if minutes else "")))
+        for key in ("config", "date", "description"):
             if card.get(key):
                 rows.append((key.capitalize(), _short(card[key])))
         return rows

@@ -56,7 +56,9 @@ class ModelsDialog(QDialog):
         self._worker: GeneratorWorker | None = None
 
         self.list = QListWidget()
-        self.list.setMinimumWidth(240)
+        self.list.setMinimumWidth(260)
+        self.list.setWordWrap(True)
+        self.list.setSpacing(2)
         self.list.currentRowChanged.connect(self._show_card)
         self.card = QFormLayout()
         card_box = QWidget()
@@ -134,8 +136,11 @@ class ModelsDialog(QDialog):
         if info.shipped:
             tags.append("shipped")
         cer = info.cer
-        cer_text = f" \u2014 CER {cer * 100:.1f} %" if cer is not None else ""
-        return f"{info.name}{cer_text}" + (f"  [{', '.join(tags)}]" if tags else "")
+        if cer is not None:
+            tags.insert(0, f"CER {cer * 100:.1f} %")
+        if info.error:
+            tags.insert(0, "cannot be used")
+        return info.name + ("\n    " + " \u00b7 ".join(tags) if tags else "")
 
     def _is_default(self, info: ModelInfo) -> bool:
         chosen = self.settings.default_model

@@ -62,6 +62,7 @@ class PreferencesDialog(QDialog):
     def __init__(self, parent: QWidget | None, settings: Settings) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
+        self.setMinimumWidth(620)
         self.settings = settings
         self.report = None
         self._worker: GeneratorWorker | None = None
@@ -80,20 +81,26 @@ class PreferencesDialog(QDialog):
     # ---------------------------------------------------------------- building
     def _build_device(self) -> QGroupBox:
         box = QGroupBox("Device")
-        form = QFormLayout(box)
+        column = QVBoxLayout(box)
+        form = QFormLayout()
         self.device = QComboBox()
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
         self.device.setToolTip("Where recognition and fine-tuning run. A GPU is many times faster.")
         form.addRow("Run models on", self.device)
+        column.addLayout(form)
+        # In the box's own column (not a form row) so that the wrapped text gets the height it needs.
         self.machine = QLabel("Looking for a GPU\u2026")
         self.machine.setWordWrap(True)
         self.machine.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self.machine)
+        column.addWidget(self.machine)
         self.measure_button = QPushButton("Measure speed")
         self.measure_button.setToolTip("Time recognition and a fine-tuning step on this machine (a few seconds)")
         self.measure_button.clicked.connect(lambda: self._check_machine(measure=True))
-        form.addRow(self.measure_button)
+        row = QHBoxLayout()
+        row.addWidget(self.measure_button)
+        row.addStretch(1)
+        column.addLayout(row)
         return box
 
     def _build_model(self) -> QGroupBox:
@@ -182,7 +189,11 @@ class PreferencesDialog(QDialog):
     def _update_preview(self) -> None:
         font = QFont(self.font_family.currentFont())
         font.setPointSize(self.font_size.value())
+        from htrgui.qt.widgets.charpanel import panel_font
+
+        font = panel_font(font.family(), font.pointSize())
         self.preview.setFont(font)
+        self.characters.setFont(panel_font(font.family(), self.characters.font().pointSize()))
         self.preview.setText("Anno d\u00f1i \u2022 " + " ".join(parse_characters(self.characters.text())[:12]))
 
     def _browse_model(self) -> None:

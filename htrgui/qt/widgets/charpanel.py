@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import unicodedata
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QToolButton, QWidget
 
 from htrgui.qt.settings import Settings
 
 SHORTCUT_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
 
+#: Fonts known to draw the Medieval Unicode Font Initiative characters, tried when the editor's font lacks one.
+MUFI_FONTS = ["Junicode", "Andron Scriptor Web", "Palemonas MUFI", "Cardo", "Quivira", "Noto Serif",
+              "Noto Sans", "Segoe UI Historic", "Everson Mono"]
+MISSING_TIP = ("No font on this computer draws this character, so it shows as its code. It is still inserted "
+               "correctly; install a font with the MUFI characters (e.g. Junicode) to see it.")
 
 def display_text(char: str) -> str:
     """What a button shows: a combining mark alone would be invisible, so it sits on U+25CC."""
@@ -29,6 +36,30 @@ def describe(char: str) -> str:
     """Unicode names and code points, for the tooltip: ``LATIN SMALL LETTER P WITH STROKE (U+A751)``."""
     parts = [f"{unicodedata.name(c, 'unnamed character')} (U+{ord(c):04X})" for c in char]
     return " + ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def installed_mufi_fonts() -> tuple[str, ...]:
+    """The MUFI-capable fonts installed here, in preference order."""
+    installed = set(QFontDatabase.families())
+    return tuple(f for f in MUFI_FONTS if f in installed)
+
+
+def panel_font(family: str, size: int) -> QFont:
+    """The editor's font with the installed MUFI fonts as fallbacks (Qt tries them for missing glyphs)."""
+    font = QFont()
+    font.setFamilies(([family] if family else []) + [QFont().family()] + list(installed_mufi_fonts()))
+    font.setPointSize(max(10, int(size)))
+    return font
+
+
+def can_show(char: str, font: QFont) -> bool:
+    """Whether the font or one of its fallbacks has a glyph for every code point of ``char``."""
+    for family in font.families() or [font.family()]:
+        metrics = QFontMetrics(QFont(family))
+        if all(metrics.inFontUcs4(ord(c)) for c in char):
+            return True
+    return False
 
 
 class FlowLayout(QLayout):
@@ -119,16 +150,20 @@ class CharPanel(QWidget):
             shortcut.setEnabled(False)
             shortcut.deleteLater()
         self.buttons, self._shortcuts = [], []
-        font = QFont(self.settings.font_family) if self.settings.font_family else QFont(self.font())
-        font.setPointSize(max(10, int(self.settings.font_size)))
+        font = panel_font(self.settings.font_family, self.settings.font_size)
+        small = QFont(self.font())
+        small.setPointSize(7)
         for index, char in enumerate(self.characters()):
             button = QToolButton(self)
-            button.setText(display_text(char))
-            button.setFont(font)
+            shown = can_show(char, font)
+            # A box would tell nothing: a character no font can draw is shown as its code point.
+            button.setText(display_text(char) if shown else " ".join(f"{ord(c):04X}" for c in char))
+            button.setFont(font if shown else small)
+            button.setProperty("missing_glyph", not shown)
             button.setAutoRaise(False)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click must not steal the editor's cursor
             button.setMinimumSize(QSize(34, 34))
-            tip = describe(char)
+            tip = describe(char) if shown else f"{describe(char)}\n{MISSING_TIP}"
             if index < len(SHORTCUT_KEYS):
                 key = QKeySequence(f"Alt+{SHORTCUT_KEYS[index]}")
                 shortcut = QShortcut(key, self)
