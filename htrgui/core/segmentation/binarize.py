@@ -100,7 +100,8 @@ def rule_masks(ink: np.ndarray, h_length: int, v_length: int, bridge: int = 1) -
 def text_scale(ink: np.ndarray) -> float:
     """The page's text scale H: median height of mid-sized ink components (letters, word pieces).
 
-    Specks and large blobs (stamps, drawings, left-over borders) are left out. Returns 0.0 without ink.
+    Specks and large blobs (stamps, drawings, left-over borders) are left out. Returns 0.0 when nothing
+    of letter size is found.
     """
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n <= 1:
@@ -110,8 +111,8 @@ def text_scale(ink: np.ndarray) -> float:
     areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float32)
     page_h = ink.shape[0]
     ok = (hs >= 4) & (areas >= 12) & (hs < page_h / 8) & (ws < ink.shape[1] / 3)
-    if ok.sum() < 5:
-        return float(np.median(hs)) if len(hs) else 0.0
+    if ok.sum() < 3:
+        return 0.0  # specks only (noise, a blank page with dust): nothing that could be writing
     # weight by width so that long cursive words count more than dots and accents
     hs, ws = hs[ok], ws[ok]
     order = np.argsort(hs)
@@ -119,32 +120,18 @@ def text_scale(ink: np.ndarray) -> float:
     return float(hs[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
-def stroke_mask(ink: np.ndarray, min_width: int, max_strokes: float) -> np.ndarray:
-    """Components that are single long strokes: frames, flourishes, curved or broken rules, underlines.
+def frame_mask(ink: np.ndarray, min_size: int, max_fill: float) -> np.ndarray:
+    """Components that are frames drawn round a block of text, or long loose flourishes: at least
+    ``min_size`` wide and tall, and filling at most ``max_fill`` of their bounding box (writing fills a
+    tenth or more of its box; a frame or a sweeping curve almost none).
 
-    A component at least ``min_width`` wide is a stroke when a column crosses it on average at most
-    ``max_strokes`` times (writing crosses a column two to four times: letters, loops, ascenders).
+    Thin single strokes cannot be told from connected cursive by their shape alone at this scale (a long
+    cursive word crosses most columns once or twice too), so only the sparse large ones go.
     """
-    img = ink.astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(img, connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n <= 1:
         return np.zeros_like(ink, dtype=bool)
-    wide = stats[:, cv2.CC_STAT_WIDTH] >= min_width
-    wide[0] = False
-    if not wide.any():
-        return np.zeros_like(ink, dtype=bool)
-    starts = ink.copy()
-    starts[1:] &= ~ink[:-1]
-    runs = np.bincount(labels[starts], minlength=n).astype(np.float64)
-    # columns actually crossed, not the bounding box: a slanted frame line has gaps under no column
-    cols = np.zeros(n, dtype=np.float64)
-    ys, xs = np.nonzero(starts)
-    lab = labels[ys, xs]
-    sel = wide[lab]
-    pairs = np.unique(lab[sel].astype(np.int64) * ink.shape[1] + xs[sel])
-    np.add.at(cols, pairs // ink.shape[1], 1)
-    is_stroke = wide & (runs <= max_strokes * np.maximum(cols, 1))
-    # frames drawn round a block of text: a big, nearly empty box (writing fills a tenth or more of its box)
     w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
-    is_stroke |= wide & (h >= min_width) & (area < 0.02 * w.astype(np.float64) * h)
-    return is_stroke[labels]
+    frame = (w >= min_size) & (h >= min_size) & (area < max_fill * w.astype(np.float64) * h)
+    frame[0] = False
+    return frame[labels]

@@ -34,14 +34,14 @@ class SegmentationParams:
     #: Dark areas touching the image edge bigger than this fraction of the page are scan borders.
     border_min_fraction: float = 0.002
     #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines, underlines), not writing.
-    hrule_length: float = 10.0
+    hrule_length: float = 20.0
     vrule_length: float = 6.0
     #: Gaps up to this (x H) along a rule are bridged: dotted and dashed rules of printed registers.
     rule_bridge: float = 0.5
-    #: Components at least this wide (x H) that a column crosses at most ``stroke_crossings`` times on average
-    #: are single strokes (frames, flourishes, curved rules), not writing.
-    stroke_length: float = 5.0
-    stroke_crossings: float = 1.3
+    #: Components at least this wide and tall (x H) that fill at most ``frame_fill`` of their bounding box
+    #: are frames drawn round the text or sweeping flourishes, not writing.
+    frame_size: float = 5.0
+    frame_fill: float = 0.02
 
     # -- deskew -----------------------------------------------------------------------------------------
     #: Largest skew (degrees) searched for; the page is straightened before finding lines.

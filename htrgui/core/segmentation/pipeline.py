@@ -63,7 +63,7 @@ def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np
     hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale),
                            int(p.rule_bridge * scale))
     ink &= ~hr & ~vr
-    ink &= ~bz.stroke_mask(ink, int(p.stroke_length * scale), p.stroke_crossings)
+    ink &= ~bz.frame_mask(ink, int(p.frame_size * scale), p.frame_fill)
     return ink, vr
 
 

@@ -23,23 +23,23 @@ def line_polygon(i: int, lines: list[Line], ascender: float, descender: float, s
 
     Above the baseline it reaches ``ascender`` x its x-height, below ``descender`` x; both are capped, column
     by column, at the split between this line and the nearest line above or below that covers the column.
+    The neighbours' end columns are sampled too, so that the cap starts and stops exactly where they do.
     """
     line = lines[i]
+    reach_up = float(line.ys.min()) - ascender * line.xheight / (1 - SPLIT) - 1
+    reach_down = float(line.ys.max()) + descender * line.xheight / SPLIT + 1
+    near = [other for j, other in enumerate(lines)
+            if j != i and other.x1 >= line.x0 and other.x0 <= line.x1
+            and other.ys.max() >= reach_up and other.ys.min() <= reach_down]
     xs = sample_columns(line, step)
+    ends = [e for o in near for e in (o.x0 - 1, o.x0, o.x1, o.x1 + 1) if line.x0 < e < line.x1]
+    if ends:
+        xs = np.unique(np.concatenate([xs, ends]))
     base = line.at(xs)
     up = np.full(len(xs), ascender * line.xheight)
     down = np.full(len(xs), descender * line.xheight)
-    reach_up = float(base.min()) - ascender * line.xheight / (1 - SPLIT) - 1
-    reach_down = float(base.max()) + descender * line.xheight / SPLIT + 1
-    for j, other in enumerate(lines):
-        if j == i or other.x1 < line.x0 or other.x0 > line.x1:
-            continue
-        # a line too far away to cap this one (checked on its extreme rows) is skipped
-        if other.ys.max() < reach_up or other.ys.min() > reach_down:
-            continue
+    for other in near:
         cover = (xs >= other.x0) & (xs <= other.x1)
-        if not cover.any():
-            continue
         d = base - other.at(xs)  # > 0: other is above
         above = cover & (d > 0)
         below = cover & (d < 0)
