@@ -270,9 +270,40 @@ def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h
             renamespace(word, {n for n in ALTO_NS}, "")
             le.append(word)
         return
+    if not line.text_changed and _page_words(le, line, w, h):
+        return
     string = ET.SubElement(le, "String", {"CONTENT": clean_text(line.text), **box})
     if line.confidence is not None:
         string.set("WC", f"{min(max(line.confidence, 0.0), 1.0):.4f}")
+
+
+def _page_words(le: ET.Element, line: TextLine, w: int, h: int) -> bool:
+    """Write a PAGE line's Words as ALTO Strings with SP between them; False when they do not fit the text."""
+    if not line.extras.source_format.startswith("page"):
+        return False
+    words = []
+    for s in line.extras.elements:
+        e = from_string(s)
+        if local(e.tag) != "Word":
+            continue
+        coords = parse_polygon((child(e, "Coords") if child(e, "Coords") is not None else e).get("points"))
+        equiv = child(e, "TextEquiv")
+        uni = child(equiv, "Unicode") if equiv is not None else None
+        if not coords or uni is None or not (uni.text or "").strip() or not e.get("id"):
+            return False
+        words.append((e.get("id"), uni.text.strip(), clip_points(coords, w, h), equiv.get("conf")))
+    if not words or " ".join(t for _, t, _, _ in words) != line.text:
+        return False  # words in another order than the text (RTL, Transkribus readingOrder): keep the line whole
+    for n, (wid, text, pts, conf) in enumerate(words):
+        if n:
+            ET.SubElement(le, "SP")
+        string = ET.SubElement(le, "String", {"ID": wid, "CONTENT": clean_text(text), **_box(pts)})
+        try:
+            if conf is not None and 0.0 <= float(conf) <= 1.0:
+                string.set("WC", f"{float(conf):.4f}")
+        except ValueError:
+            pass
+    return True
 
 
 def write_alto(page: Page, path: Path | str) -> None:

@@ -80,3 +80,45 @@ def test_alto43_reading_order_and_dummy_block(tmp_path, alto_xsd):
     again, _ = _read(out)
     assert [ln.id for ln in again.lines()] == ["l3", "l1", "l2"]  # document order now carries the order
     assert [r.type for r in again.regions] == ["MainZone", ""]
+
+
+def test_page_words_become_alto_strings(tmp_path, alto_xsd):
+    from test_io_page import OCRD
+
+    path = tmp_path / "ocrd.xml"
+    path.write_text(OCRD.format(), encoding="utf-8")
+    page, _ = _read(path)
+    out = tmp_path / "alto.xml"
+    write_alto(page, out)
+    assert alto_xsd.errors(out) == []
+    root = lxml_root(out)
+    ns = {"a": root.nsmap[None]}
+    strings = root.findall(".//a:String", ns)
+    assert [(s.get("ID"), s.get("CONTENT"), s.get("HPOS"), s.get("WIDTH"), s.get("WC")) for s in strings] == \
+        [("r0l0w0", "Hallo", "20", "280", "0.8000")]
+
+
+def test_two_page_words_and_word_order_fallback(tmp_path, alto_xsd):
+    from htrgui.core.xmlsafe import PAGE2019
+
+    words = "".join(f'<Word id="w{i}"><Coords points="{x},10 {x + 40},10 {x + 40},40 {x},40"/>'
+                    f'<TextEquiv><Unicode>{t}</Unicode></TextEquiv></Word>'
+                    for i, (x, t) in enumerate([(10, "zwei"), (60, "Worte")]))
+    path = tmp_path / "w.xml"
+    path.write_text(f'<PcGts xmlns="{PAGE2019}"><Page imageFilename="w.png" imageWidth="200" imageHeight="100">'
+                    '<TextRegion id="r"><Coords points="0,0 150,0 150,50 0,50"/><TextLine id="l">'
+                    f'<Coords points="5,5 110,5 110,45 5,45"/><Baseline points="5,40 110,40"/>{words}'
+                    '<TextEquiv><Unicode>zwei Worte</Unicode></TextEquiv></TextLine></TextRegion></Page></PcGts>',
+                    encoding="utf-8")
+    page, _ = _read(path)
+    out = tmp_path / "a.xml"
+    write_alto(page, out)
+    assert alto_xsd.errors(out) == []
+    root = lxml_root(out)
+    ns = {"a": root.nsmap[None]}
+    line = root.find(".//a:TextLine", ns)
+    assert [c.tag.split("}")[1] for c in line if not c.tag.endswith("Shape")] == ["String", "SP", "String"]
+    # once the words no longer spell the line, the whole line is one String
+    next(page.lines()).set_text("drei Worte")
+    write_alto(page, out)
+    assert [s.get("CONTENT") for s in lxml_root(out).iterfind(".//a:String", ns)] == ["drei Worte"]
