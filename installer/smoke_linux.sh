@@ -52,19 +52,20 @@ step "doctor"
 "$APP" doctor --json --no-measure > "$WORK/doctor.json"
 
 step "segment and recognise $PAGE"
-mkdir -p "$WORK/in" "$WORK/frozen" "$WORK/source"
-cp "$SHARED/data/$PAGE.jpg" "$WORK/in/"
 STEM=$(basename "$PAGE")
 # HTRGUI_SMOKE_MODEL: a model file to use instead of the shipped one (before a model ships).
 MODEL_OPT=${HTRGUI_SMOKE_MODEL:+--model $HTRGUI_SMOKE_MODEL}
-run_pipeline() {  # $1: command prefix (frozen app or source), $2: output folder
+run_pipeline() {  # $1: command prefix (frozen app or source), $2: its own folder
   local out=$2
+  mkdir -p "$out"
+  cp "$SHARED/data/$PAGE.jpg" "$out/"
   if $1 segment --help >/dev/null 2>&1; then
-    $1 segment "$WORK/in/$STEM.jpg" -o "$out/seg" >&2
-    $1 recognize $MODEL_OPT "$out/seg/$STEM.xml" -o "$out/rec" >&2
+    # page/ beside the image: the layout in which a PAGE file's bare imageFilename finds its image
+    $1 segment "$out/$STEM.jpg" -o "$out/page" >&2
+    $1 recognize $MODEL_OPT "$out/page/$STEM.xml" -o "$out/rec" >&2
   else  # no segment command in this build: recognize segments a bare image itself
     echo "smoke_linux: no 'segment' command, recognising the image directly" >&2
-    $1 recognize $MODEL_OPT "$WORK/in/$STEM.jpg" -o "$out/rec" >&2
+    $1 recognize $MODEL_OPT "$out/$STEM.jpg" -o "$out/rec" >&2
   fi
 }
 t0=$(now); run_pipeline "$APP" "$WORK/frozen"; t1=$(now)
