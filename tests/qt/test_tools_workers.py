@@ -298,3 +298,24 @@ def test_time_left_and_duration():
     assert time_left(Progress(5, 10), 5.0) == pytest.approx(5.0)
     assert format_duration(42) == "0:42"
     assert format_duration(3903) == "1:05:03"
+
+
+@pytest.mark.qt_no_exception_capture
+def test_uncaught_exception_in_a_slot_becomes_an_error_dialog(qtbot, monkeypatch):
+    """After install_excepthook, an exception escaping a slot is shown with its traceback, not lost."""
+    import sys
+
+    from PySide6.QtCore import QTimer
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    error_dialogs.install_excepthook()
+
+    def broken_slot():
+        {}["missing key"]
+
+    QTimer.singleShot(0, broken_slot)
+    qtbot.waitUntil(lambda: bool(error_dialogs.open_error_boxes()), timeout=5000)
+    box = error_dialogs.open_error_boxes()[-1]
+    assert "KeyError" in box.text() and "missing key" in box.text()
+    assert "broken_slot" in box.detailedText()
+    box.close()
