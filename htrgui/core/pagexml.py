@@ -15,6 +15,7 @@ from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.io import finish_page
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, REGION_ELEMENTS, CustomTag, decode_confidences,
                                     format_tag, parse_custom)
+from htrgui.core.pagetables import cells_of, read_table
 from htrgui.core.xmlsafe import (PAGE2013, PAGE2019, FormatError, baseline_from_polygon, bbox_polygon, child,
                                  children, from_string, local, ns_of, parse_points, parse_polygon,
                                  polygon_from_baseline, to_string, warn)
@@ -24,7 +25,6 @@ __all__ = ["read_page", "page_from_xml", "write_page"]
 _INTERPRETED_LINE = {"Coords", "Baseline", "TextEquiv"}
 _INTERPRETED_REGION = {"Coords", "TextLine", "TextEquiv"}
 _INTERPRETED_PAGE = {"ReadingOrder", "TextRegion", "TableRegion"}
-_CELLS = ("TableCell", "TextRegion")  # Transkribus cells, PAGE 2019 cells
 
 
 def read_page(path: Path | str) -> Page:
@@ -197,59 +197,6 @@ class _Reader:
             self.repaired("regions without usable Coords, box around their lines used", region_id)
         return index, TextRegion(id=region_id, polygon=polygon, type=rtype, lines=ordered, extras=ex)
 
-    # --- tables ------------------------------------------------------------------------------------------
-    def table(self, elem: ET.Element) -> tuple[int | None, list[TextRegion], str]:
-        """Cells of a table as regions (row by row), and the table without its cells (kept as it is).
-
-        eScriptorium and kraken only read lines of top-level regions, so cells are written back as top-level
-        TextRegions with a standard ``Roles/TableCellRole`` and ``custom="table {id:...;}"``.
-        """
-        table_id = elem.get("id", "")
-        ns = ns_of(elem.tag)
-        shell = ET.Element(elem.tag, elem.attrib)
-        cells = []
-        for pos, c in enumerate(elem):
-            if local(c.tag) not in _CELLS:
-                shell.append(c)
-                continue
-            _, region = self.region(c)
-            if region is None:
-                continue
-            row, col, role = _cell_position(c)
-            if local(c.tag) == "TableCell":
-                for key in ("row", "col", "rowSpan", "colSpan"):
-                    region.extras.attrs.pop(key, None)
-                roles = ET.Element(f"{{{ns}}}Roles" if ns else "Roles")
-                ET.SubElement(roles, f"{{{ns}}}TableCellRole" if ns else "TableCellRole", role)
-                region.extras.elements.insert(0, to_string(roles))
-            region.type = region.type or "table-cell"
-            region.extras.custom.append(format_tag("table", {"id": table_id}))
-            cells.append((row, col, pos, region))
-        index = next((int(t.values["index"]) for t in parse_custom(elem.get("custom"))
-                      if t.name == "readingOrder" and t.values.get("index", "").isdigit()), None)
-        return index, [r for *_, r in sorted(cells, key=lambda t: t[:3])], to_string(shell)
-
-
-def _cells(table: ET.Element) -> list[ET.Element]:
-    return [c for c in table if local(c.tag) in _CELLS]
-
-
-def _cell_position(cell: ET.Element) -> tuple[int, int, dict[str, str]]:
-    """(row, column, TableCellRole attributes) of a Transkribus TableCell or a PAGE 2019 cell region."""
-    if local(cell.tag) == "TableCell":
-        role = {"rowIndex": cell.get("row", "0"), "columnIndex": cell.get("col", "0"),
-                "rowSpan": cell.get("rowSpan", "1"), "colSpan": cell.get("colSpan", "1")}
-    else:
-        roles = child(cell, "Roles")
-        found = child(roles, "TableCellRole") if roles is not None else None
-        role = dict(found.attrib) if found is not None else {"rowIndex": "0", "columnIndex": "0"}
-
-    def num(key: str) -> int:
-        value = role.get(key, "0")
-        return int(value) if value.isdigit() else 0
-
-    return num("rowIndex"), num("columnIndex"), role
-
 
 def _points(elem: ET.Element, name: str) -> str | None:
     """``points`` of a Coords/Baseline child; PAGE 2009/2010 spell it as <Point x= y=> children."""
@@ -363,8 +310,8 @@ def page_from_xml(root: ET.Element, path: Path) -> Page:
             index, region = reader.region(c)
             if region is not None:
                 found.append((index, [region]))
-        elif local(c.tag) == "TableRegion" and _cells(c):
-            index, cells, shell = reader.table(c)
+        elif local(c.tag) == "TableRegion" and cells_of(c):
+            index, cells, shell = read_table(reader, c)
             page_ex.elements.append(shell)
             table_of.update({cell.id: c.get("id", "") for cell in cells})
             found.append((index, cells))
