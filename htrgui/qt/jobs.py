@@ -182,7 +182,7 @@ class JobStatusWidget(QWidget):
         self.bar.setTextVisible(True)
         self.cancel_button = QToolButton(self)
         self.cancel_button.setText("Cancel")
-        self.cancel_button.setToolTip("Stop the running job (Esc); what is done so far is kept")
+        self.cancel_button.setToolTip("Stop the running job; what is done so far is kept")
         _set_icon(self.cancel_button, "mdi6.close-circle-outline")
         self.cancel_button.clicked.connect(self._on_cancel)
         layout = QHBoxLayout(self)

@@ -92,7 +92,8 @@ def model_files() -> list[tuple[Path, bool]]:
         shipped_dir = bundled_models_dir().resolve()
         for entry in library.list_models():
             path = Path(getattr(entry, "path", entry))
-            found.append((path, _is_under(path, shipped_dir)))
+            origin = getattr(entry, "origin", None)
+            found.append((path, origin == "shipped" if origin else _is_under(path, shipped_dir)))
         return found
     for folder, shipped in ((bundled_models_dir(), True), (user_models_dir(), False)):
         if folder.is_dir():
