@@ -330,7 +330,8 @@ def move_point(page: Page, object_id: str, which: Literal["baseline", "polygon"]
                point: Point) -> Edit:
     """Move one point of a line's baseline or polygon, or of a region's polygon (``which="polygon"``).
 
-    A baseline point cannot pass its neighbours: baselines stay left to right.
+    A baseline point cannot pass its neighbours: baselines stay left to right. When a baseline point leaves
+    the line's polygon, the polygon is redrawn around the baseline (as :func:`recompute_polygon` does).
     """
     found = page.find_line(object_id)
     target = found[1] if found else page.find_region(object_id)
@@ -349,23 +350,19 @@ def move_point(page: Page, object_id: str, which: Literal["baseline", "polygon"]
             raise EditError(f"{object_id}: baseline point {index} has no room to move")
         new = (min(max(new[0], lo), hi), new[1])
     before = _capture(page)
+    if which == "baseline":
+        reach = _reach(page, target)
     pts[index] = new
     setattr(target, which, pts)
+    if which == "baseline" and not _inside(target.polygon, target.baseline):
+        # the baseline left its polygon: redraw the polygon around it (one edit, one undo)
+        target.polygon = _band(page, found[0], target, *reach)
     return _finish(f"move {which} point", page, before, changed=[object_id])
 
 
-def recompute_polygon(page: Page, line_id: str, up: float | None = None, down: float | None = None) -> Edit:
-    """Redraw a line's polygon as a band around its baseline (after the baseline was edited).
-
-    The band keeps the line's current reach above and below the baseline unless ``up``/``down`` are given
-    (the page's typical reach when the line has none), and stops halfway to the nearest line above and below
-    in the same region so it does not swallow them.
-    """
-    region, line = _line(page, line_id)
-    cur_up, cur_down = _extent(line)
-    typ_up, typ_down = _typical_extent(page)
-    up = float(up if up is not None else (cur_up or typ_up))
-    down = float(down if down is not None else (cur_down or typ_down))
+def _band(page: Page, region: TextRegion, line: TextLine, up: float, down: float) -> list[Point]:
+    """A polygon ``up`` above and ``down`` below the line's baseline, stopping short of the nearest lines
+    above and below in the same region (at the same split as the segmenter) so it does not swallow them."""
     ys = np.array([p[1] for p in line.baseline], dtype=float)
     xs = np.array([p[0] for p in line.baseline], dtype=float)
     ups, downs = np.full(len(xs), up), np.full(len(xs), down)
@@ -380,11 +377,37 @@ def recompute_polygon(page: Page, line_id: str, up: float | None = None, down: f
         ups = np.where(cover & (d > 0), np.minimum(ups, 0.68 * d), ups)
         downs = np.where(cover & (d < 0), np.minimum(downs, 0.32 * -d), downs)
     ups, downs = np.maximum(ups, 2), np.maximum(downs, 2)
-    top = [(x - (i == 0) + (i == len(xs) - 1), y - u) for i, (x, y, u) in enumerate(zip(xs, ys, ups))]
-    bottom = [(x + (i == len(xs) - 1) - (i == 0), y + d) for i, (x, y, d) in enumerate(zip(xs, ys, downs))]
+    n = len(xs)
+    top = [(x - (i == 0) + (i == n - 1), y - u) for i, (x, y, u) in enumerate(zip(xs, ys, ups))]
+    bottom = [(x + (i == n - 1) - (i == 0), y + d) for i, (x, y, d) in enumerate(zip(xs, ys, downs))]
     poly = _clip(page, top + bottom[::-1])
-    if len(poly) < 4:
-        poly = polygon_around(page, line.baseline, up, down)
+    return poly if len(poly) >= 4 else polygon_around(page, line.baseline, up, down)
+
+
+def _reach(page: Page, line: TextLine) -> tuple[float, float]:
+    """The line's own reach above and below its baseline, or the page's typical one."""
+    cur_up, cur_down = _extent(line)
+    typ_up, typ_down = _typical_extent(page)
+    return (cur_up or typ_up), (cur_down or typ_down)
+
+
+def _inside(polygon: list[Point], points: list[Point]) -> bool:
+    contour = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
+    return len(polygon) >= 3 and all(cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
+                                     for x, y in points)
+
+
+def recompute_polygon(page: Page, line_id: str, up: float | None = None, down: float | None = None) -> Edit:
+    """Redraw a line's polygon as a band around its baseline (after the baseline was edited).
+
+    The band keeps the line's current reach above and below the baseline unless ``up``/``down`` are given
+    (the page's typical reach when the line has none), and stops short of the nearest line above and below
+    in the same region so it does not swallow them.
+    """
+    region, line = _line(page, line_id)
+    own_up, own_down = _reach(page, line)
+    poly = _band(page, region, line, float(up if up is not None else own_up),
+                 float(down if down is not None else own_down))
     before = _capture(page)
     line.polygon = poly
     return _finish("recompute polygon", page, before, changed=[line.id])
