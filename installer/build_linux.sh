@@ -41,6 +41,14 @@ start=$(date +%s)
 HTRGUI_VARIANT="$VARIANT" "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
   --distpath dist --workpath build/pyinstaller installer/htrgui.spec
 echo "build_linux: PyInstaller took $(( $(date +%s) - start )) s"
+# torch's own libraries carry a full symbol table (~100 MB); dropping it leaves the dynamic symbols that
+# loading and tracebacks use. Only torch's: libraries that auditwheel patched (numpy.libs, *.libs) can be
+# corrupted by strip, and PyInstaller's strip=True would touch those too. The smoke test runs the result.
+if command -v strip >/dev/null 2>&1; then
+  before=$(du -sm dist/htrgui | cut -f1)
+  find dist/htrgui/_internal/torch/lib -name '*.so*' -type f -exec strip --strip-unneeded {} +
+  echo "build_linux: stripped torch libraries: ${before} MB -> $(du -sm dist/htrgui | cut -f1) MB"
+fi
 
 NAME=$("$PYTHON" -c "import sys; sys.path.insert(0, 'installer'); import bundle; print(bundle.artefact_name('$VARIANT'))")
 VERSION=$("$PYTHON" -c "import sys; sys.path.insert(0, 'installer'); import bundle; print(bundle.app_version())")

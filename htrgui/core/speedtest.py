@@ -7,6 +7,7 @@ forward, CTC loss, backward and an AdamW update on a batch of lines.
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -71,16 +72,21 @@ def load_timing_model(model: str | None, config: str):
 
 def _seconds_per_call(fn: Callable[[], None], budget_s: float, sync: Callable[[], None],
                       token: CancelToken | None, min_calls: int = 1, max_calls: int = 100) -> float:
-    """Mean wall time of ``fn`` over as many calls as fit in ``budget_s`` (at least ``min_calls``)."""
-    calls = 0
+    """Median wall time of ``fn`` over as many calls as fit in ``budget_s`` (at least ``min_calls``).
+
+    The median, not the mean: on a shared machine one call slowed by another program should not set the
+    estimate.
+    """
+    times: list[float] = []
     start = time.perf_counter()
-    while calls < min_calls or (time.perf_counter() - start < budget_s and calls < max_calls):
+    while len(times) < min_calls or (time.perf_counter() - start < budget_s and len(times) < max_calls):
         if token is not None:
             token.check()
+        t0 = time.perf_counter()
         fn()
         sync()
-        calls += 1
-    return (time.perf_counter() - start) / calls
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def measure_speed(model: str | None = None, device: str = "cpu", config: str = "small", seconds: float = 3.0,
