@@ -50,4 +50,4 @@ def splits(shared_data) -> dict:
 
 def all_alto_files() -> list[Path]:
     """Every ALTO file of ../shared/data (empty when absent)."""
-    return sorted(DATA.glob("*/*/*.xml")) if DATA.exists() else []
+    return sorted(DATA.rglob("*.xml")) if DATA.exists() else []

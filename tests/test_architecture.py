@@ -10,7 +10,7 @@ import htrgui.core
 
 
 def test_core_and_cli_import_without_qt():
-    modules = ["htrgui.core." + m.name for m in pkgutil.walk_packages(htrgui.core.__path__, )]
+    modules = [m.name for m in pkgutil.walk_packages(htrgui.core.__path__, prefix="htrgui.core.")]
     code = (
         "import sys, importlib\n"
         "class Block:\n"
