@@ -53,8 +53,25 @@ def smoke_test() -> int:
     return int(code or 0) if seen.get("main_window") else 1
 
 
+def attach_missing_streams() -> None:
+    """A windowed program (Windows ``htrgui.exe``, the macOS app) has no stdout/stderr: Python sets them to
+    None and the first library that writes a warning crashes. Send stdout nowhere and stderr to a log file
+    the user can attach to a bug report."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    if sys.stderr is None:
+        try:
+            from htrgui.core.paths import user_data_dir
+
+            log = user_data_dir() / "htrgui-last-run.log"
+            sys.stderr = open(log, "w", encoding="utf-8", buffering=1)
+        except OSError:
+            sys.stderr = open(os.devnull, "w", encoding="utf-8")
+
+
 def main() -> int:
     multiprocessing.freeze_support()  # worker processes re-execute this binary
+    attach_missing_streams()
     argv = sys.argv[1:]
     if argv[:1] == ["--smoke-test"]:
         return smoke_test()

@@ -156,6 +156,26 @@ def nvidia_smi_gpus() -> list[GpuInfo]:
     return gpus
 
 
+def cuda_arch_supported(capability: tuple[int, int], arch_list: list[str] | set[str]) -> bool:
+    """Whether torch's compiled kernels (``torch.cuda.get_arch_list()``) run on a card of this capability.
+
+    Machine code for ``sm_XY`` runs on any card of the same major version X with minor >= Y; PTX
+    (``compute_XY``) is compiled by the driver for any card of capability >= XY.
+    """
+    major, minor = capability
+    for arch in arch_list:
+        kind, _, num = arch.partition("_")
+        digits = "".join(ch for ch in num if ch.isdigit())  # "sm_90a" -> "90"
+        if len(digits) < 2:
+            continue
+        a_major, a_minor = int(digits[:-1]), int(digits[-1])
+        if kind == "sm" and a_major == major and a_minor <= minor:
+            return True
+        if kind == "compute" and (a_major, a_minor) <= (major, minor):
+            return True
+    return False
+
+
 def torch_gpus() -> tuple[list[GpuInfo], str | None]:
     """Accelerators torch can use, plus NVIDIA GPUs it cannot (CPU-only build, too old a card)."""
     import torch
@@ -170,8 +190,7 @@ def torch_gpus() -> tuple[list[GpuInfo], str | None]:
             gpu = GpuInfo(kind="cuda", name=prop.name, memory_gb=prop.total_memory / 1e9, capability=cap,
                           driver=smi[i].driver if i < len(smi) else "")
             # A card newer or older than the kernels compiled into torch fails with "no kernel image".
-            if arch and f"sm_{prop.major}{prop.minor}" not in arch and not any(
-                    a.startswith("compute_") and int(a[8:]) <= prop.major * 10 + prop.minor for a in arch):
+            if arch and not cuda_arch_supported((prop.major, prop.minor), arch):
                 gpu.usable = False
                 gpu.note = f"this torch has no kernels for compute capability {cap} (it has {', '.join(sorted(arch))})"
             found.append(gpu)

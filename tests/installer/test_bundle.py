@@ -162,3 +162,22 @@ def test_install_script_refuses_a_partial_archive(tmp_path):
     done = subprocess.run(["sh", str(tmp_path / "install.sh")], capture_output=True, text=True, env=env)
     assert done.returncode != 0 and "htrgui/htrgui is missing" in done.stderr
     assert not (tmp_path / "prefix" / "bin").exists()
+
+
+def test_windowed_launch_without_streams_logs_to_a_file(tmp_path):
+    """A windowed frozen program starts with sys.stdout/stderr = None; the launcher gives them somewhere to go."""
+    code = (
+        "import sys, warnings\n"
+        f"sys.path[:0] = [{str(INSTALLER)!r}, {str(REPO)!r}]\n"
+        "sys.stdout = None; sys.stderr = None\n"
+        "import launcher\n"
+        "launcher.attach_missing_streams()\n"
+        "print('to nowhere')\n"
+        "warnings.warn('written to the log')\n"
+        "sys.stderr.flush()\n"
+    )
+    env = dict(os.environ, HTRGUI_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == ""
+    log = tmp_path / "data" / "htrgui-last-run.log"
+    assert "written to the log" in log.read_text(encoding="utf-8")

@@ -132,3 +132,15 @@ def test_a_broken_model_file_is_reported_not_raised(tmp_path):
     data = json.loads(out.stdout)
     assert data["app_version"] == doctor.__version__ and data["versions"]["torch"]
     assert data["speed"] is None and "broken.pt" in data["speed_error"]
+
+
+def test_cuda_kernel_compatibility_rules():
+    """'no kernel image' cases, with arch lists as torch builds report them."""
+    cu126 = ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
+    assert doctor.cuda_arch_supported((8, 6), cu126)  # RTX 3060: exact match
+    assert doctor.cuda_arch_supported((8, 9), cu126)  # RTX 4090: sm_86 code runs on 8.9 (same major)
+    assert not doctor.cuda_arch_supported((12, 0), cu126)  # RTX 5090 with an older torch: no kernels
+    assert not doctor.cuda_arch_supported((3, 7), cu126)  # Tesla K80: too old
+    assert doctor.cuda_arch_supported((12, 0), cu126 + ["compute_90"])  # PTX is compiled by the driver
+    assert not doctor.cuda_arch_supported((8, 0), ["sm_86"])  # 8.6 code does not run on 8.0
+    assert doctor.cuda_arch_supported((9, 0), ["sm_90a"])
