@@ -53,6 +53,8 @@ class Settings:
     recent_projects: list[str] = field(default_factory=list)
     #: Keys of a newer version (or of another tool) kept as they are so saving does not drop them.
     unknown: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: What was wrong with the file when it was loaded (never saved): the window may show it to the user.
+    problems: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def add_recent(self, folder: str | Path) -> None:
         """Put ``folder`` first in the recent projects (no duplicates, at most MAX_RECENT)."""
@@ -63,6 +65,7 @@ class Settings:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         unknown = data.pop("unknown")
+        data.pop("problems")
         return {**unknown, **data}
 
 
@@ -97,17 +100,18 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
 def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settings:
     """Build Settings from parsed JSON; a bad value resets only its field (with a SettingsWarning)."""
     data = _migrate(dict(data))
-    known = {f.name for f in fields(Settings)} - {"unknown"}
+    known = {f.name for f in fields(Settings)} - {"unknown", "problems"}
     values: dict[str, Any] = {}
+    problems: list[str] = []
     for name in known & data.keys():
         if _valid(name, data[name]):
             values[name] = data[name]
         else:
-            warnings.warn(f"{source}: ignoring invalid {name} {data[name]!r}, using the default",
-                          SettingsWarning, stacklevel=3)
+            problems.append(f"{source}: ignoring invalid {name} {data[name]!r}, using the default")
+            warnings.warn(problems[-1], SettingsWarning, stacklevel=3)
     values["schema_version"] = SCHEMA_VERSION
     values["unknown"] = {k: v for k, v in data.items() if k not in known}
-    return Settings(**values)
+    return Settings(**values, problems=problems)
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -126,9 +130,9 @@ def load_settings(path: Path | None = None) -> Settings:
             where = f"; it was kept as {kept.name}"
         except OSError:
             where = ""
-        warnings.warn(f"{path}: cannot read the settings ({exc}), using defaults{where}",
-                      SettingsWarning, stacklevel=2)
-        return Settings()
+        problem = f"{path}: cannot read the settings ({exc}), using defaults{where}"
+        warnings.warn(problem, SettingsWarning, stacklevel=2)
+        return Settings(problems=[problem])
     return settings_from_dict(data, str(path))
 
 

@@ -60,6 +60,7 @@ def test_corrupt_file_is_set_aside_with_a_warning(content):
     with pytest.warns(SettingsWarning, match="settings.json"):
         s = load_settings()
     assert s == Settings()
+    assert s.problems and "settings.json" in s.problems[0]  # for the window to tell the user
     assert not path.exists()
     assert path.with_name("settings.json.corrupt").read_bytes() == content
     # The next save works and the next load is quiet.
@@ -79,6 +80,9 @@ def test_a_bad_value_resets_only_its_field():
     assert (s.device, s.font_size, s.special_characters) == ("auto", Settings().font_size,
                                                              Settings().special_characters)
     assert (s.theme, s.default_model) == ("dark", "tiny")
+    assert len(s.problems) == 3
+    save_settings(s)
+    assert "problems" not in json.loads(settings_path().read_text(encoding="utf-8"))
 
 
 def test_unknown_keys_of_a_newer_version_survive_a_save():
