@@ -321,10 +321,20 @@ def test_finetune_offers_only_a_better_model(qtbot, small_project):
     assert not dialog.use_button.isEnabled()
 
 
-def test_finetune_needs_verified_lines_on_two_pages(qtbot, small_project):
+def test_finetune_needs_a_model_to_start_from(qtbot, small_project):
+    project, _ = small_project
+    mark_verified(project, {"Lettre42": 2, "Lettre43": 2})
+    dialog, _ = finetune_dialog(qtbot, project, Settings(default_model="/nowhere/gone.pt"))
+    assert dialog.verified.enough
+    assert "gone.pt" in dialog.base_label.text()
+    assert not dialog.start_button.isEnabled() and dialog.start() is None
+
+
+def test_finetune_needs_verified_lines_on_two_pages(qtbot, small_project, tmp_path):
     project, _ = small_project
     mark_verified(project, {"Lettre42": 5})
-    dialog, _ = finetune_dialog(qtbot, project, Settings())
+    base = tiny_model(tmp_path / "base.pt", "base")
+    dialog, _ = finetune_dialog(qtbot, project, Settings(default_model=str(base)))
     assert dialog.verified.lines == 5 and not dialog.verified.enough
     assert not dialog.start_button.isEnabled()
     assert "at least two pages" in dialog.summary.text()

@@ -82,6 +82,21 @@ def finetune_job(pages: list, base: str, device: str, budget_s: float, config=No
     return run
 
 
+def base_model_problem(name: str) -> str:
+    """Why the model to start from cannot be used ("" when it can): checked before anything runs."""
+    from htrgui.core.errors import ModelError
+
+    try:
+        from htrgui.core.recognition.library import resolve_model
+    except ImportError as exc:
+        return f"the model library is not available ({exc})"
+    try:
+        resolve_model(name or None)
+    except ModelError as exc:
+        return f"No model to start from: {exc}"
+    return ""
+
+
 class FineTuneDialog(QDialog):
     """Collects verified lines, fine-tunes, plots loss and held-out CER, offers the better model.
 
@@ -111,8 +126,10 @@ class FineTuneDialog(QDialog):
         intro.setWordWrap(True)
         self.summary = QLabel("Counting verified lines\u2026")
         self.summary.setWordWrap(True)
+        self.base_problem = base_model_problem(settings.default_model)
         base = settings.default_model or "the shipped default model"
-        self.base_label = QLabel(Path(base).stem if settings.default_model else base)
+        self.base_label = QLabel(self.base_problem or (Path(base).stem if settings.default_model else base))
+        self.base_label.setWordWrap(True)
         self.budget = QSpinBox()
         self.budget.setRange(1, 24 * 60)
         self.budget.setValue(15)
@@ -185,7 +202,7 @@ class FineTuneDialog(QDialog):
 
     def _update_buttons(self, *_args) -> None:
         running = self.running()
-        ready = self.verified is not None and self.verified.enough
+        ready = self.verified is not None and self.verified.enough and not self.base_problem
         self.start_button.setEnabled(ready and not running and not self.runner.busy)
         self.cancel_button.setEnabled(running)
         self.budget.setEnabled(not running)
@@ -193,7 +210,7 @@ class FineTuneDialog(QDialog):
     # ---------------------------------------------------------------- running
     def start(self, time_budget_s: float | None = None, config=None) -> GeneratorWorker | None:
         """Start fine-tuning (the Start button). ``config`` overrides the core's recipe (tests use tiny runs)."""
-        if self.verified is None or not self.verified.enough or self.running():
+        if self.verified is None or not self.verified.enough or self.base_problem or self.running():
             return None
         budget = time_budget_s if time_budget_s is not None else 60.0 * self.budget.value()
         base = self.settings.default_model or "default"
