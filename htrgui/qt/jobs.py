@@ -216,7 +216,10 @@ class JobStatusWidget(QWidget):
         else:
             self.bar.setRange(0, 0)
         text = f"{self._runner.title}: {progress.message}" if progress.message else self._runner.title
-        left = time_left(progress, self._runner.elapsed())
+        # The job's own estimate when it has one (training knows its time budget), else the rate so far.
+        left = progress.info.get("eta_s")
+        if not isinstance(left, (int, float)):
+            left = time_left(progress, self._runner.elapsed())
         if left is not None and self._runner.elapsed() > 2.0:
             text += f" \u2014 {format_duration(left)} left"
         self.label.setText(text)

@@ -202,7 +202,7 @@ def test_export_dialog_writes_every_format(qtbot, small_project, tmp_path):
         for sub in ("PAGE", "ALTO"):
             page = read_document(out / sub / f"{name}.xml")
             assert page.text() == text
-    assert dialog.cancel_button.text() == "Close"
+    assert dialog.cancel_button.text() == "Close" and dialog.open_button.isEnabled()
 
 
 def test_export_dialog_reports_a_damaged_page_and_goes_on(qtbot, small_project, tmp_path):

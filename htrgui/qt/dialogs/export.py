@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -102,6 +103,10 @@ class ExportDialog(QDialog):
         self.report.hide()
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.open_button = self.buttons.addButton("Show folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.setToolTip("Open the export folder in the file manager")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._show_folder)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.export_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self._cancel_or_close)
@@ -179,6 +184,7 @@ class ExportDialog(QDialog):
         if outcome == "finished":
             self.status.setText(f"Exported {ok} file(s) to {outdir}" +
                                 (f"; {len(self.errors)} could not be exported:" if self.errors else "."))
+            self.open_button.setEnabled(True)
             self.exported.emit(str(outdir))
         elif outcome == "cancelled":
             self.status.setText(f"Cancelled after {ok} file(s); the files written so far are complete.")
@@ -189,6 +195,9 @@ class ExportDialog(QDialog):
             self.report.show()
         self.cancel_button.setText("Close")
         self._update()
+
+    def _show_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.outdir)))
 
     def _cancel_or_close(self) -> None:
         if self.worker is not None and self.worker.is_running():
