@@ -10,7 +10,7 @@ import gc
 import sys
 import threading
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -67,6 +67,7 @@ def preload_heavy_modules() -> threading.Thread:
 
             import htrgui.core.recognition.engine  # noqa: F401
             import htrgui.core.segmentation  # noqa: F401
+            import htrgui.core.training.finetune  # noqa: F401
         except Exception:  # noqa: BLE001 - the job that needs them reports the error properly
             return
         # torch's objects live as long as the app: keep the garbage collector from walking them (its full
@@ -101,7 +102,6 @@ def run(argv: list[str]) -> int:
         hints.colorSchemeChanged.connect(lambda _s: apply_theme(app, settings.theme))
     window = MainWindow(settings)
     window.show()
-    QTimer.singleShot(200, preload_heavy_modules)
     if argv:
         window.open_path(argv[0])
     elif settings.recent_projects:

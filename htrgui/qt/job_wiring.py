@@ -114,6 +114,8 @@ class JobWiring(QObject):
         a.recognize_selected.triggered.connect(lambda: self.recognize(self._selected()))
         a.recognize_all.triggered.connect(lambda: self.recognize(self._all()))
         a.cancel_job.triggered.connect(runner.cancel)
+        # every job (fine-tuning from its dialog too) starts with the long-lived objects frozen
+        runner.busy_changed.connect(lambda busy: self._settle_memory() if busy else None)
 
     # ---------------------------------------------------------------- which pages
     def _current(self) -> list[int]:

@@ -6,10 +6,11 @@ and editor in step, the line tools and job wiring turn actions into commands and
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMenu, QSizePolicy, QSplitter, QToolBar,
                                QVBoxLayout, QWidget)
@@ -45,6 +46,10 @@ class MainWindow(QMainWindow):
         # interface (slots, paint and item overrides) must win it back, waiting up to the switch interval each
         # time (5 ms by default). 1 ms keeps a busy window fluid at a negligible cost to the job.
         sys.setswitchinterval(0.001)
+        # Full garbage collections walk every container object (torch brings hundreds of thousands) and stop
+        # all threads for 0.1-0.5 s (measured). Collect the young often, the old rarely; long-lived objects
+        # are also frozen when a job starts (job_wiring).
+        gc.set_threshold(2000, 10, 1000)
         self.settings = settings if settings is not None else load_settings()
         self.setWindowTitle("htrgui")
         self.setAcceptDrops(True)
@@ -93,6 +98,10 @@ class MainWindow(QMainWindow):
         self.apply_settings()
         self._restore_state()
         self._update_enabled()
+        # torch and the engines load in the background while the person opens a folder
+        from htrgui.qt.app import preload_heavy_modules
+
+        QTimer.singleShot(100, preload_heavy_modules)
 
     # ---------------------------------------------------------------- construction
     def _dock(self, name: str, title: str, widget, area) -> QDockWidget:
