@@ -135,3 +135,35 @@ def frame_mask(ink: np.ndarray, min_size: int, max_fill: float) -> np.ndarray:
     frame = (w >= min_size) & (h >= min_size) & (area < max_fill * w.astype(np.float64) * h)
     frame[0] = False
     return frame[labels]
+
+
+def line_period(ink: np.ndarray, strips: int = 6, min_lag: int = 6) -> float:
+    """The distance between text lines, from the autocorrelation of the ink's row profile in vertical strips.
+
+    Narrow strips keep the profile sharp on skewed or curved pages; the median over the strips with a clear
+    periodic profile is returned, 0.0 when none has one (a single line, a drawing, no ink).
+    """
+    h, w = ink.shape
+    if h < 4 * min_lag:
+        return 0.0
+    lags = []
+    step = max(1, w // strips)
+    for x in range(0, w - step + 1, step):
+        prof = ink[:, x:x + step].sum(axis=1).astype(np.float64)
+        if prof.sum() < 2 * h:
+            continue
+        prof -= prof.mean()
+        n = int(2 ** np.ceil(np.log2(2 * h)))
+        spec = np.fft.rfft(prof, n)
+        ac = np.fft.irfft(spec * np.conj(spec), n)[: h // 2]
+        if ac[0] <= 0:
+            continue
+        ac /= ac[0]
+        # the first clear local maximum after the central peak has decayed
+        for lag in range(min_lag, len(ac) - 1):
+            if ac[lag] >= ac[lag - 1] and ac[lag] >= ac[lag + 1] and ac[lag] > 0.15:
+                # ignore shoulders of the central peak: it must first have dropped below this peak's height
+                if ac[min_lag // 2:lag].min() < ac[lag] - 0.1:
+                    lags.append(lag)
+                break
+    return float(np.median(lags)) if len(lags) >= 2 else 0.0

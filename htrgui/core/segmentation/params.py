@@ -19,6 +19,8 @@ class SegmentationParams:
     max_side: int = 1800
     #: Then reduced further so that the text scale H becomes about this many pixels (never enlarged).
     target_scale: float = 14.0
+    #: H is at most the line period (measured by autocorrelation) divided by this.
+    period_ratio: float = 2.2
 
     # -- binarisation -----------------------------------------------------------------------------------
     #: Background estimate: ink is removed with a grey-level closing of this size (x H).

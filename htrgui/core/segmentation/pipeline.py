@@ -79,6 +79,11 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     g0 = _resize(gray, f0)
     ink0, _ = clean_ink(g0, max(g0.shape) / 120, p)
     h0 = bz.text_scale(ink0)
+    period = bz.line_period(ink0)
+    if period > 0 and h0 > 0:
+        # touching lines and big loops merge components and inflate the letter height; the distance
+        # between lines bounds it (writing is rarely more than half as tall as its line spacing)
+        h0 = min(h0, period / p.period_ratio)
     if h0 <= 0:
         return Analysis(f0, 0.0, 0.0, ink0, [], [], [])
     f1 = min(1.0, p.target_scale / h0)

@@ -1,0 +1,107 @@
+"""The segmenter on real pages of ../shared/data: line counts near the truth, valid geometry, PAGE output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from seghelpers import check_geometry
+
+from htrgui.core.imaging import load_image
+from htrgui.core.segmentation import segment_page
+from htrgui.core.segmentation.scoring import score_page
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: Two pages per collection, different hands and layouts (a will, a register page, a typed and a written letter).
+PAGES = [
+    "poilus/batch-1/TestamentsDePoilus_will_AN_0292-0",
+    "poilus/batch-2/TestamentsDePoilus_will_AN_0265-0",
+    "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07652_L-1",
+    "lectaurep/lectaurep-random-set-1/FRAN_0025_1209_L-1",
+    "stanford/by_ingrid_guimaraes/PageX-LettreX/SC0033B_s4_b01_f14_i080",
+    "stanford/by_pierrine_maurel/Page7-Lettre57-58-59/Lettre58",
+]
+
+
+def _truth(xml: Path):
+    """Baselines, line polygons and transcribed regions (None: the whole page) of an ALTO file."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from segmentation import read_truth  # the benchmark's reader: one definition of "truth"
+    finally:
+        sys.path.pop(0)
+    return read_truth(xml)
+
+
+@pytest.fixture(scope="module")
+def results(shared_data):
+    out = {}
+    for name in PAGES:
+        gray = load_image(shared_data / f"{name}.jpg")
+        out[name] = (gray.shape, segment_page(gray))
+    return out
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_real_page(results, shared_data, name):
+    (h, w), regions = results[name]
+    check_geometry(regions, w, h)
+    truth, polys, truth_regions = _truth(shared_data / f"{name}.xml")
+    s = score_page(truth, polys, [ln.baseline for r in regions for ln in r.lines], truth_regions)
+    # the line count is near the truth (above it: the truth leaves stamps and notes out), and most lines
+    # are found where they are
+    assert 0.7 * s.truth <= s.predicted <= 1.6 * s.truth, s
+    assert s.recall >= 0.7, s
+
+
+@pytest.mark.filterwarnings("ignore:.*not found beside the file")  # the XML is read back away from its image
+def test_segment_command_writes_valid_page(shared_data, schemas, tmp_path):
+    from lxml import etree
+
+    from htrgui.core.io import read_document
+
+    images = [shared_data / f"{PAGES[0]}.jpg", shared_data / f"{PAGES[4]}.jpg"]
+    run = subprocess.run([sys.executable, "-m", "htrgui", "segment", *map(str, images), "-o", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 0, run.stderr
+    xsd = etree.XMLSchema(etree.parse(str(schemas / "pagecontent-2019-07-15.xsd")))
+    for image in images:
+        out = tmp_path / f"{image.stem}.xml"
+        doc = etree.parse(str(out))
+        assert xsd.validate(doc), xsd.error_log
+        ns = {"p": "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"}
+        assert doc.find("p:Page", ns).get("imageFilename") == image.name
+        page = read_document(out)
+        assert page.counts().lines >= 5
+        assert page.width == load_image(image).shape[1]
+    # a second run refuses to overwrite, and says so
+    again = subprocess.run([sys.executable, "-m", "htrgui", "segment", str(images[0]), "-o", str(tmp_path)],
+                           capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_segment_command_bad_inputs(shared_data, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not an image at all")
+    env_huge = {"HTRGUI_MAX_PIXELS": "100000"}
+    import os
+
+    env = dict(os.environ, **env_huge)
+    run = subprocess.run([sys.executable, "-m", "htrgui", "segment", str(bad), str(tmp_path / "missing.png"),
+                          str(shared_data / f"{PAGES[4]}.jpg"), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert run.returncode == 2
+    assert "broken.jpg" in run.stderr and "missing.png" in run.stderr
+    assert "megapixels" in run.stderr  # the real page is over the (lowered) size limit: refused, named
+    assert "Traceback" not in run.stderr
+    assert not list((tmp_path / "out").glob("*.xml")) if (tmp_path / "out").exists() else True
+
+
+def test_unknown_parameter_is_refused(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "htrgui", "segment", "x.jpg", "-o", str(tmp_path), "--set",
+                          "no_such=1"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert run.returncode == 2 and "no_such" in run.stderr
