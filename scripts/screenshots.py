@@ -2,7 +2,8 @@
 
 Starts the real main window offscreen on a folder of real pages from ../shared/data (copied to a temporary
 folder, with a temporary HTRGUI_HOME so the user's settings are never touched), drives it like a user would
-and saves ``main-window.png``, ``editor.png``, ``finetune.png``, ``models.png`` and ``preferences.png``:
+and saves ``main-window.png``, ``editor.png``, ``finetune.png``, ``models.png`` and ``preferences.png``
+(``--other-look`` adds ``main-window-dark.png``, the look switched while running):
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py            # into docs/screenshots/
     python scripts/screenshots.py --out /tmp/shots --theme dark --finetune-steps 0
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--theme", default="light", choices=["light", "dark"])
     parser.add_argument("--size", default="1280x800", help="window size WxH")
+    parser.add_argument("--other-look", action="store_true", help="also the main window in the other look")
     parser.add_argument("--finetune-steps", type=int, default=8, help="steps of the real fine-tune shown (0: none)")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
@@ -172,6 +174,16 @@ def take(args, work: Path, width: int, height: int) -> int:
         window.view.fit_width()
         pump(1.0)
     sizes["editor.png"] = save_png(window, args.out / "editor.png")
+
+    if args.other_look:
+        # The other look, switched live as when the system changes (icons made before keep their colour).
+        other = "dark" if args.theme == "light" else "light"
+        apply_theme(app, other)
+        window.view.fit_page()
+        pump(1.0)
+        sizes[f"main-window-{other}.png"] = save_png(window, args.out / f"main-window-{other}.png")
+        apply_theme(app, args.theme)
+        pump(0.5)
 
     # Preferences, with the machine check done.
     from htrgui.qt.dialogs.preferences import PreferencesDialog
