@@ -295,8 +295,13 @@ def masked_group_norm1(x: torch.Tensor, lengths: torch.Tensor | None, norm: nn.G
     return y * norm.weight[None, :, None] + norm.bias[None, :, None]
 
 
+def pointwise(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """A kernel-1 Conv1d applied to channels-last (B, T, C) input as the Linear it is (no transposes)."""
+    return F.linear(x, conv.weight.squeeze(-1), conv.bias)
+
+
 class ConvModule(nn.Module):
-    """Pointwise, SiLU, depthwise, GroupNorm(1), SiLU, pointwise, dropout; channels-first inside."""
+    """Pointwise, SiLU, depthwise, GroupNorm(1), SiLU, pointwise, dropout."""
 
     def __init__(self, dim: int, kernel: int, drop: float) -> None:
         super().__init__()
@@ -307,11 +312,11 @@ class ConvModule(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-        y = F.silu(self.pw1(x.transpose(1, 2)))
+        y = F.silu(pointwise(self.pw1, x)).transpose(1, 2)  # only the depthwise conv needs channels first
         if lengths is not None:
             y = zero_pad_steps(y, lengths)
         y = F.silu(masked_group_norm1(self.dw(y), lengths, self.norm))
-        return self.drop(self.pw2(y)).transpose(1, 2)
+        return self.drop(pointwise(self.pw2, y.transpose(1, 2)))
 
 
 class ConvTextBlock(nn.Module):
@@ -352,7 +357,7 @@ class Downsample1D(nn.Module):
             y = zero_pad_steps(y, lengths)
         if y.shape[-1] % 2:
             y = torch.cat([y, y[..., -1:]], dim=-1)
-        return self.pw(self.dw(y)).transpose(1, 2)
+        return pointwise(self.pw, self.dw(y).transpose(1, 2))
 
 
 class Upsample1D(nn.Module):
@@ -363,8 +368,9 @@ class Upsample1D(nn.Module):
         self.pw = nn.Conv1d(dim, dim, 1)
 
     def forward(self, x: torch.Tensor, length: int) -> torch.Tensor:
-        y = F.interpolate(x.transpose(1, 2), size=length, mode="nearest")
-        return self.pw(y).transpose(1, 2)
+        # nearest neighbour along T: each step is repeated (or picked) by index, channels stay last
+        idx = (torch.arange(length, device=x.device) * x.shape[1]) // length
+        return pointwise(self.pw, x[:, idx])
 
 
 # ------------------------------------------------------------------------------------------------ model
