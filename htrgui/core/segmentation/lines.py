@@ -174,10 +174,14 @@ def band(ink: np.ndarray, trace: Trace, above: int, below: int) -> np.ndarray:
 
 
 def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float, max_gap: float,
-                min_length: float, rule_gap: float) -> list[Trace]:
+                min_length: float, rule_gap: float, min_cell: float | None = None) -> list[Trace]:
     """Cut a trace where its x-height band has no ink for more than ``max_gap`` columns, or for more than
     ``rule_gap`` columns where the gap holds a vertical rule (table columns; a crease or a rule that the
-    writing runs across does not cut), and trim each piece to its ink. Pieces shorter than ``min_length`` go."""
+    writing runs across does not cut), and trim each piece to its ink.
+
+    Pieces shorter than ``min_length`` go, except pieces next to a rule, which may be as short as
+    ``min_cell``: in a ruled table a lone number or ditto mark in its cell is a line of its own.
+    """
     half = max(1, int(round(0.5 * scale)))
     has_ink = band(ink, trace, half, half).any(axis=0)
     rule = band(vrules, trace, half, half).any(axis=0)
@@ -185,16 +189,23 @@ def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float,
     if len(cols) == 0:
         return []
     cuts = [0]
+    by_rule = [False]
     for a, b in zip(cols[:-1], cols[1:]):
         gap = b - a - 1
-        if gap > max_gap or (gap > rule_gap and rule[a + 1:b].any()):
+        ruled = gap > rule_gap and bool(rule[a + 1:b].any())
+        if gap > max_gap or ruled:
             cuts.append(b)
-    cuts.append(None)
+            by_rule.append(ruled)
+    cuts.append(len(has_ink))
+    by_rule.append(False)
     out = []
-    for s_, e_ in zip(cuts[:-1], cuts[1:]):
-        seg = cols[(cols >= s_) & ((cols < e_) if e_ is not None else True)]
+    for k in range(len(cuts) - 1):
+        seg = cols[(cols >= cuts[k]) & (cols < cuts[k + 1])]
         s, e = int(seg[0]), int(seg[-1]) + 1
-        if e - s >= min_length:
+        # in a cell: cut off by a rule, or with rules on both sides along the trace
+        in_cell = by_rule[k] or by_rule[k + 1] or bool(rule[:s].any() and rule[e:].any())
+        shortest = min_cell if (in_cell and min_cell is not None) else min_length
+        if e - s >= shortest:
             out.append(Trace(trace.x0 + s, trace.y[s:e].copy()))
     return out
 

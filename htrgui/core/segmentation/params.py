@@ -59,6 +59,8 @@ class SegmentationParams:
     ridge_threshold: float = 0.25
     #: Lines shorter than this (x H) are dropped (specks, dots, stray strokes).
     min_line_length: float = 1.5
+    #: ... but in a ruled cell (a vertical rule beside it) down to this (x H): numbers, ditto marks.
+    min_cell_length: float = 0.8
     #: A line is cut where its band holds no ink for longer than this (x H): columns, table cells.
     max_gap: float = 8.0
     #: ... or where a gap wider than this (x H) holds a vertical rule (a table column's edge).

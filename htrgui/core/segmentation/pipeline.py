@@ -106,7 +106,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     inku8 = ink.astype(np.uint8)
     for t in traces:
         for piece in ln.split_trace(t, inku8, vr.astype(np.uint8), scale, p.max_gap * scale,
-                                    p.min_line_length * scale, p.rule_gap * scale):
+                                    p.min_line_length * scale, p.rule_gap * scale,
+                                    p.min_cell_length * scale):
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
             if line is not None:
                 lines.append(line)
