@@ -8,7 +8,7 @@ Typing is reported to the window (which pushes undoable commands); the editor ne
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPixmap, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QScrollArea, QSizePolicy, QTextEdit,
                                QVBoxLayout, QWidget)
@@ -18,6 +18,9 @@ from htrgui.qt.images import line_strip
 
 #: Characters below this confidence are highlighted.
 LOW_CONFIDENCE = 0.6
+#: Rows built at once when a page is shown (enough to fill the editor); the rest follow a few per turn.
+FIRST_ROWS = 20
+ROWS_PER_TURN = 8
 STATUS_MARKS = {"empty": "○", "predicted": "◐", "verified": "●"}
 STATUS_TIPS = {"empty": "no text yet", "predicted": "text from the model, not checked",
                "verified": "checked by a person"}
@@ -170,6 +173,12 @@ class LineEditor(QScrollArea):
         self._current = ""
         self._font = QFont()
         self._font.setPointSize(13)
+        self._lines: list[TextLine] = []
+        self._gray = None
+        self._layout = None
+        self._build_timer = QTimer(self)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._build_more)
         self._placeholder("Open a folder of scans (File ▸ Open folder…)")
 
     def _placeholder(self, text: str) -> None:
@@ -192,25 +201,42 @@ class LineEditor(QScrollArea):
             row.edit.set_font(self._font)
 
     def set_page(self, page: Page | None, gray: np.ndarray | None) -> None:
-        """Rebuild the rows for ``page`` (strips cut from ``gray``, the page image, when given)."""
+        """Rebuild the rows for ``page`` (strips cut from ``gray``, the page image, when given).
+
+        The first rows are built at once, the others a few per event-loop turn: a register page of 300 lines
+        would otherwise freeze the window for a second. A row asked for before it is built is built then.
+        """
+        self._build_timer.stop()
         self.page = page
+        self._gray = gray
         self.rows.clear()
         self._order = []
         self._current = ""
         if page is None:
             self._placeholder("No page")
             return
-        lines = list(page.lines())
-        if not lines:
+        self._lines = list(page.lines())
+        if not self._lines:
             self._placeholder("This page has no lines yet: segment it (Page ▸ Segment) or draw lines in the view.")
             return
+        self._order = [line.id for line in self._lines]
         box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        for n, line in enumerate(lines, start=1):
-            strip = QPixmap.fromImage(line_strip(gray, line)) if gray is not None else None
-            row = LineRow(n, line, strip)
+        self._layout = QVBoxLayout(box)
+        self._layout.setContentsMargins(4, 4, 4, 4)
+        self._layout.setSpacing(4)
+        self._layout.addStretch(1)
+        self._build(FIRST_ROWS)
+        self.setWidget(box)
+        if len(self.rows) < len(self._order):
+            self._build_timer.start()
+
+    def _build(self, count: int) -> None:
+        """Build the next ``count`` rows (in reading order)."""
+        start = len(self.rows)
+        for n in range(start, min(start + count, len(self._lines))):
+            line = self._lines[n]
+            strip = QPixmap.fromImage(line_strip(self._gray, line)) if self._gray is not None else None
+            row = LineRow(n + 1, line, strip)
             row.edit.set_font(self._font)
             lid = line.id
             row.edit.textChanged.connect(lambda lid=lid: self._on_text_changed(lid))
@@ -218,11 +244,18 @@ class LineEditor(QScrollArea):
             row.edit.page_step.connect(self.page_step)
             row.edit.verify.connect(lambda lid=lid: self._on_verify(lid))
             row.edit.focused.connect(lambda lid=lid: self._set_current(lid))
-            layout.addWidget(row)
+            self._layout.insertWidget(n, row)
             self.rows[lid] = row
-            self._order.append(lid)
-        layout.addStretch(1)
-        self.setWidget(box)
+        if len(self.rows) >= len(self._lines):
+            self._build_timer.stop()
+
+    def _build_more(self) -> None:
+        self._build(ROWS_PER_TURN)
+
+    def _ensure_row(self, line_id: str) -> LineRow | None:
+        if line_id in self._order and line_id not in self.rows:
+            self._build(self._order.index(line_id) + 1 - len(self.rows))
+        return self.rows.get(line_id)
 
     def update_line(self, line_id: str) -> None:
         row = self.rows.get(line_id)
@@ -242,7 +275,7 @@ class LineEditor(QScrollArea):
 
     def select_line(self, line_id: str, focus: bool = True) -> None:
         """Make ``line_id`` current (scrolled into view; keyboard focus when ``focus``)."""
-        row = self.rows.get(line_id)
+        row = self._ensure_row(line_id)
         if row is None:
             return
         self._set_current(line_id)
