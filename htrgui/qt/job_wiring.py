@@ -13,7 +13,7 @@ import gc
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from htrgui.core.document import TextLine, TextRegion
@@ -106,6 +106,7 @@ class JobWiring(QObject):
         self.settings = settings
         self.last_report: dict[int, RecognitionReport] = {}
         self._worker = None
+        self.changes_box = None
         a = window.actions
         a.segment_page.triggered.connect(lambda: self.segment(self._current()))
         a.segment_selected.triggered.connect(lambda: self.segment(self._selected()))
@@ -215,8 +216,21 @@ class JobWiring(QObject):
         changed = sum(len(r.changed) for r in reports)
         kept = sum(r.kept_verified for r in reports)
         same = sum(r.unchanged for r in reports)
-        self._message(f"Recognised {len(reports)} page(s): {changed} line(s) changed, {same} unchanged, "
-                      f"{kept} verified line(s) kept as they were")
+        summary = (f"Recognised {len(reports)} page(s): {changed} line(s) changed, {same} unchanged, "
+                   f"{kept} verified line(s) kept as they were")
+        self._message(summary)
+        # lines that already had model text and now read differently: say exactly what changed (undoable)
+        rewritten = [(self.session.name(i), old, new) for i, r in self.last_report.items()
+                     for _lid, old, new in r.changed if old]
+        if rewritten:
+            box = QMessageBox(QMessageBox.Icon.Information, "Recognition changed lines",
+                              f"{summary}.\n\n{len(rewritten)} line(s) that already had text now read "
+                              "differently (Edit ▸ Undo puts them back).", QMessageBox.StandardButton.Ok,
+                              self.window)
+            box.setDetailedText("\n".join(f"{page}: {old!r} → {new!r}" for page, old, new in rewritten[:500]))
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()  # not modal for the app: the person can keep working
+            self.changes_box = box
 
     # ---------------------------------------------------------------- fine-tuning
     def finetune(self) -> None:

@@ -108,11 +108,21 @@ def test_a_whole_day(qtbot, window, scans, tiny_model, tmp_path):
     here = session.page(session.current).find_line(window.editor.current_line_id())[1]
     assert here.status == "predicted"
 
-    # re-recognising the page keeps the verified lines exactly as the person left them
+    # as if an older model had read line 4 differently
+    from htrgui.qt.commands import PageEditCommand, apply_recognition
+
+    older = {ids[4]: ("lu par un autre modèle", 0.5, [0.5] * 22)}
+    session.undo_stack.push(PageEditCommand(session, 0, "older model",
+                                            lambda page: apply_recognition(page, older, "model:older")))
+    # re-recognising the page keeps the verified lines exactly as the person left them, and says what changed
     session.set_current(0)
     assert run_job(qtbot, window, actions.recognize_page.trigger) == "finished"
     report = window.jobs.last_report[0]
     assert report.kept_verified == 2
+    assert [(lid, old) for lid, old, _new in report.changed] == [(ids[4], "lu par un autre modèle")]
+    box = window.jobs.changes_box
+    assert box is not None and box.isVisible() and "lu par un autre modèle" in box.detailedText()
+    box.close()
     after = texts(session, 0)
     assert after[ids[0]] == before[ids[0]] == ("Ceci est mon testament", "verified")
     assert after[ids[2]] == before[ids[2]]
