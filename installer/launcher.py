@@ -1,8 +1,8 @@
 """Entry point of the frozen application (PyInstaller runs this file as ``__main__``).
 
 It only launches the package (``htrgui.__main__.main``): no application logic lives in the installer. One
-addition: ``--smoke-test`` starts the real window and quits from inside Qt's event loop once the window is
-shown, printing one JSON line (used by ``installer/smoke_linux.sh`` to prove the frozen GUI starts).
+addition: ``--smoke-test [FOLDER_OR_SCAN]`` starts the real window (opening what it is given) and quits from
+inside Qt's event loop once the window is shown, printing one JSON line (used by ``installer/smoke_linux.sh`` to prove the frozen GUI starts).
 """
 
 import time
@@ -18,8 +18,11 @@ import sys  # noqa: E402
 SMOKE_TIMEOUT_MS = 120_000
 
 
-def smoke_test() -> int:
-    """Run the GUI until its event loop has shown a main window, then quit; print what was seen as JSON."""
+def smoke_test(argv: list[str]) -> int:
+    """Run the GUI until its event loop has shown a main window, then quit; print what was seen as JSON.
+
+    ``argv`` goes to the app as usual: a folder or scan to open.
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMainWindow
@@ -35,10 +38,13 @@ def smoke_test() -> int:
         if not mains and time.perf_counter() - _STARTED < SMOKE_TIMEOUT_MS / 1000:
             QTimer.singleShot(100, check)  # a splash or first-run dialog may come first
             return
+        session = getattr(mains[0], "session", None) if mains else None
         seen.update(
             event_loop=True,
             main_window=bool(mains),
             windows=[f"{type(w).__name__}: {w.windowTitle()}" for w in shown],
+            # pages of the folder opened from argv (an error dialog would show up in windows)
+            pages=len(getattr(session, "entries", None) or []) if session is not None else None,
             startup_s=round(time.perf_counter() - _STARTED, 3),
         )
         app.exit(0 if mains else 1)
@@ -46,7 +52,7 @@ def smoke_test() -> int:
     QTimer.singleShot(0, check)  # fires only once the event loop runs
     from htrgui.qt.app import run
 
-    code = run([])
+    code = run(argv)
     if not seen:
         seen = {"event_loop": False, "exit_code": code}
     print(json.dumps({"smoke_test": seen}), flush=True)
@@ -74,7 +80,7 @@ def main() -> int:
     attach_missing_streams()
     argv = sys.argv[1:]
     if argv[:1] == ["--smoke-test"]:
-        return smoke_test()
+        return smoke_test(argv[1:])
     from htrgui.__main__ import main as app_main
 
     return app_main(argv)

@@ -2,7 +2,8 @@
 # Build the Linux release and smoke-test it as a user would get it:
 #   1. build dist/htrgui-<version>-linux-<arch>-cpu.tar.gz (skip with --no-build),
 #   2. unpack it in a temporary folder and install it there with its install.sh,
-#   3. start the frozen GUI offscreen until its event loop shows the main window (start-up time),
+#   3. start the frozen GUI offscreen until its event loop shows the main window (start-up time), then again
+#      opening a folder with the real page (and its ALTO) in it,
 #   4. run the frozen `htrgui doctor`,
 #   5. segment and recognise a real page of ../shared/data through the frozen command line,
 #   6. check the PAGE-XML (schema-valid, lines, text, CER against the ground truth) and that it matches the
@@ -46,6 +47,12 @@ cli_again=$(elapsed "$t0" "$t1")
 t0=$(now); "$APP" --smoke-test > "$WORK/gui.json"; t1=$(now)
 gui_wall=$(elapsed "$t0" "$t1")
 cat "$WORK/gui.json" >&2
+# The window again, opening a folder with the real page in it.
+mkdir -p "$WORK/gui-page"
+cp "$SHARED/data/$PAGE.jpg" "$SHARED/data/$PAGE.xml" "$WORK/gui-page/"
+"$APP" --smoke-test "$WORK/gui-page" > "$WORK/gui-page.json"
+cat "$WORK/gui-page.json" >&2
+"$PYTHON" -c "import json, sys; r = json.load(open(sys.argv[1]))['smoke_test']; sys.exit(0 if r['pages'] == 1 and len(r['windows']) == 1 else f'smoke_linux: GUI did not open the page cleanly: {r}')" "$WORK/gui-page.json"
 
 step "doctor"
 "$APP" doctor --seconds 1 >&2
@@ -92,6 +99,7 @@ print(json.dumps({
     "installed_mb": round(size / 1e6, 1),
     "cli_start_s": {"first": float(cli_first), "again": float(cli_again)},
     "gui": {**json.load(open(os.path.join(work, "gui.json")))["smoke_test"], "wall_s": float(gui_wall)},
+    "gui_with_page": json.load(open(os.path.join(work, "gui-page.json")))["smoke_test"],
     "doctor": {"frozen": doctor["frozen"], "versions": doctor["versions"], "device": doctor["device"]},
     "segment_and_recognise_s": float(pipeline_s),
     "check": json.load(open(os.path.join(work, "check.json"))),

@@ -107,17 +107,33 @@ def test_artefact_names_are_versioned():
     assert bundle.platform_tag().split("-")[0] in ("linux", "windows", "macos")
 
 
-def test_launcher_smoke_test_reaches_the_event_loop():
-    """The flag the frozen build's smoke test uses, run from source: the window shows, then the app quits."""
+def run_smoke_test(*args: str) -> tuple[int, dict, str]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, str(INSTALLER / "launcher.py"), "--smoke-test"], capture_output=True,
-                         text=True, timeout=240, cwd=REPO, env=env)
+    out = subprocess.run([sys.executable, str(INSTALLER / "launcher.py"), "--smoke-test", *args],
+                         capture_output=True, text=True, timeout=240, cwd=REPO, env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no JSON from --smoke-test: {out.stdout}\n{out.stderr}"
-    result = json.loads(lines[-1])["smoke_test"]
-    assert out.returncode == 0, (result, out.stderr)
+    return out.returncode, json.loads(lines[-1])["smoke_test"], out.stderr
+
+
+def test_launcher_smoke_test_opens_a_scan_and_reaches_the_event_loop(tmp_path):
+    """The flag the frozen build's smoke test uses, run from source: the window shows with the folder open,
+    then the app quits from inside its event loop."""
+    from PIL import Image, ImageDraw
+
+    scan = Image.new("L", (1200, 800), 235)
+    draw = ImageDraw.Draw(scan)
+    for y in range(120, 700, 90):
+        draw.line([(100, y), (1000, y + 8)], fill=30, width=6)
+    scan.save(tmp_path / "scan_001.png")
+    code, result, err = run_smoke_test(str(tmp_path))
+    assert code == 0, (result, err)
     assert result["event_loop"] and result["main_window"] and result["startup_s"] > 0
+    assert result["pages"] == 1 and len(result["windows"]) == 1, result  # no error dialog
+    # A path that does not exist: the app shows its error dialog, and the smoke test sees it.
+    code, result, _ = run_smoke_test(str(tmp_path / "missing"))
+    assert result["pages"] == 0 and any(w.startswith("QMessageBox") for w in result["windows"])
 
 
 @pytest.mark.skipif(sys.platform == "win32" or not shutil.which("sh"), reason="POSIX install script")
