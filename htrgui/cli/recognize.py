@@ -94,6 +94,15 @@ def image_page(path: Path, index: int, gray) -> "Page":  # noqa: F821
     return page
 
 
+def image_reference(image: Path, folder: Path) -> str:
+    """How a PAGE file in ``folder`` names its image: relative when near (same folder, or the parent as in a
+    ``page/`` layout), else absolute, so moving the output folder does not break a long ``../../..`` chain."""
+    rel = os.path.relpath(Path(image).resolve(), Path(folder).resolve())
+    if rel.split(os.sep).count("..") <= 1:
+        return rel.replace(os.sep, "/")
+    return str(Path(image).resolve())
+
+
 def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
     from htrgui.core.pagexml import write_page
@@ -112,8 +121,7 @@ def run(args: argparse.Namespace) -> int:
                     report(Progress(n, len(args.inputs), f"{path.name}", {"lines": lines_done}))
                 target = args.output / f"{stem}.xml"
                 if page.image_path is not None:
-                    # the PAGE file names its image relative to where it is written
-                    page.image_filename = os.path.relpath(page.image_path, target.parent.resolve())
+                    page.image_filename = image_reference(page.image_path, target.parent)
                 write_page(page, target)
                 written += 1
         except HtrError as exc:

@@ -186,3 +186,23 @@ def test_cli_refuses_foreign_model(tmp_path, capsys):
     img.write_bytes(b"")
     assert main(["recognize", str(img), "-o", str(tmp_path / "o"), "--model", str(bogus)]) == 2
     assert "bogus.pt" in capsys.readouterr().err
+
+
+def test_models_list_and_show(trained, tmp_path, capsys):
+    import shutil
+
+    from htrgui.cli import main
+    from htrgui.core.paths import user_models_dir
+
+    shutil.copy(trained["ckpt"], user_models_dir() / "mine.pt")
+    assert main(["models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {"name": "mine", "origin": "user"}.items() <= next(e for e in listed if e["name"] == "mine").items()
+    assert main(["models", "show", "mine", "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["provenance"]["training_lines"] == N_LINES and card["stored_dtype"] == "float16"
+    assert card["codec_size"] == len(set("".join(line.text for line, _ in trained["chosen"])))
+    assert main(["models", "show", "base", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["parameters"] == 65_920_016
+    assert main(["models", "show", "nonesuch"]) == 2
+    assert "nonesuch" in capsys.readouterr().err
