@@ -210,6 +210,19 @@ def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float,
     return out
 
 
+def is_stroke(trace: Trace, ink: np.ndarray, scale: float, coverage: float, thickness: float) -> bool:
+    """Whether a trace follows a single pen stroke (an underline, a flourish, a frame, a rule left over)
+    rather than writing: ink in nearly every column of its x-height band (``coverage``), but only a thin
+    stroke's worth in each (median ink per column at most ``thickness`` x H). Writing leaves gaps between
+    letters; a line struck through keeps its letters' ink, so it stays."""
+    r = max(1, int(round(0.5 * scale)))
+    col = band(ink, trace, r, r).sum(axis=0)
+    have = col > 0
+    if not have.any():
+        return True
+    return bool(have.mean() >= coverage and np.median(col[have]) <= thickness * scale)
+
+
 def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fraction: float) -> Line | None:
     """Baseline of a trace: per piece of ``step`` columns, the row below the crest where the ink profile falls
     under ``fraction`` of its peak (the foot of the x-height band). Offsets are smoothed across pieces; the

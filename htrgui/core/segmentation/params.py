@@ -66,6 +66,10 @@ class SegmentationParams:
     #: ... or where a gap wider than this (x H) holds a vertical rule (a table column's edge).
     rule_gap: float = 0.5
 
+    #: A line with ink in at least this fraction of its columns but no more than ``stroke_thickness`` x H of
+    #: ink per column (median) follows a single stroke (underline, flourish, frame), not writing.
+    stroke_coverage: float = 0.95
+    stroke_thickness: float = 0.2
     #: A shorter line whose baseline lies within this fraction of the line spacing of a longer line's, over
     #: most of its length, is part of that line (accents, superscripts, loops of capitals).
     fragment_reach: float = 0.4
