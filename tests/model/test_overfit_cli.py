@@ -206,3 +206,23 @@ def test_models_list_and_show(trained, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["parameters"] == 65_920_016
     assert main(["models", "show", "nonesuch"]) == 2
     assert "nonesuch" in capsys.readouterr().err
+
+
+def test_engine_matches_the_plain_model(trained):
+    """BatchNorm folding and channels-last change nothing but speed; the caller's model is left alone."""
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+    from htrgui.core.recognition.engine import Recognizer
+    from htrgui.core.recognition.preprocess import batch_lines
+
+    loaded = load_checkpoint(trained["ckpt"])
+    imgs = [img for _, img in trained["chosen"]]
+    rec = Recognizer(loaded, device="cpu", threads=1)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.model.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in rec.model.modules())
+    fast = rec.probabilities(imgs)
+    batch, widths = batch_lines(imgs)
+    with torch.inference_mode():
+        logits, lengths = loaded.model(batch, widths)
+    for i, p in enumerate(fast):
+        ref = logits[i, : lengths[i]].softmax(-1).numpy()
+        assert p.shape == ref.shape and abs(p - ref).max() < 1e-4

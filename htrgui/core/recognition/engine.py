@@ -77,7 +77,13 @@ class Recognizer:
     def __init__(self, model: LoadedModel | str | Path | None = None, *, device: str = "auto",
                  batch_size: int | None = None, beam_width: int = 1, lexicon: frozenset[str] | None = None,
                  threads: int | None = None) -> None:
-        if not isinstance(model, LoadedModel):
+        if isinstance(model, LoadedModel):
+            # the caller may go on training this model: fold BatchNorm in a copy, not in theirs
+            import copy
+
+            model = copy.copy(model)
+            model.model = copy.deepcopy(model.model)
+        else:
             from htrgui.core.recognition.library import resolve_model
 
             model = load_checkpoint(resolve_model(model))
