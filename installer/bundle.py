@@ -42,6 +42,9 @@ EXCLUDED_QT_MODULES = [
     "PySide6.QtTest", "PySide6.QtTextToSpeech", "PySide6.QtUiTools", "PySide6.QtWebChannel",
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineQuick", "PySide6.QtWebEngineWidgets", "PySide6.QtWebSockets",
     "PySide6.QtXml",
+    # pulled in only by optional imports (PySide6's SSL probe, qtpy's QOpenGL* re-exports, both guarded by
+    # try/except ImportError): the app draws with QPainter and never opens a network connection
+    "PySide6.QtNetwork", "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets",
 ]
 
 #: Collected files to drop, as glob patterns on their path inside the bundle. Each saves megabytes and none is
@@ -63,7 +66,7 @@ PRUNE_PATTERNS = [
     "PySide6/Qt/plugins/platforms/libqeglfs*", "PySide6/Qt/plugins/platforms/libqlinuxfb*",
     "PySide6/Qt/plugins/platforms/libqvnc*", "PySide6/Qt/plugins/platforms/libqvkkhrdisplay*",
     "PySide6/Qt/plugins/platforms/libqminimalegl*", "PySide6/Qt/plugins/egldeviceintegrations/*",
-    "PySide6/Qt/plugins/platformthemes/libqgtk3*", "libQt6EglFSDeviceIntegration*", "libQt6EglFsKmsSupport*",
+    "PySide6/Qt/plugins/platformthemes/libqgtk3*", "*libQt6EglFSDeviceIntegration*", "*libQt6EglFsKmsSupport*",
     "libgtk-3*", "libgdk-3*", "libatk-*", "libatk-bridge*", "libcairo*", "libgdk_pixbuf*", "libpango*",
     "libthai*", "libdatrie*", "libpixman*", "libfribidi*", "libgraphite2*", "libharfbuzz.so*",
     "cv2/data/*.xml",

@@ -62,9 +62,10 @@ def test_nothing_the_app_imports_is_excluded():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
 def test_prune_patterns_keep_every_library_the_app_loads():
-    """Load torch (and train one step), OpenCV, Pillow, pdfium and a shown Qt window, then check that no
-    shared library or module file that was loaded would be cut from the bundle."""
-    code = r"""
+    """Load torch (and train one step), OpenCV, Pillow, pdfium and a shown Qt window, with the excluded modules
+    absent, then check that no shared library or module file that was loaded would be cut from the bundle."""
+    absent = bundle.EXCLUDED_MODULES + bundle.EXCLUDED_QT_MODULES
+    code = f"import sys\nfor name in {absent!r}:\n    sys.modules[name] = None\n" + r"""
 import json, os, sys, site
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch, cv2, PIL.Image, numpy, pypdfium2
@@ -108,10 +109,21 @@ def test_artefact_names_are_versioned():
 
 
 def run_smoke_test(*args: str) -> tuple[int, dict, str]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
-               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, str(INSTALLER / "launcher.py"), "--smoke-test", *args],
-                         capture_output=True, text=True, timeout=240, cwd=REPO, env=env)
+    """``launcher.py --smoke-test ARGS`` from source, with every module the bundle excludes made absent (as in
+    the frozen build), so an exclusion the GUI cannot live without fails here rather than after a build."""
+    absent = bundle.EXCLUDED_MODULES + bundle.EXCLUDED_QT_MODULES
+    code = (
+        "import sys\n"
+        f"for name in {absent!r}:\n"
+        "    sys.modules[name] = None  # what 'not bundled' looks like to an import\n"
+        f"sys.path[:0] = [{str(INSTALLER)!r}, {str(REPO)!r}]\n"
+        f"sys.argv = ['htrgui', '--smoke-test', *{list(args)!r}]\n"
+        "import launcher\n"
+        "sys.exit(launcher.main())\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, cwd=REPO,
+                         env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no JSON from --smoke-test: {out.stdout}\n{out.stderr}"
     return out.returncode, json.loads(lines[-1])["smoke_test"], out.stderr
