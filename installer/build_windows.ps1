@@ -18,7 +18,8 @@ Set-Location (Join-Path $PSScriptRoot "..")
 
 function Invoke-Checked {
     # Native programs do not raise on failure in PowerShell: check their exit code ourselves.
-    & $args[0] $args[1..($args.Count - 1)]
+    $rest = if ($args.Count -gt 1) { $args[1..($args.Count - 1)] } else { @() }
+    & $args[0] @rest
     if ($LASTEXITCODE -ne 0) { throw "build_windows: '$($args -join ' ')' failed with exit code $LASTEXITCODE" }
 }
 
