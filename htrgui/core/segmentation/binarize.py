@@ -68,7 +68,7 @@ def border_mask(gray: np.ndarray, min_fraction: float) -> np.ndarray:
         x, y, bw, bh, area = stats[i]
         touches = x == 0 or y == 0 or x + bw >= sw or y + bh >= sh
         # large, or a long strip along the edge (thin film borders)
-        if touches and (area >= min_fraction * sh * sw * 10 or max(bw / sw, bh / sh) > 0.3):
+        if touches and (area >= min_fraction * sh * sw or max(bw / sw, bh / sh) > 0.3):
             keep[i] = True
     mask = keep[labels].astype(np.uint8)
     if mask.any():

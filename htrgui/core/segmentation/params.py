@@ -34,8 +34,8 @@ class SegmentationParams:
 
     # -- borders and rules ------------------------------------------------------------------------------
     #: Dark areas touching the image edge bigger than this fraction of the page are scan borders.
-    border_min_fraction: float = 0.002
-    #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines, underlines), not writing.
+    border_min_fraction: float = 0.02
+    #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines), not writing.
     hrule_length: float = 20.0
     vrule_length: float = 6.0
     #: Gaps up to this (x H) along a rule are bridged: dotted and dashed rules of printed registers.
