@@ -42,18 +42,27 @@ def _finish(codec: Codec, ids: list[int], confs: list[float], probs: np.ndarray)
 def greedy(probs: np.ndarray, codec: Codec) -> Decoded:
     """Best path of a (T, C) posterior matrix: argmax per frame, merge repeats, drop blanks."""
     best = probs.argmax(axis=1)
+    return greedy_from_best(best, probs[np.arange(len(best)), best], probs[:, BLANK], codec)
+
+
+def greedy_from_best(best: np.ndarray, best_p: np.ndarray, blank_p: np.ndarray, codec: Codec) -> Decoded:
+    """Greedy decoding from each frame's best class and its posterior (computed where the model ran, so a
+    GPU sends back two numbers per frame instead of the whole posterior matrix)."""
     ids: list[int] = []
     confs: list[float] = []
     prev = BLANK
-    for t, k in enumerate(best.tolist()):
-        p = float(probs[t, k])
+    for k, p in zip(best.tolist(), best_p.tolist()):
         if k != BLANK and k == prev:
             confs[-1] = max(confs[-1], p)
         elif k != BLANK:
             ids.append(k)
             confs.append(p)
         prev = k
-    return _finish(codec, ids, confs, probs)
+    text = codec.decode(ids)
+    if len(text) != len(ids):  # ids outside the codec were skipped: keep the lists aligned
+        confs = [c for c, k in zip(confs, ids) if 0 < k <= len(codec)]
+    conf = float(np.mean(confs)) if confs else (float(np.mean(blank_p)) if len(blank_p) else 0.0)
+    return Decoded(text, conf, [float(c) for c in confs])
 
 
 def align_confidences(probs: np.ndarray, ids: list[int]) -> list[float]:
