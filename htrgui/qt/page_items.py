@@ -90,8 +90,8 @@ class HandleItem(QGraphicsEllipseItem):
 
     def __init__(self, pos: tuple[int, int], kind: str, number: int,
                  on_move: Callable[["HandleItem"], None], on_release: Callable[["HandleItem"], None]) -> None:
-        half = HANDLE_SIZE / 2
-        super().__init__(-half, -half, HANDLE_SIZE, HANDLE_SIZE)
+        size = HANDLE_SIZE if kind == "baseline" else HANDLE_SIZE - 3  # polygons have many points: smaller
+        super().__init__(-size / 2, -size / 2, size, size)
         self.kind = kind  # "baseline" or "polygon"
         self.number = number
         self._on_move = on_move
