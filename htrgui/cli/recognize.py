@@ -108,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.pagexml import write_page
     from htrgui.core.progress import Progress, StderrReporter
 
+    stems = [p.stem for p in args.inputs]
+    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    if clashes:
+        raise HtrError(f"several inputs would be written to the same file in {args.output}: "
+                       + ", ".join(f"{s}.xml" for s in clashes))
     recognizer = make_recognizer(args)
     args.output.mkdir(parents=True, exist_ok=True)
     report = StderrReporter()

@@ -226,3 +226,13 @@ def test_engine_matches_the_plain_model(trained):
     for i, p in enumerate(fast):
         ref = logits[i, : lengths[i]].softmax(-1).numpy()
         assert p.shape == ref.shape and abs(p - ref).max() < 1e-4
+
+
+def test_cli_refuses_inputs_that_would_overwrite_each_other(tmp_path, capsys):
+    from htrgui.cli import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert main(["recognize", str(tmp_path / "a" / "p.xml"), str(tmp_path / "b" / "p.xml"),
+                 "-o", str(tmp_path / "out")]) == 2
+    assert "p.xml" in capsys.readouterr().err and not (tmp_path / "out").exists()
