@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from htrgui.core.document import Page, Point, TextLine, TextRegion, new_id
 from htrgui.core.errors import HtrError
+from htrgui.core.segmentation.geometry import (band_polygon, baseline_y, clip, cut_polygon, extent,
+                                               hull, inside, polygon_around, reach, typical_extent,
+                                               union_outline)
 
 __all__ = [
     "Edit", "EditError", "add_line", "add_region", "delete_line", "delete_region", "split_line", "merge_lines",
@@ -94,108 +96,12 @@ def _finish(label: str, page: Page, before: _State, **ids: list[str]) -> Edit:
     return Edit(label, page, before, _capture(page), **ids)
 
 
-# -- small geometry helpers ---------------------------------------------------------------------------------
-
-def _clip(page: Page, pts: list[Point] | list[tuple[float, float]]) -> list[Point]:
-    """Round to integers and keep inside the image; consecutive duplicates dropped."""
-    out: list[Point] = []
-    for x, y in pts:
-        p = (int(min(max(round(x), 0), page.width - 1)), int(min(max(round(y), 0), page.height - 1)))
-        if not out or out[-1] != p:
-            out.append(p)
-    return out
-
-
 def _check_baseline(baseline: list[Point], what: str) -> list[Point]:
     """Sorted left to right, at least two distinct points."""
     pts = sorted(baseline, key=lambda p: (p[0], p[1]))
     if len(set(pts)) < 2 or pts[0][0] == pts[-1][0]:
         raise EditError(f"{what}: a baseline needs two points at different x")
     return pts
-
-
-def _baseline_y(baseline: list[Point], x: float) -> float:
-    xs = [p[0] for p in baseline]
-    ys = [p[1] for p in baseline]
-    return float(np.interp(x, xs, ys))
-
-
-def _extent(line: TextLine) -> tuple[float, float]:
-    """How far the line's polygon reaches above and below its baseline (medians over the polygon's points)."""
-    if len(line.polygon) < 3 or len(line.baseline) < 2:
-        return 0.0, 0.0
-    ups, downs = [], []
-    for x, y in line.polygon:
-        d = y - _baseline_y(line.baseline, x)
-        (ups if d < 0 else downs).append(abs(d))
-    return (float(max(ups)) if ups else 0.0), (float(max(downs)) if downs else 0.0)
-
-
-def _typical_extent(page: Page) -> tuple[float, float]:
-    """Median reach above and below the baseline of the page's lines (a new line looks like its neighbours)."""
-    ext = [_extent(line) for line in page.lines()]
-    ext = [e for e in ext if e[0] > 0 and e[1] > 0]
-    if not ext:
-        h = max(8.0, page.height / 60)
-        return h, h / 3
-    return float(np.median([e[0] for e in ext])), float(np.median([e[1] for e in ext]))
-
-
-def polygon_around(page: Page, baseline: list[Point], up: float, down: float) -> list[Point]:
-    """A band from ``up`` pixels above to ``down`` below a baseline: top left to right, bottom right to left.
-
-    The ends reach one pixel beyond the baseline so that the baseline lies strictly inside.
-    """
-    top = [(x, y - up) for x, y in baseline]
-    bottom = [(x, y + down) for x, y in reversed(baseline)]
-    top[0] = (top[0][0] - 1, top[0][1])
-    top[-1] = (top[-1][0] + 1, top[-1][1])
-    bottom[0] = (bottom[0][0] + 1, bottom[0][1])
-    bottom[-1] = (bottom[-1][0] - 1, bottom[-1][1])
-    poly = _clip(page, top + bottom)
-    if len(poly) < 4:  # a line on the image's edge: fall back to its box
-        xs = [p[0] for p in baseline]
-        ys = [p[1] for p in baseline]
-        poly = _clip(page, [(min(xs) - 1, min(ys) - up), (max(xs) + 1, min(ys) - up),
-                            (max(xs) + 1, max(ys) + down), (min(xs) - 1, max(ys) + down)])
-    return poly
-
-
-def _cut_polygon(poly: list[Point], x: float, keep_left: bool) -> list[tuple[float, float]]:
-    """The part of a polygon left (or right) of the vertical line at ``x`` (Sutherland-Hodgman, one edge)."""
-    def inside(p: tuple[float, float]) -> bool:
-        return p[0] <= x if keep_left else p[0] >= x
-
-    out: list[tuple[float, float]] = []
-    n = len(poly)
-    for k in range(n):
-        cur, nxt = poly[k], poly[(k + 1) % n]
-        if inside(cur):
-            out.append(cur)
-        if inside(cur) != inside(nxt) and nxt[0] != cur[0]:
-            t = (x - cur[0]) / (nxt[0] - cur[0])
-            out.append((x, cur[1] + t * (nxt[1] - cur[1])))
-    return out
-
-
-def _union_outline(page: Page, polygons: list[list[Point]], bridge: int) -> list[Point]:
-    """Outline of the union of polygons, gaps up to ``bridge`` pixels closed (drawn, then traced)."""
-    pts = np.array([p for poly in polygons for p in poly], dtype=np.int32)
-    x0, y0 = pts.min(axis=0) - bridge - 2
-    x1, y1 = pts.max(axis=0) + bridge + 2
-    canvas = np.zeros((int(y1 - y0 + 1), int(x1 - x0 + 1)), dtype=np.uint8)
-    for poly in polygons:
-        cv2.fillPoly(canvas, [np.array(poly, dtype=np.int32) - [x0, y0]], 1)
-    if bridge > 0:
-        canvas = cv2.morphologyEx(canvas, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
-    contours, _ = cv2.findContours(canvas, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    biggest = max(contours, key=cv2.contourArea).reshape(-1, 2)
-    return _clip(page, [(int(x + x0), int(y + y0)) for x, y in biggest])
-
-
-def _hull(page: Page, points: list[Point]) -> list[Point]:
-    hull = cv2.convexHull(np.array(points, dtype=np.int32).reshape(-1, 1, 2)).reshape(-1, 2)
-    return _clip(page, [(int(x), int(y)) for x, y in hull])
 
 
 def _line(page: Page, line_id: str) -> tuple[TextRegion, TextLine]:
@@ -224,7 +130,7 @@ def _fresh_id(page: Page, prefix: str) -> str:
 
 def add_region(page: Page, polygon: list[Point], type: str = "paragraph", index: int | None = None) -> Edit:
     """A new, empty region with ``polygon`` at reading-order position ``index`` (default: last)."""
-    poly = _clip(page, polygon)
+    poly = clip(page, polygon)
     if len(poly) < 3:
         raise EditError("new region: a polygon needs at least three points inside the image")
     before = _capture(page)
@@ -238,12 +144,12 @@ def add_line(page: Page, region_id: str, baseline: list[Point], polygon: list[Po
     """A new empty line in a region. Without ``polygon``, a band around the baseline as tall as the page's
     other lines. Without ``index``, it goes where its height puts it among the region's lines."""
     region = _region(page, region_id)
-    base = _check_baseline(_clip(page, baseline), "new line")
+    base = _check_baseline(clip(page, baseline), "new line")
     if polygon is None:
-        up, down = _typical_extent(page)
+        up, down = typical_extent(page)
         poly = polygon_around(page, base, up, down)
     else:
-        poly = _clip(page, polygon)
+        poly = clip(page, polygon)
         if len(poly) < 3:
             raise EditError("new line: a polygon needs at least three points inside the image")
     before = _capture(page)
@@ -278,14 +184,14 @@ def split_line(page: Page, line_id: str, x: int) -> Edit:
     xs = [p[0] for p in line.baseline]
     if not xs[0] < x < xs[-1]:
         raise EditError(f"line {line_id}: split point x={x} is not inside the baseline ({xs[0]}..{xs[-1]})")
-    y = round(_baseline_y(line.baseline, x))
+    y = round(baseline_y(line.baseline, x))
     left_base = [p for p in line.baseline if p[0] < x] + [(x, y)]
     right_base = [(x + 1, y)] + [p for p in line.baseline if p[0] > x + 1]
     if len(set(right_base)) < 2 or right_base[0][0] == right_base[-1][0]:
         raise EditError(f"line {line_id}: split point x={x} leaves nothing on the right")
-    left_poly = _clip(page, _cut_polygon(line.polygon, x + 0.5, keep_left=True))
-    right_poly = _clip(page, _cut_polygon(line.polygon, x + 0.5, keep_left=False))
-    up, down = _extent(line) if len(line.polygon) >= 3 else _typical_extent(page)
+    left_poly = clip(page, cut_polygon(line.polygon, x + 0.5, keep_left=True))
+    right_poly = clip(page, cut_polygon(line.polygon, x + 0.5, keep_left=False))
+    up, down = extent(line) if len(line.polygon) >= 3 else typical_extent(page)
     if len(left_poly) < 3:
         left_poly = polygon_around(page, left_base, up, down)
     if len(right_poly) < 3:
@@ -314,7 +220,7 @@ def merge_lines(page: Page, first_id: str, second_id: str) -> Edit:
         lo, hi = keep.baseline[0][0], keep.baseline[-1][0]
         base = sorted(set(keep.baseline) | {p for p in other.baseline if p[0] < lo or p[0] > hi})
     gap = max(0, right.baseline[0][0] - left.baseline[-1][0])
-    poly = _union_outline(page, [left.polygon, right.polygon], gap + 4)
+    poly = union_outline(page, [left.polygon, right.polygon], gap + 4)
     text = " ".join(t for t in (left.text, right.text) if t)
     before = _capture(page)
     a.baseline = _check_baseline(base, f"line {first_id}")
@@ -342,7 +248,7 @@ def move_point(page: Page, object_id: str, which: Literal["baseline", "polygon"]
     pts = list(getattr(target, which))
     if not 0 <= index < len(pts):
         raise EditError(f"{object_id}: {which} has no point {index} (it has {len(pts)})")
-    new = _clip(page, [point])[0]
+    new = clip(page, [point])[0]
     if which == "baseline":
         lo = pts[index - 1][0] + 1 if index > 0 else 0
         hi = pts[index + 1][0] - 1 if index + 1 < len(pts) else page.width - 1
@@ -351,50 +257,13 @@ def move_point(page: Page, object_id: str, which: Literal["baseline", "polygon"]
         new = (min(max(new[0], lo), hi), new[1])
     before = _capture(page)
     if which == "baseline":
-        reach = _reach(page, target)
+        own_reach = reach(page, target)
     pts[index] = new
     setattr(target, which, pts)
-    if which == "baseline" and not _inside(target.polygon, target.baseline):
+    if which == "baseline" and not inside(target.polygon, target.baseline):
         # the baseline left its polygon: redraw the polygon around it (one edit, one undo)
-        target.polygon = _band(page, found[0], target, *reach)
+        target.polygon = band_polygon(page, found[0], target, *own_reach)
     return _finish(f"move {which} point", page, before, changed=[object_id])
-
-
-def _band(page: Page, region: TextRegion, line: TextLine, up: float, down: float) -> list[Point]:
-    """A polygon ``up`` above and ``down`` below the line's baseline, stopping short of the nearest lines
-    above and below in the same region (at the same split as the segmenter) so it does not swallow them."""
-    ys = np.array([p[1] for p in line.baseline], dtype=float)
-    xs = np.array([p[0] for p in line.baseline], dtype=float)
-    ups, downs = np.full(len(xs), up), np.full(len(xs), down)
-    for other in region.lines:
-        if other is line or len(other.baseline) < 2:
-            continue
-        ox = [p[0] for p in other.baseline]
-        cover = (xs >= ox[0]) & (xs <= ox[-1])
-        if not cover.any():
-            continue
-        d = ys - np.array([_baseline_y(other.baseline, x) for x in xs])
-        ups = np.where(cover & (d > 0), np.minimum(ups, 0.68 * d), ups)
-        downs = np.where(cover & (d < 0), np.minimum(downs, 0.32 * -d), downs)
-    ups, downs = np.maximum(ups, 2), np.maximum(downs, 2)
-    n = len(xs)
-    top = [(x - (i == 0) + (i == n - 1), y - u) for i, (x, y, u) in enumerate(zip(xs, ys, ups))]
-    bottom = [(x + (i == n - 1) - (i == 0), y + d) for i, (x, y, d) in enumerate(zip(xs, ys, downs))]
-    poly = _clip(page, top + bottom[::-1])
-    return poly if len(poly) >= 4 else polygon_around(page, line.baseline, up, down)
-
-
-def _reach(page: Page, line: TextLine) -> tuple[float, float]:
-    """The line's own reach above and below its baseline, or the page's typical one."""
-    cur_up, cur_down = _extent(line)
-    typ_up, typ_down = _typical_extent(page)
-    return (cur_up or typ_up), (cur_down or typ_down)
-
-
-def _inside(polygon: list[Point], points: list[Point]) -> bool:
-    contour = np.array(polygon, dtype=np.int32).reshape(-1, 1, 2)
-    return len(polygon) >= 3 and all(cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
-                                     for x, y in points)
 
 
 def recompute_polygon(page: Page, line_id: str, up: float | None = None, down: float | None = None) -> Edit:
@@ -405,8 +274,8 @@ def recompute_polygon(page: Page, line_id: str, up: float | None = None, down: f
     in the same region so it does not swallow them.
     """
     region, line = _line(page, line_id)
-    own_up, own_down = _reach(page, line)
-    poly = _band(page, region, line, float(up if up is not None else own_up),
+    own_up, own_down = reach(page, line)
+    poly = band_polygon(page, region, line, float(up if up is not None else own_up),
                  float(down if down is not None else own_down))
     before = _capture(page)
     line.polygon = poly
@@ -463,5 +332,5 @@ def fit_region(page: Page, region_id: str) -> Edit:
     if len(pts) < 3:
         raise EditError(f"region {region_id}: has no lines to fit around")
     before = _capture(page)
-    region.polygon = _hull(page, pts)
+    region.polygon = hull(page, pts)
     return _finish("fit region", page, before, changed=[region.id])

@@ -11,6 +11,7 @@ from segsynth import text_page
 
 from htrgui.core import editing as ed
 from htrgui.core.document import Page
+from htrgui.core.segmentation.geometry import extent
 from htrgui.core.segmentation import segment_page
 
 
@@ -131,12 +132,12 @@ def test_move_point_keeps_baseline_left_to_right_and_inside_image(page):
 
 def test_recompute_polygon_follows_the_baseline(page):
     line = _lines(page)[2]
-    old_up, old_down = ed._extent(line)
+    old_up, old_down = extent(line)
     ed.move_point(page, line.id, "baseline", len(line.baseline) - 1,
                   (line.baseline[-1][0], line.baseline[-1][1] + 15))
     before = _state(page)
     edit = ed.recompute_polygon(page, line.id)
-    up, down = ed._extent(line)
+    up, down = extent(line)
     assert up <= old_up + 16 and down <= old_down + 16
     _roundtrip(page, edit, before)  # includes: every baseline point inside its polygon
 
