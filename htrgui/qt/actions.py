@@ -69,14 +69,16 @@ SPECS: tuple[Spec, ...] = (
          True, view_only=True),
     Spec("tool_draw", "&Draw line", "mdi6.pencil-plus", "D",
          "Click the baseline's points, double-click or Enter to finish", True, view_only=True),
-    Spec("tool_split", "S&plit line", "mdi6.content-cut", "X", "Click a line where it should be cut in two", True, view_only=True),
+    Spec("tool_split", "S&plit line", "mdi6.content-cut", "X", "Click a line where it should be cut in two", True,
+         view_only=True),
     Spec("merge_lines", "&Merge lines", "mdi6.call-merge", "M", "Merge the selected lines into one", view_only=True),
     Spec("delete_lines", "&Delete lines", "mdi6.delete", SK.Delete, "Delete the selected lines", view_only=True),
     Spec("recompute_polygon", "Recompute &polygon", "mdi6.vector-polygon", "P",
          "Fit the selected lines' polygons to the ink around their baselines", view_only=True),
     Spec("line_up", "Move line &up", "mdi6.arrow-up", "Ctrl+Up", "Earlier in the reading order"),
     Spec("line_down", "Move line do&wn", "mdi6.arrow-down", "Ctrl+Down", "Later in the reading order"),
-    Spec("region_type", "Region &type…", "mdi6.tag", "T", "Change the type of the selected lines' region", view_only=True),
+    Spec("region_type", "Region &type…", "mdi6.tag", "T", "Change the type of the selected lines' region",
+         view_only=True),
 )
 
 

@@ -3,7 +3,8 @@
 The project's state *is* its PAGE files (``Project.save_page``), so there is no separate project database:
 reopening a folder shows everything as it was. Every change goes through :meth:`Session.touch`, which marks
 the page dirty and (re)starts a short single-shot timer; when the burst of changes stops the dirty pages are
-saved atomically, by a writer thread working on copies. A crash or power cut therefore loses at most the last ``autosave_ms`` of work.
+saved atomically, by a writer thread working on copies. A crash or power cut therefore loses at most the
+last ``autosave_ms`` of work.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ reading order, region type; each one undoable, and the saved PAGE file follows."
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from htrgui.core.io import read_document
 from htrgui.qt.page_items import HandleItem
@@ -101,9 +101,9 @@ def test_drag_a_baseline_point_recompute_delete_and_order(qtbot, opened):
     assert len(handles) == len(line.baseline)
     first = min(handles, key=lambda h: h.number)
     x, y = line.baseline[0]
-    first.setPos(x, y + 7)  # as a drag does, then the release
+    first.setPos(x, y - 5)  # as a drag does (upwards: inside the polygon), then the release
     first._on_release(first)
-    assert page.find_line(ids[1])[1].baseline[0] == (x, y + 7)
+    assert page.find_line(ids[1])[1].baseline[0] == (x, y - 5)
 
     old_polygon = list(page.find_line(ids[1])[1].polygon)
     w.actions.recompute_polygon.trigger()
@@ -131,7 +131,7 @@ def test_drag_a_baseline_point_recompute_delete_and_order(qtbot, opened):
     session.save_dirty()
     saved = read_document(session.entries[0].xml_path)
     assert saved.find_line(ids[2]) is None
-    assert saved.find_line(ids[1])[1].baseline[0] == (x, y + 7)
+    assert saved.find_line(ids[1])[1].baseline[0] == (x, y - 5)
     assert saved.find_line(ids[3])[0].type == "marginalia"
 
     while session.undo_stack.canUndo():

@@ -124,7 +124,8 @@ def test_search_and_replace_across_pages_is_one_undo_step(qtbot, window, transcr
     window.search.find_edit.setText(word.casefold())
     window.search.replace_edit.setText("§§")
     assert window.search.find_next()
-    assert word.casefold() in session.page(session.current).find_line(window.editor.current_line_id())[1].text.casefold()
+    current = session.page(session.current).find_line(window.editor.current_line_id())[1]
+    assert word.casefold() in current.text.casefold()
     assert window.search.replace_all() == n
     after = [line.text for i in range(2) for line in session.page(i).lines()]
     assert sum("§§" in t for t in after) == n
