@@ -141,9 +141,16 @@ def beam_search(probs: np.ndarray, codec: Codec, beam_width: int = 8, lexicon: f
 
     # prefix -> (log p ending in blank, log p ending in non-blank, lexicon score)
     beams: dict[tuple[int, ...], tuple[float, float, float]] = {(): (0.0, _NEG_INF, 0.0)}
+    top = max(beam_width, 4)
     for t in range(len(logp)):
         row = logp[t]
-        cands = [k for k in np.nonzero(probs[t] >= prune)[0].tolist() if k != BLANK]
+        if probs[t, BLANK] >= 1.0 - prune:
+            # a sure blank: every prefix just gets longer by a blank (the other paths weigh < prune)
+            beams = {p: (_logadd(pb, pnb) + row[BLANK], _NEG_INF, lex) for p, (pb, pnb, lex) in beams.items()}
+            continue
+        # only the few likeliest characters of a frame can start or extend a surviving prefix
+        likely = np.argpartition(-probs[t], min(top, probs.shape[1] - 1))[: top + 1]
+        cands = [k for k in likely.tolist() if k != BLANK and probs[t, k] >= prune]
         nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [_NEG_INF, _NEG_INF, 0.0])
         for prefix, (pb, pnb, lex) in beams.items():
             total = _logadd(pb, pnb)
