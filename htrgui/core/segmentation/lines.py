@@ -23,6 +23,8 @@ class Trace:
 
     x0: int
     y: np.ndarray
+    #: Set by :func:`split_trace` when the piece sits in a ruled table cell.
+    in_cell: bool = False
 
     @property
     def x1(self) -> int:
@@ -206,7 +208,7 @@ def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float,
         in_cell = by_rule[k] or by_rule[k + 1] or bool(rule[:s].any() and rule[e:].any())
         shortest = min_cell if (in_cell and min_cell is not None) else min_length
         if e - s >= shortest:
-            out.append(Trace(trace.x0 + s, trace.y[s:e].copy()))
+            out.append(Trace(trace.x0 + s, trace.y[s:e].copy(), in_cell))
     return out
 
 

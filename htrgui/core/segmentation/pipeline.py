@@ -108,7 +108,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
         for piece in ln.split_trace(t, inku8, vr.astype(np.uint8), scale, p.max_gap * scale,
                                     p.min_line_length * scale, p.rule_gap * scale,
                                     p.min_cell_length * scale):
-            if ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness):
+            # in a ruled cell a lone stroke is a ditto mark or a dash: a line of the table
+            if not piece.in_cell and ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness):
                 continue
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
             if line is not None:
