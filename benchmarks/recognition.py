@@ -86,6 +86,8 @@ def worker(spec: dict) -> dict:
         rec.amp_dtype = None
     elif spec["dtype"] == "fp16":
         rec.amp_dtype = torch.float16
+    elif spec["dtype"] == "bf16":
+        rec.amp_dtype = torch.bfloat16  # on CPU too (autocast), where the CPU has bf16 instructions
     items = [(str(i), img) for i, img in enumerate(lines)]
     warm = items[: max(spec["batch"], 4)]
     for _ in rec.recognize_lines(warm):  # first calls pick kernels
