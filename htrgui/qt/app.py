@@ -68,6 +68,13 @@ def preload_heavy_modules() -> threading.Thread:
             import htrgui.core.recognition.engine  # noqa: F401
             import htrgui.core.segmentation  # noqa: F401
             import htrgui.core.training.finetune  # noqa: F401
+
+            # the first optimiser step imports torch._dynamo and sympy (~3 s of imports): do it here, not in
+            # the middle of the first fine-tuning
+            weight = torch.zeros(1, requires_grad=True)
+            optimizer = torch.optim.AdamW([weight])
+            weight.grad = torch.zeros(1)
+            optimizer.step()
         except Exception:  # noqa: BLE001 - the job that needs them reports the error properly
             return
         # torch's objects live as long as the app: keep the garbage collector from walking them (its full

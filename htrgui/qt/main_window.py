@@ -99,11 +99,19 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self._update_enabled()
         # torch and the engines load in the background while the person opens a folder
-        from htrgui.qt.app import preload_heavy_modules
-
-        QTimer.singleShot(100, preload_heavy_modules)
+        self.preload_thread = None
+        QTimer.singleShot(100, self._preload)
 
     # ---------------------------------------------------------------- construction
+    def _preload(self) -> None:
+        from htrgui.qt.app import preload_heavy_modules
+
+        self.preload_thread = preload_heavy_modules()
+
+    def warmed_up(self) -> bool:
+        """True once the background import of torch and the engines is over."""
+        return self.preload_thread is not None and not self.preload_thread.is_alive()
+
     def _dock(self, name: str, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
@@ -214,6 +222,14 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- settings and state
     def apply_settings(self) -> None:
+        """Editor font, recent projects and, when it changed, the look."""
+        from PySide6.QtWidgets import QApplication
+
+        from htrgui.qt.app import apply_theme
+
+        if getattr(self, "_theme", None) not in (None, self.settings.theme):
+            apply_theme(QApplication.instance(), self.settings.theme)
+        self._theme = self.settings.theme
         font = QFont(self.settings.font_family) if self.settings.font_family else QFont()
         font.setPointSize(max(6, int(self.settings.font_size)))
         self.editor.set_editor_font(font)
@@ -360,6 +376,7 @@ class MainWindow(QMainWindow):
             _show_error(self, "Models", f"The model manager is not available in this build ({exc}).")
             return
         dialog = ModelsDialog(self, self.settings)
+        dialog.model_changed.connect(lambda name: self.statusBar().showMessage(f"Recognising with {name}", 8000))
         dialog.show()
         self.models_dialog = dialog
 

@@ -62,8 +62,9 @@ def test_a_whole_day(qtbot, window, scans, tiny_model, tmp_path):
     session, actions = window.session, window.actions
     window.settings.default_model = str(tiny_model)
 
-    # morning: open the folder, find the lines of every page
+    # morning: open the folder while the window loads torch and the engines in the background
     assert window.open_path(scans)
+    qtbot.waitUntil(window.warmed_up, timeout=60000)
     assert window.page_list.count() == 2
     assert run_job(qtbot, window, actions.segment_all.trigger) == "finished"
     assert all(session.page(i).counts().lines > 0 for i in range(2))
