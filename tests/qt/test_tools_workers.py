@@ -162,11 +162,12 @@ def cpu_heavy(token: CancelToken, seconds: float = 1.0):
 def test_event_loop_stays_responsive_while_cpu_heavy_work_runs(qtbot):
     """A QTimer ticking every 10 ms on the GUI thread never waits more than 100 ms while the worker computes.
 
-    The CI machine is shared, so one attempt may lose the CPU to another process for a while; a loop that our
-    worker really blocks fails every attempt, so up to three attempts are made.
+    A busy machine may not schedule the GUI thread for a while (on the shared 2-core development machine, with
+    a load of 7, about one attempt in twenty saw a gap of 100-125 ms); a loop that our worker really blocks
+    fails every attempt, so up to five attempts of one second are made.
     """
     worst = []
-    for _attempt in range(3):
+    for _attempt in range(5):
         monitor = EventLoopMonitor(10)
         worker = GeneratorWorker(cpu_heavy)
         updates = []
