@@ -23,6 +23,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="where to run (default: auto = CUDA, then Apple MPS, then CPU)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="lines per batch (default: 8 on CPU, 64 on GPU)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: all cores; fewer leaves room for other work)")
     p.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (default 1: greedy decoding)")
     p.add_argument("--lexicon", type=Path, default=None, metavar="FILE",
                    help="word list (one word per line) the beam search favours; implies --beam 8 if not set")
@@ -52,7 +54,10 @@ def make_recognizer(args: argparse.Namespace):
         beam = max(beam, 8)
     if args.batch_size is not None and args.batch_size < 1:
         raise HtrError("--batch-size must be at least 1")
-    return Recognizer(args.model, device=args.device, batch_size=args.batch_size, beam_width=beam, lexicon=lexicon)
+    if args.threads is not None and args.threads < 1:
+        raise HtrError("--threads must be at least 1")
+    return Recognizer(args.model, device=args.device, batch_size=args.batch_size, beam_width=beam, lexicon=lexicon,
+                      threads=args.threads)
 
 
 def pages_of(path: Path):

@@ -135,7 +135,7 @@ def test_cli_evaluate_reports_json(trained, tmp_path, capsys):
     from htrgui.cli import main
 
     xml = _page_with_chosen_lines(trained, tmp_path)
-    assert main(["evaluate", "--model", str(trained["ckpt"]), "--device", "cpu", str(xml)]) == 0
+    assert main(["evaluate", "--model", str(trained["ckpt"]), "--device", "cpu", "--threads", "1", str(xml)]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["lines"] == N_LINES and summary["files"] == 1
     assert summary["cer"] <= 0.05 and 0.0 <= summary["wer"] <= 1.0
@@ -171,7 +171,7 @@ def test_cli_recognize_image_input(trained, tmp_path):
     png = tmp_path / "line.png"
     cv2.imwrite(str(png), img)
     out = tmp_path / "out"
-    assert main(["recognize", str(png), "-o", str(out), "--model", str(trained["ckpt"])]) == 0
+    assert main(["recognize", str(png), "-o", str(out), "--model", str(trained["ckpt"]), "--threads", "1"]) == 0
     page = read_document(out / "line.xml")
     assert (page.width, page.height) == (img.shape[1], img.shape[0])
     assert page.image_path is not None and page.image_path.resolve() == png.resolve()
