@@ -132,3 +132,42 @@ def test_dark_look(qtbot, window):
         assert app.palette().color(QPalette.ColorRole.Window).lightness() > 160
     finally:
         apply_theme(app, "light")
+
+
+def test_verify_page_and_undo(qtbot, window, transcribed):
+    assert window.open_path(transcribed)
+    page = window.session.page(0)
+    ids = [ln.id for ln in page.lines()]
+    window.controller.verify(ids, status="predicted")
+    assert page.counts().verified == 0
+    window.actions.verify_page.trigger()
+    assert page.counts().verified == len(ids)
+    assert window.page_list.state(0) == "verified"
+    window.actions.undo.trigger()
+    assert page.counts().verified == 0
+
+
+def test_multi_page_tiff_pages_are_shown(qtbot, window, shared_data, tmp_path):
+    from PIL import Image
+
+    from htrgui.qt.page_items import LineItem
+
+    folder = tmp_path / "tiff"
+    folder.mkdir()
+    stems = ("poilus/batch-1/TestamentsDePoilus_will_AD78_0005-1", "poilus/batch-1/TestamentsDePoilus_will_AD78_0037-0")
+    scans = [Image.open(shared_data / f"{stem}.jpg") for stem in stems]
+    scans[0].save(folder / "book.tif", save_all=True, append_images=scans[1:], compression="tiff_lzw")
+    assert window.open_path(folder)
+    assert window.page_list.count() == 2
+    window.session.set_current(1)
+    shown = window.view.scene().sceneRect()
+    assert (int(shown.width()), int(shown.height())) == scans[1].size
+    assert window.controller.gray.shape == (scans[1].size[1], scans[1].size[0])
+    # and it can be segmented like any page
+    outcome = []
+    window.runner.job_ended.connect(lambda _t, result, _m: outcome.append(result))
+    window.actions.segment_page.trigger()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=60000)
+    assert outcome == ["finished"]
+    lines = window.session.page(1).counts().lines
+    assert lines > 0 and sum(isinstance(i, LineItem) for i in window.view.scene().items()) == lines
