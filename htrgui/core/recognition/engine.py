@@ -54,6 +54,14 @@ def pick_device(choice: str = "auto") -> torch.device:
     return torch.device(choice)
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def fuse_batchnorm(model: nn.Module) -> nn.Module:
     """Fold every eval-mode BatchNorm that follows a conv into that conv (same output, fewer passes)."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -91,7 +99,7 @@ class Recognizer:
         self.codec = model.codec
         self.device = pick_device(device)
         if self.device.type == "cpu":
-            torch.set_num_threads(threads or os.cpu_count() or 1)
+            torch.set_num_threads(threads or usable_cores())
         net = fuse_batchnorm(model.model.eval())
         # NHWC suits oneDNN on CPU and tensor cores on CUDA; MPS is left as it is
         self.channels_last = self.device.type in ("cpu", "cuda")
