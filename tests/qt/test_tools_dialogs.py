@@ -97,6 +97,7 @@ def models_dialog(qtbot, settings):
 def test_models_dialog_lists_cards_switches_and_deletes(qtbot, tmp_path):
     pytest.importorskip("torch")
     mine = tiny_model(user_models_dir() / "poilus-ft.pt", "poilus-ft", cer=0.084)
+    mine.with_suffix(".md").write_text("# poilus-ft\n\nFine-tuned on **wills** of 1914-1918.\n", encoding="utf-8")
     (user_models_dir() / "broken.pt").write_bytes(b"PK\x03\x04 not really a model")
     settings = Settings()
     dialog = models_dialog(qtbot, settings)
@@ -111,6 +112,7 @@ def test_models_dialog_lists_cards_switches_and_deletes(qtbot, tmp_path):
     shown = [dialog.card.itemAt(i).widget().text() for i in range(dialog.card.count())
              if dialog.card.itemAt(i).widget() is not None]
     assert "htrconvtext-small" in shown and "8.40 %" in shown
+    assert not dialog.card_text.isHidden() and "Fine-tuned on wills" in dialog.card_text.toPlainText()
     # Switching the default saves it and says so.
     with qtbot.waitSignal(dialog.model_changed) as blocker:
         dialog.use_button.click()
@@ -120,9 +122,10 @@ def test_models_dialog_lists_cards_switches_and_deletes(qtbot, tmp_path):
     # Export a copy, then delete the original: the default falls back to the shipped model.
     copy = dialog.export_to(tmp_path / "shared-copy.pt")
     assert copy is not None and copy.read_bytes() == mine.read_bytes()
+    assert copy.with_suffix(".md").read_text(encoding="utf-8").startswith("# poilus-ft")
     with qtbot.waitSignal(dialog.models_loaded, timeout=30_000):
         assert dialog.delete_selected()
-    assert not mine.exists()
+    assert not mine.exists() and not mine.with_suffix(".md").exists()
     assert settings.default_model == "" and load_settings().default_model == ""
     assert "poilus-ft.pt" not in {m.path.name for m in dialog.models}
 

@@ -27,6 +27,8 @@ class ModelInfo:
     shipped: bool
     card: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    #: The model card written beside the weights (``<name>.md``, Markdown), "" when there is none.
+    card_text: str = ""
 
     @property
     def cer(self) -> float | None:
@@ -119,6 +121,15 @@ def read_card(path: Path) -> dict[str, Any]:
     return card
 
 
+def read_card_text(path: Path, limit: int = 200_000) -> str:
+    """The Markdown model card beside a model file (``x.pt`` -> ``x.md``), "" when absent or unreadable."""
+    card = Path(path).with_suffix(".md")
+    try:
+        return card.read_text(encoding="utf-8")[:limit] if card.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def list_models(token: CancelToken | None = None) -> Iterator[Progress | ModelInfo]:
     """Every model with its card (a generator: reading cards takes a moment per file)."""
     files = model_files()
@@ -126,7 +137,7 @@ def list_models(token: CancelToken | None = None) -> Iterator[Progress | ModelIn
         if token is not None:
             token.check()
         yield Progress(i, len(files), path.name)
-        info = ModelInfo(name=path.stem, path=path, shipped=shipped)
+        info = ModelInfo(name=path.stem, path=path, shipped=shipped, card_text=read_card_text(path))
         try:
             info.card = read_card(path)
             info.name = str(info.card.get("name") or path.stem)
@@ -145,18 +156,28 @@ def import_model(source: Path) -> Path:
     target = user_models_dir() / source.name
     if target.exists():
         raise ModelError(f"{target}: a model with this file name already exists; rename the file first")
-    tmp = target.with_name(f".{target.name}.importing")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)
+    _copy(source, target)
+    if source.with_suffix(".md").is_file():  # the card travels with the weights
+        _copy(source.with_suffix(".md"), target.with_suffix(".md"))
     return target
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy through a temporary name, so that a failed copy never leaves a half file under the real name."""
+    tmp = target.with_name(f".{target.name}.copying")
+    try:
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def export_model(info: ModelInfo, target: Path) -> Path:
     """Copy a model file to ``target`` (a file path)."""
     target = Path(target)
-    tmp = target.with_name(f".{target.name}.exporting")
-    shutil.copyfile(info.path, tmp)
-    tmp.replace(target)
+    _copy(info.path, target)
+    if info.card_text:
+        _copy(info.path.with_suffix(".md"), target.with_suffix(".md"))
     return target
 
 
@@ -165,3 +186,4 @@ def delete_model(info: ModelInfo) -> None:
     if info.shipped or not _is_under(info.path, user_models_dir().resolve()):
         raise ModelError(f"{info.path}: models shipped with htrgui cannot be deleted")
     info.path.unlink()
+    info.path.with_suffix(".md").unlink(missing_ok=True)

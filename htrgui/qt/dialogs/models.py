@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -63,6 +64,9 @@ class ModelsDialog(QDialog):
         self.card = QFormLayout()
         card_box = QWidget()
         card_box.setLayout(self.card)
+        self.card_text = QTextBrowser()
+        self.card_text.setOpenExternalLinks(True)
+        self.card_text.hide()
         self.status = QLabel("Reading the models\u2026")
         self.status.setWordWrap(True)
 
@@ -81,7 +85,8 @@ class ModelsDialog(QDialog):
 
         right = QVBoxLayout()
         right.addWidget(card_box)
-        right.addStretch(1)
+        right.addWidget(self.card_text, 1)
+        right.addStretch(0)
         right.addWidget(self.status)
         body = QHBoxLayout()
         body.addWidget(self.list, 2)
@@ -175,6 +180,9 @@ class ModelsDialog(QDialog):
         while self.card.rowCount():
             self.card.removeRow(0)
         info = self.selected()
+        self.card_text.setVisible(bool(info is not None and info.card_text))
+        if info is not None and info.card_text:
+            self.card_text.setMarkdown(info.card_text)
         if info is not None:
             for label, value in info.summary():
                 text = QLabel(value)
