@@ -236,3 +236,12 @@ def test_cli_refuses_inputs_that_would_overwrite_each_other(tmp_path, capsys):
     assert main(["recognize", str(tmp_path / "a" / "p.xml"), str(tmp_path / "b" / "p.xml"),
                  "-o", str(tmp_path / "out")]) == 2
     assert "p.xml" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cli_cuda_without_gpu_is_a_clear_error(trained, tmp_path, capsys):
+    from htrgui.cli import main
+
+    xml = _page_with_chosen_lines(trained, tmp_path)
+    assert main(["evaluate", "--model", str(trained["ckpt"]), "--device", "cuda", str(xml)]) == 2
+    assert "no usable CUDA GPU" in capsys.readouterr().err
