@@ -106,6 +106,7 @@ class JobWiring(QObject):
         self.settings = settings
         self.last_report: dict[int, RecognitionReport] = {}
         self._worker = None
+        self._project = None
         self.changes_box = None
         a = window.actions
         a.segment_page.triggered.connect(lambda: self.segment(self._current()))
@@ -115,8 +116,14 @@ class JobWiring(QObject):
         a.recognize_selected.triggered.connect(lambda: self.recognize(self._selected()))
         a.recognize_all.triggered.connect(lambda: self.recognize(self._all()))
         a.cancel_job.triggered.connect(runner.cancel)
+        session.closed.connect(self._on_closed)
         # every job (fine-tuning from its dialog too) starts with the long-lived objects frozen
         runner.busy_changed.connect(lambda busy: self._settle_memory() if busy else None)
+
+    def _on_closed(self) -> None:
+        """A project closing stops the job working on it (its results would land on the wrong pages)."""
+        if self._worker is not None and self._worker.is_running():
+            self.runner.cancel()
 
     # ---------------------------------------------------------------- which pages
     def _current(self) -> list[int]:
@@ -157,6 +164,7 @@ class JobWiring(QObject):
             return False
         tasks = [self._task(i) for i in indices]
         self._settle_memory()
+        self._project = self.session.project
         self._worker = self.runner.run("Segmenting", segment_pages(tasks), on_item=self._apply_segmentation)
         return True
 
@@ -168,7 +176,10 @@ class JobWiring(QObject):
         gc.freeze()
 
     def _stopped(self) -> bool:
-        """True once the person cancelled: results still in flight are dropped, not applied."""
+        """True once the person cancelled, or opened or closed a project meanwhile: results still in flight are
+        dropped, not applied (a page index of the old project means another page in a new one)."""
+        if self._project is not self.session.project:
+            return True
         return self._worker is not None and self._worker.token.cancelled
 
     def _apply_segmentation(self, result: object) -> None:
@@ -195,6 +206,7 @@ class JobWiring(QObject):
             return False
         self.last_report = {}
         self._settle_memory()
+        self._project = self.session.project
         self._worker = self.runner.run("Recognising", recognize_pages(tasks, self.model_name(), self.settings.device),
                         on_item=self._apply_recognition, on_finished=self._report_recognition,
                         on_cancelled=self._report_recognition)
@@ -211,7 +223,7 @@ class JobWiring(QObject):
 
     def _report_recognition(self) -> None:
         reports = list(self.last_report.values())
-        if not reports:
+        if not reports or self._project is not self.session.project:
             return
         changed = sum(len(r.changed) for r in reports)
         kept = sum(r.kept_verified for r in reports)

@@ -57,3 +57,18 @@ def test_segment_all_skips_segmented_pages_and_cancel_keeps_finished_pages(qtbot
     assert session.page(0).counts().lines > 0
     assert session.page(1).counts().lines == 0
     assert not window.runner.busy and window.actions.segment_page.isEnabled()
+
+
+def test_opening_another_folder_stops_the_job_and_drops_its_results(qtbot, window, scans, transcribed):
+    assert window.open_path(scans)
+    outcome = []
+    window.runner.job_ended.connect(lambda _t, result, _m: outcome.append(result))
+    window.actions.segment_all.trigger()
+    assert window.open_path(transcribed)  # while the job runs
+    qtbot.waitUntil(lambda: bool(outcome), timeout=60000)
+    assert outcome[0] in ("cancelled", "finished")
+    # the ground truth of the new project is untouched by the old project's segmentation
+    for i, entry in enumerate(window.session.entries):
+        truth = read_document(entry.image_path.with_suffix(".xml"))
+        assert [ln.id for ln in window.session.page(i).lines()] == [ln.id for ln in truth.lines()]
+    assert window.session.undo_stack.count() == 0
