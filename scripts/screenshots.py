@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--theme", default="light", choices=["light", "dark"])
     parser.add_argument("--size", default="1280x800", help="window size WxH")
+    parser.add_argument("--model", type=Path, help="model to recognise and fine-tune with (default: the shipped one)")
     parser.add_argument("--other-look", action="store_true", help="also the main window in the other look")
     parser.add_argument("--finetune-steps", type=int, default=8, help="steps of the real fine-tune shown (0: none)")
     args = parser.parse_args(argv)
@@ -129,7 +130,10 @@ def take(args, work: Path, width: int, height: int) -> int:
     try:
         from htrgui.core.recognition.library import default_model_path
 
-        base, base_kind = str(default_model_path()), "shipped"
+        if args.model:  # copied among the user's models, as an imported model would be
+            base, base_kind = str(shutil.copy(args.model, user_models_dir() / args.model.name)), "given"
+        else:
+            base, base_kind = str(default_model_path()), "shipped"
     except Exception:  # noqa: BLE001 - no shipped model yet
         base = str(tiny_base(user_models_dir(), [(DATA / s).with_suffix(".xml") for s in PAGES]))
         base_kind = "untrained tiny"
@@ -153,7 +157,7 @@ def take(args, work: Path, width: int, height: int) -> int:
     session.save_dirty()
     session.set_current(SHOWN)
     wait_until(lambda: session.current_page() is session.page(SHOWN), 10)
-    if base_kind == "shipped":
+    if base_kind != "untrained tiny":
         ended = []
         window.runner.job_ended.connect(lambda *a: ended.append(a))
         window.actions.recognize_page.trigger()
