@@ -84,15 +84,19 @@ class FeedForward(nn.Module):
 
 
 def masked_group_norm1(x: torch.Tensor, lengths: torch.Tensor | None, norm: nn.GroupNorm) -> torch.Tensor:
-    """GroupNorm with one group over (C, valid T) only, so padding does not shift the statistics."""
+    """GroupNorm with one group over (C, valid T) only, so padding does not shift the statistics.
+
+    Computed in fp32 like autocast runs the plain GroupNorm, so bf16 inference keeps its statistics exact.
+    """
     if lengths is None:
         return norm(x)
+    dtype, x = x.dtype, x.float()
     m = col_mask(lengths, x.shape[-1]).to(x.dtype)[:, None, :]  # (B,1,T)
     count = (lengths.to(x.dtype) * x.shape[1]).clamp(min=1)[:, None, None]
     mean = (x * m).sum(dim=(1, 2), keepdim=True) / count
     var = (((x - mean) * m) ** 2).sum(dim=(1, 2), keepdim=True) / count
     y = (x - mean) / torch.sqrt(var + norm.eps)
-    return y * norm.weight[None, :, None] + norm.bias[None, :, None]
+    return (y * norm.weight.float()[None, :, None] + norm.bias.float()[None, :, None]).to(dtype)
 
 
 def pointwise(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
