@@ -55,7 +55,10 @@ def run_job(qtbot, window, trigger, timeout=120000) -> str:
 
 
 def texts(session, index):
-    return {line.id: (line.text, line.status) for line in session.page(index).lines()}
+    """What a person would check on a page: every line's text, status, geometry, and the reading order."""
+    page = session.page(index)
+    return [(line.id, line.text, line.status, list(line.baseline), list(line.polygon), region.type)
+            for region in page.regions for line in region.lines]
 
 
 def test_a_whole_day(qtbot, window, scans, tiny_model, tmp_path):
@@ -124,7 +127,8 @@ def test_a_whole_day(qtbot, window, scans, tiny_model, tmp_path):
     box = window.jobs.changes_box
     assert box is not None and box.isVisible() and "lu par un autre modèle" in box.detailedText()
     box.close()
-    after = texts(session, 0)
+    after = {entry[0]: entry[1:3] for entry in texts(session, 0)}
+    before = {entry[0]: entry[1:3] for entry in before}
     assert after[ids[0]] == before[ids[0]] == ("Ceci est mon testament", "verified")
     assert after[ids[2]] == before[ids[2]]
 
