@@ -245,3 +245,15 @@ def test_cli_cuda_without_gpu_is_a_clear_error(trained, tmp_path, capsys):
     xml = _page_with_chosen_lines(trained, tmp_path)
     assert main(["evaluate", "--model", str(trained["ckpt"]), "--device", "cuda", str(xml)]) == 2
     assert "no usable CUDA GPU" in capsys.readouterr().err
+
+
+def test_bf16_autocast_reads_the_same(trained):
+    """The GPU's bf16 autocast path, run on the CPU: the trained lines read the same as in fp32."""
+    from htrgui.core.recognition.engine import Recognizer
+
+    items = [(line.id, img) for line, img in trained["chosen"]]
+    fp32 = Recognizer(trained["ckpt"], device="cpu", threads=1)
+    bf16 = Recognizer(trained["ckpt"], device="cpu", threads=1)
+    bf16.amp_dtype = torch.bfloat16
+    a, b = list(fp32.recognize_lines(items)), list(bf16.recognize_lines(items))
+    assert error_rates([(x.text, y.text) for x, y in zip(b, a)]).cer <= 0.02
