@@ -53,6 +53,7 @@ def test_fp16_storage_is_smaller_and_reads_the_same(tmp_path, tiny):
     assert (a.softmax(-1) - b.softmax(-1)).abs().max() < 1e-2
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_refuses_pickled_code(tmp_path):
     class Evil:
         def __reduce__(self):
