@@ -109,3 +109,14 @@ def test_refuses_codec_head_mismatch(tmp_path, tiny):
     with pytest.raises(ModelError, match="classes"):
         save_checkpoint(tmp_path / "m.pt", model, codec.extend("ß"))
     assert not list(tmp_path.iterdir())
+
+
+def test_training_extras_never_reach_the_inference_model(tmp_path, tiny):
+    """A trainer may keep its TCM head beside the weights; loading for inference builds no TCM."""
+    model, codec = tiny
+    tcm_state = {"emb.weight": torch.randn(codec.num_classes + 1, 8)}
+    path = save_checkpoint(tmp_path / "train.pt", model, codec, extra={"tcm_head": tcm_state})
+    loaded = load_checkpoint(path)
+    assert not [n for n, _ in loaded.model.named_modules() if "tcm" in n.lower()]
+    assert set(loaded.model.state_dict()) == set(model.state_dict())
+    assert "tcm_head" in loaded.extra  # kept for resuming, not built
