@@ -27,9 +27,11 @@ from htrgui.core.progress import CancelToken, Progress
 LINE_WIDTH = 800
 #: Lines per recognition batch (the engine's default order of magnitude).
 RECOGNITION_BATCH = 8
-#: Lines per fine-tuning step and steps of a typical fine-tune: a few dozen corrected lines, a few epochs.
-TRAIN_BATCH = 8
-FINETUNE_STEPS = 300
+#: Padded line columns per fine-tuning batch when the trainer does not say (its ``batch_columns`` default).
+TRAIN_COLUMNS = 12000
+#: A typical fine-tune: about 20 corrected pages (~500 lines), 5 passes over them.
+FINETUNE_LINES = 500
+FINETUNE_EPOCHS = 5
 #: A page of a register or letter holds about this many lines: used to turn lines/s into seconds per page.
 LINES_PER_PAGE = 30
 
@@ -60,7 +62,11 @@ class GpuInfo:
 
 @dataclass
 class SpeedEstimate:
-    """Measured on this machine with synthetic 64-px lines; ``finetune_s`` = ``train_step_s`` x ``finetune_steps``."""
+    """Measured on this machine with synthetic 64-px lines; ``finetune_s`` = ``train_step_s`` x ``finetune_steps``.
+
+    A training step is timed as the fine-tuning recipe runs it (front end and BatchNorm frozen, the trainer's
+    batch size); ``finetune_steps`` covers ``finetune_lines`` lines ``finetune_epochs`` times.
+    """
 
     device: str
     model: str
@@ -73,6 +79,8 @@ class SpeedEstimate:
     finetune_steps: int
     finetune_s: float
     measured_s: float
+    finetune_lines: int = FINETUNE_LINES
+    finetune_epochs: int = FINETUNE_EPOCHS
 
     @property
     def page_s(self) -> float:
@@ -229,8 +237,8 @@ def advise(report: DoctorReport) -> list[str]:
     if speed is not None:
         tips.append(f"Recognition: about {speed.lines_per_s:.1f} lines/s, a {LINES_PER_PAGE}-line page in about "
                     f"{_duration(speed.page_s)}.")
-        tips.append(f"Fine-tuning ({speed.finetune_steps} steps of {speed.train_batch_size} lines): about "
-                    f"{_duration(speed.finetune_s)}.")
+        tips.append(f"Fine-tuning on about {speed.finetune_lines} corrected lines (some 20 pages), "
+                    f"{speed.finetune_epochs} passes: about {_duration(speed.finetune_s)}.")
     return tips
 
 
@@ -323,7 +331,8 @@ def format_report(r: DoctorReport) -> str:
                   f"  model       {s.model} on {s.device}, {s.threads} threads",
                   f"  recognition {s.lines_per_s:.2f} lines/s ({s.batch_size} lines of 64x{s.line_width} a batch)",
                   f"  fine-tuning {s.train_step_s:.2f} s a step ({s.train_batch_size} lines), "
-                  f"{s.finetune_steps} steps ~ {_duration(s.finetune_s)}"]
+                  f"{s.finetune_steps} steps ~ {_duration(s.finetune_s)}"
+                  f" ({s.finetune_lines} lines x {s.finetune_epochs} passes)"]
     elif r.speed_error:
         lines += ["Speed", f"  not measured: {r.speed_error}"]
     if r.advice:

@@ -7,12 +7,14 @@ forward, CTC loss, backward and an AdamW update on a batch of lines.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from htrgui.core.doctor import FINETUNE_STEPS, LINE_WIDTH, RECOGNITION_BATCH, TRAIN_BATCH, SpeedEstimate
+from htrgui.core.doctor import (FINETUNE_EPOCHS, FINETUNE_LINES, LINE_WIDTH, RECOGNITION_BATCH, TRAIN_COLUMNS,
+                                SpeedEstimate)
 from htrgui.core.errors import ModelError
 from htrgui.core.progress import CancelToken, Progress
 
@@ -70,6 +72,17 @@ def load_timing_model(model: str | None, config: str):
     return build_model(config), f"{config} (random weights: no model shipped)"
 
 
+def finetune_recipe() -> tuple[int, Callable]:
+    """The trainer's padded columns per batch and its "which parameters stay fixed" function, so the timed
+    step is the step a fine-tune runs; defaults (full backward) when the training package is absent."""
+    try:
+        from htrgui.core.training.trainer import TrainConfig, frozen_parameters
+
+        return int(TrainConfig().batch_columns), lambda net: frozen_parameters(net, "front")
+    except (ImportError, AttributeError, TypeError):
+        return TRAIN_COLUMNS, lambda net: []
+
+
 def _seconds_per_call(fn: Callable[[], None], budget_s: float, sync: Callable[[], None],
                       token: CancelToken | None, min_calls: int = 1, max_calls: int = 100) -> float:
     """Median wall time of ``fn`` over as many calls as fit in ``budget_s`` (at least ``min_calls``).
@@ -91,14 +104,18 @@ def _seconds_per_call(fn: Callable[[], None], budget_s: float, sync: Callable[[]
 
 def measure_speed(model: str | None = None, device: str = "cpu", config: str = "small", seconds: float = 3.0,
                   token: CancelToken | None = None, batch: int = RECOGNITION_BATCH,
-                  train_batch: int = TRAIN_BATCH, width: int = LINE_WIDTH,
-                  finetune_steps: int = FINETUNE_STEPS) -> Iterator[Progress | SpeedEstimate]:
+                  train_batch: int | None = None, width: int = LINE_WIDTH, finetune_lines: int = FINETUNE_LINES,
+                  finetune_epochs: int = FINETUNE_EPOCHS) -> Iterator[Progress | SpeedEstimate]:
     """Time recognition (lines/s) and one fine-tuning step; yields Progress, then the :class:`SpeedEstimate`.
 
+    ``train_batch``: lines per step (default: as many ``width``-px lines as the trainer puts in a batch).
     Each timing is preceded by an untimed warm-up call: the first call allocates memory and picks kernels and
     would make the estimate pessimistic.
     """
     import torch
+
+    columns, frozen = finetune_recipe()
+    train_batch = train_batch or max(1, columns // width)
 
     began = time.perf_counter()
     total = 5
@@ -127,9 +144,15 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
     yield Progress(2, total, "timing recognition")
     rec_s = _seconds_per_call(recognise, seconds, sync, token)
 
-    # Fine-tuning: train mode (dropout on), CTC loss on random labels of a plausible length, AdamW update.
+    # Fine-tuning as the recipe runs it: train mode (dropout on) but BatchNorm statistics and the front end
+    # frozen, CTC loss on random labels of a plausible length, AdamW update of the rest.
     net.train()
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-5)
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+    for p in frozen(net):
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-5)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     t_images = synthetic_lines(train_batch, width, seed=1).to(dev)
     t_widths = torch.full((train_batch,), width, dtype=torch.long, device=dev)
@@ -155,9 +178,10 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
     step_s = _seconds_per_call(train_step, seconds, sync, token)
     opt.zero_grad(set_to_none=True)
     yield Progress(5, total, "done")
+    steps = math.ceil(finetune_lines * finetune_epochs / train_batch)
     yield SpeedEstimate(
         device=str(dev), model=label, threads=torch.get_num_threads(), line_width=width, batch_size=batch,
         lines_per_s=batch / rec_s, train_batch_size=train_batch, train_step_s=step_s,
-        finetune_steps=finetune_steps, finetune_s=step_s * finetune_steps,
-        measured_s=time.perf_counter() - began,
+        finetune_steps=steps, finetune_s=step_s * steps, measured_s=time.perf_counter() - began,
+        finetune_lines=finetune_lines, finetune_epochs=finetune_epochs,
     )

@@ -62,7 +62,8 @@ def test_collect_runs_with_qt_blocked():
 
 
 def test_measured_speed_is_consistent():
-    items = list(measure_speed(config="tiny", seconds=0.0, batch=2, train_batch=2, width=96, finetune_steps=50))
+    items = list(measure_speed(config="tiny", seconds=0.0, batch=2, train_batch=2, width=96, finetune_lines=40,
+                               finetune_epochs=5))
     progress = [i for i in items if isinstance(i, Progress)]
     estimate = items[-1]
     assert isinstance(estimate, doctor.SpeedEstimate)
@@ -70,13 +71,14 @@ def test_measured_speed_is_consistent():
     assert progress[-1].done == progress[-1].total
     assert math.isfinite(estimate.lines_per_s) and estimate.lines_per_s > 0
     assert estimate.train_step_s > 0
-    assert estimate.finetune_s == pytest.approx(estimate.train_step_s * 50)
+    assert estimate.finetune_steps == 100  # 40 lines x 5 passes / 2 lines a step
+    assert estimate.finetune_s == pytest.approx(estimate.train_step_s * 100)
     assert estimate.page_s == pytest.approx(doctor.LINES_PER_PAGE / estimate.lines_per_s)
     assert (estimate.batch_size, estimate.train_batch_size, estimate.line_width) == (2, 2, 96)
     assert estimate.threads == torch.get_num_threads()
     r = doctor.DoctorReport("0", "py", "os", False, 2, 8.0, {}, None, [], "cpu", speed=estimate)
     tips = " ".join(doctor.advise(r))
-    assert f"{estimate.lines_per_s:.1f} lines/s" in tips and "50 steps" in tips
+    assert f"{estimate.lines_per_s:.1f} lines/s" in tips and "40 corrected lines" in tips
 
 
 def test_measurement_stops_when_cancelled():
@@ -144,3 +146,16 @@ def test_cuda_kernel_compatibility_rules():
     assert doctor.cuda_arch_supported((12, 0), cu126 + ["compute_90"])  # PTX is compiled by the driver
     assert not doctor.cuda_arch_supported((8, 0), ["sm_86"])  # 8.6 code does not run on 8.0
     assert doctor.cuda_arch_supported((9, 0), ["sm_90a"])
+
+
+def test_timed_step_follows_the_fine_tuning_recipe():
+    from htrgui.core.recognition.model import build_model
+    from htrgui.core.speedtest import finetune_recipe
+    from htrgui.core.training.trainer import TrainConfig
+
+    columns, frozen = finetune_recipe()
+    assert columns == TrainConfig().batch_columns
+    net = build_model("tiny")
+    fixed = {id(p) for p in frozen(net)}
+    assert 0 < len(fixed) < len(list(net.parameters()))
+    assert all(id(p) not in fixed for p in net.head.parameters())  # the head always learns
