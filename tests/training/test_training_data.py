@@ -134,3 +134,11 @@ def test_finetune_lines_come_from_verified_lines_of_pages(page_files, real_lines
     assert len(pick_held_out(lines.page_names())) == 1
     with pytest.raises(HtrError, match="at least two pages"):
         pick_held_out(lines.page_names()[:1])
+
+
+def test_cli_names_an_unknown_config(page_files, tmp_path, capsys):
+    from htrgui.cli import main
+
+    rc = main(["train", "--train", str(page_files[0]), "--val", str(page_files[1]), "-o", str(tmp_path / "m.pt"),
+               "--config", "huge", "--max-steps", "1"])
+    assert rc == 2 and "unknown model config 'huge'" in capsys.readouterr().err

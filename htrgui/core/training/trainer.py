@@ -163,8 +163,10 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     model, codec, base_meta = (modelio.load(base) if base else
                                (None, t_codec or modelio.new_codec(train_set.charset()), {}))
     if model is None:
-        from htrgui.core.recognition.model import build_model
+        from htrgui.core.recognition.model import CONFIGS, build_model
 
+        if cfg.config not in CONFIGS:
+            raise HtrError(f"unknown model config {cfg.config!r}: one of {', '.join(CONFIGS)}")
         model = build_model(cfg.config, modelio.num_classes(codec))
     new_chars = sorted(train_set.charset() - set(modelio.characters(codec)))
     if new_chars:  # codec extension: old ids keep their meaning, new letters get new head rows
@@ -200,6 +202,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     sdir = state_dir(out)
     if resume and (sdir / "last.pt").is_file():
         st = load_state(sdir / "last.pt")
+        if st.get("codec") != modelio.characters(codec):
+            raise HtrError(f"{sdir / 'last.pt'}: the saved run has another alphabet; resume with the same data")
         model.load_state_dict(st["model"])
         if tcm is not None and st.get("tcm"):
             tcm.load_state_dict(st["tcm"])
@@ -347,8 +351,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
                     **{k: float(v.detach()) for k, v in parts.items()}, "val_cer": val_cer,
                     "eta_s": round(elapsed * (1 - f) / f) if f > 0 else None, "validated": validated}
             yield Progress(step, total_steps, "training", info)
-    except (Cancelled, GeneratorExit):
-        save_state("cancelled")
+    except (Cancelled, GeneratorExit, KeyboardInterrupt):
+        save_state("cancelled")  # between steps: a consistent state to resume from
         raise
     # Final validation: the last weights may be the best ones.
     final = validate()
