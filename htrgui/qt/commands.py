@@ -209,3 +209,45 @@ class CoreEditCommand(QUndoCommand):
         for edit in reversed(self.edits):
             edit.undo()
         self.session.touch(self.index)
+
+
+class ApplyRecognitionCommand(QUndoCommand):
+    """Model output for one page, applied line by line (never over verified lines); undo restores each line.
+
+    Only the lines it changes are remembered, so a page of hundreds of lines is applied without copying it.
+    """
+
+    def __init__(self, session, index: int, results: dict, model_id: str) -> None:
+        super().__init__("Recognise")
+        self.session = session
+        self.index = index
+        self.results = results
+        self.model_id = model_id
+        self.result: RecognitionReport | None = None
+        self._before: dict[str, LineState] = {}
+        self._after: dict[str, LineState] = {}
+
+    def redo(self) -> None:
+        page = self.session.page(self.index)
+        if self.result is None:
+            states = {line.id: LineState.of(line) for line in page.lines() if line.id in self.results}
+            self.result = apply_recognition(page, self.results, self.model_id)
+            for line in page.lines():
+                if line.id in states and LineState.of(line) != states[line.id]:
+                    self._before[line.id] = states[line.id]
+                    self._after[line.id] = LineState.of(line)
+            for lid in self._after:
+                self.session.touch(self.index, lid)
+        else:
+            self._restore(self._after)
+
+    def undo(self) -> None:
+        self._restore(self._before)
+
+    def _restore(self, states: dict[str, LineState]) -> None:
+        page = self.session.page(self.index)
+        for lid, state in states.items():
+            found = page.find_line(lid)
+            if found is not None:
+                state.apply(found[1])
+                self.session.touch(self.index, lid)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from htrgui.core.document import TextLine, TextRegion
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken, Progress
-from htrgui.qt.commands import PageEditCommand, RecognitionReport, apply_recognition
+from htrgui.qt.commands import ApplyRecognitionCommand, PageEditCommand, RecognitionReport
 
 
 @dataclass
@@ -215,8 +215,7 @@ class JobWiring(QObject):
     def _apply_recognition(self, result: object) -> None:
         if not isinstance(result, RecognitionResult) or self._stopped():
             return
-        cmd = PageEditCommand(self.session, result.index, "Recognise",
-                              lambda page: apply_recognition(page, result.lines, result.model_id))
+        cmd = ApplyRecognitionCommand(self.session, result.index, result.lines, result.model_id)
         self.session.undo_stack.push(cmd)
         self.last_report[result.index] = cmd.result
         self.recognition_applied.emit(result.index, cmd.result)

@@ -41,6 +41,7 @@ class LineTextEdit(QPlainTextEdit):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTabChangesFocus(True)
+        self._marked = False
         self.set_font(QFont())
 
     def set_font(self, font: QFont) -> None:
@@ -102,7 +103,9 @@ class LineTextEdit(QPlainTextEdit):
                     sel.cursor.setPosition(i + 1, QTextCursor.MoveMode.KeepAnchor)
                     sel.format = fmt
                     selections.append(sel)
-        self.setExtraSelections(selections)
+        if selections or self._marked:  # most lines have nothing to mark: skip the relayout then
+            self.setExtraSelections(selections)
+        self._marked = bool(selections)
 
 
 class LineRow(QFrame):
@@ -174,6 +177,7 @@ class LineEditor(QScrollArea):
         self._font = QFont()
         self._font.setPointSize(13)
         self._lines: list[TextLine] = []
+        self._by_id: dict[str, TextLine] = {}
         self._gray = None
         self._layout = None
         self._build_timer = QTimer(self)
@@ -220,6 +224,7 @@ class LineEditor(QScrollArea):
             self._placeholder("This page has no lines yet: segment it (Page ▸ Segment) or draw lines in the view.")
             return
         self._order = [line.id for line in self._lines]
+        self._by_id = {line.id: line for line in self._lines}
         box = QWidget()
         self._layout = QVBoxLayout(box)
         self._layout.setContentsMargins(4, 4, 4, 4)
@@ -259,11 +264,16 @@ class LineEditor(QScrollArea):
 
     def update_line(self, line_id: str) -> None:
         row = self.rows.get(line_id)
-        found = self.page.find_line(line_id) if self.page else None
-        if row is not None and found is not None:
-            row.update_from(found[1])
+        line = self._by_id.get(line_id)
+        if row is not None and line is not None:
+            row.update_from(line)
 
     def update_all(self) -> None:
+        """Refresh every row from the page (same lines, possibly new objects after an undo)."""
+        if self.page is None:
+            return
+        self._lines = list(self.page.lines())
+        self._by_id = {line.id: line for line in self._lines}
         for lid in self._order:
             self.update_line(lid)
 
@@ -308,8 +318,8 @@ class LineEditor(QScrollArea):
 
     def _on_text_changed(self, line_id: str) -> None:
         row = self.rows[line_id]
-        found = self.page.find_line(line_id)
-        if found is not None and found[1].text != row.edit.text():
+        line = self._by_id.get(line_id)
+        if line is not None and line.text != row.edit.text():
             self.text_edited.emit(line_id, row.edit.text())
 
     def _on_verify(self, line_id: str) -> None:

@@ -51,7 +51,13 @@ class PageList(QListWidget):
         session.opened.connect(self.rebuild)
         session.closed.connect(self.rebuild)
         session.page_changed.connect(self.update_status)
-        session.line_changed.connect(lambda index, _lid: self.update_status(index))
+        # a job or an edit can change hundreds of lines of a page at once: count each page once per turn
+        self._stale: set[int] = set()
+        self._recount = QTimer(self)
+        self._recount.setSingleShot(True)
+        self._recount.setInterval(0)
+        self._recount.timeout.connect(self._update_stale)
+        session.line_changed.connect(self._mark_stale)
         session.current_changed.connect(self._follow_current)
 
     def rebuild(self) -> None:
@@ -78,6 +84,15 @@ class PageList(QListWidget):
         if not image.isNull() and index < self.count():
             self.item(index).setIcon(QIcon(QPixmap.fromImage(image)))
         self.update_status(index)
+
+    def _mark_stale(self, index: int, _line_id: str = "") -> None:
+        self._stale.add(index)
+        self._recount.start()
+
+    def _update_stale(self) -> None:
+        stale, self._stale = self._stale, set()
+        for index in sorted(stale):
+            self.update_status(index)
 
     def update_status(self, index: int) -> None:
         if not 0 <= index < self.count():

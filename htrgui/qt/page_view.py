@@ -45,6 +45,7 @@ class PageView(QGraphicsView):
         self.tool = "select"
         self._pixmap_item = None
         self._lines: dict[str, LineItem] = {}
+        self._line_objs: dict = {}  # line id -> the document's line, for cheap status updates
         self._handles: list[HandleItem] = []
         self._draft: list[tuple[int, int]] = []
         self._draft_item: QGraphicsPathItem | None = None
@@ -91,12 +92,14 @@ class PageView(QGraphicsView):
             self.selection_changed.emit(self.selected_ids())
 
     def _add_overlays(self) -> None:
+        self._line_objs = {}
         order = 0
         for region in self.page.regions:
             if len(region.polygon) >= 3:
                 self.scene().addItem(RegionItem(region))
             for line in region.lines:
                 item = LineItem(line, order)
+                self._line_objs[line.id] = line
                 order += 1
                 self.scene().addItem(item)
                 self._lines[line.id] = item
@@ -104,9 +107,9 @@ class PageView(QGraphicsView):
     def update_line_status(self, line_id: str) -> None:
         """Recolour one line after its status changed (no full redraw)."""
         item = self._lines.get(line_id)
-        found = self.page.find_line(line_id) if self.page else None
-        if item is not None and found is not None:
-            item.status = found[1].status
+        line = self._line_objs.get(line_id)
+        if item is not None and line is not None:
+            item.status = line.status
             item._style()
 
     # ---------------------------------------------------------------- selection

@@ -97,7 +97,7 @@ def test_verify_by_key_and_reopen_finds_everything(qtbot, window, transcribed):
     qtbot.keyClick(window.editor.rows[ids[2]].edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert session.page(0).find_line(ids[2])[1].status == "verified"
     assert window.editor.current_line_id() == ids[3]
-    assert "verified 1/" in window.page_list.item(0).text()
+    qtbot.waitUntil(lambda: "verified 1/" in window.page_list.item(0).text(), timeout=5000)  # next turn
     window.close()
 
     from htrgui.qt.main_window import MainWindow

@@ -142,7 +142,7 @@ def test_verify_page_and_undo(qtbot, window, transcribed):
     assert page.counts().verified == 0
     window.actions.verify_page.trigger()
     assert page.counts().verified == len(ids)
-    assert window.page_list.state(0) == "verified"
+    qtbot.waitUntil(lambda: window.page_list.state(0) == "verified", timeout=5000)  # counted on the next turn
     window.actions.undo.trigger()
     assert page.counts().verified == 0
 
