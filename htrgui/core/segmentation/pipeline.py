@@ -141,9 +141,23 @@ def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[in
     return out
 
 
+def _left_to_right(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Keep only points right of the previous kept one (rounding after deskew can make two share an x)."""
+    out: list[tuple[int, int]] = []
+    for pt in points:
+        if not out or pt[0] > out[-1][0]:
+            out.append(pt)
+    return out
+
+
 def _hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    hull = cv2.convexHull(np.array(points, dtype=np.int32).reshape(-1, 1, 2)).reshape(-1, 2)
-    return [(int(x), int(y)) for x, y in hull]
+    """Convex hull of the points; their bounding box when the hull is too thin to have four corners."""
+    hull = [(int(x), int(y)) for x, y in
+            cv2.convexHull(np.array(points, dtype=np.int32).reshape(-1, 1, 2)).reshape(-1, 2)]
+    if len(hull) >= 4:
+        return hull
+    xs, ys = [q[0] for q in points], [q[1] for q in points]
+    return [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
 
 
 def segment_page(image: np.ndarray, params: SegmentationParams | None = None) -> list[TextRegion]:
@@ -163,11 +177,10 @@ def segment_page(image: np.ndarray, params: SegmentationParams | None = None) ->
     for block in a.blocks:
         tls, boxes = [], []
         for i in block.lines:
-            baseline = _to_page(np.stack([a.lines[i].xs, a.lines[i].ys], axis=1), a, shape, page)
+            baseline = _left_to_right(_to_page(np.stack([a.lines[i].xs, a.lines[i].ys], axis=1), a, shape, page))
             polygon = _to_page(a.polygons[i], a, shape, page)
-            if len({pt for pt in baseline}) < 2 or len(polygon) < 4:
-                continue
-            baseline = sorted(set(baseline)) if baseline[0][0] > baseline[-1][0] else baseline
+            if len(baseline) < 2 or len(polygon) < 4:
+                continue  # a speck: nothing left of it at page resolution
             tls.append(TextLine(id=new_id("l"), polygon=polygon, baseline=baseline))
             xs = [q[0] for q in polygon]
             ys = [q[1] for q in baseline]
