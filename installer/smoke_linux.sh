@@ -6,7 +6,8 @@
 #      opening a folder with the real page (and its ALTO) in it,
 #   4. run the frozen `htrgui doctor`,
 #   5. segment and recognise a real page of ../shared/data through the frozen command line,
-#   6. check the PAGE-XML (schema-valid, lines, text, CER against the ground truth) and that it matches the
+#   6. fine-tune the model 2 steps on the page's ground truth through the frozen command line,
+#   7. check the PAGE-XML (schema-valid, lines, text, CER against the ground truth) and that it matches the
 #      same commands run from source.
 # Prints a JSON summary and writes it to dist/smoke-linux.json. Not part of the test suite (minutes of CPU).
 #
@@ -79,6 +80,19 @@ t0=$(now); run_pipeline "$APP" "$WORK/frozen"; t1=$(now)
 pipeline_s=$(elapsed "$t0" "$t1")
 run_pipeline "$PYTHON -m htrgui" "$WORK/source"
 
+step "fine-tune 2 steps through the frozen command line"
+# Train on the page's ground truth, validate on another page: proves autograd, the optimiser, the TCM and
+# checkpoint writing work frozen. Two steps cannot make a model better, so no model file is expected.
+VAL=${HTRGUI_SMOKE_VAL:-poilus/batch-2/TestamentsDePoilus_will_AN_0183-1}
+mkdir -p "$WORK/train"
+cp "$SHARED/data/$PAGE.jpg" "$SHARED/data/$PAGE.xml" "$SHARED/data/$VAL.jpg" "$SHARED/data/$VAL.xml" "$WORK/train/"
+t0=$(now)
+"$APP" train --train "$WORK/train/$STEM.xml" --val "$WORK/train/$(basename "$VAL").xml" \
+  --base "${HTRGUI_SMOKE_MODEL:-default}" -o "$WORK/train/finetuned.pt" --max-steps 2 > "$WORK/train.json"
+t1=$(now)
+train_s=$(elapsed "$t0" "$t1")
+"$PYTHON" -c "import json, sys; r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); sys.exit(0 if r['steps'] == 2 else f'smoke_linux: fine-tuning ran {r}')" "$WORK/train.json"
+
 step "check the PAGE-XML"
 set +e
 "$PYTHON" installer/smoke_check.py --page "$WORK/frozen/rec/$STEM.xml" \
@@ -87,9 +101,10 @@ set +e
 check_rc=$?
 set -e
 
-"$PYTHON" - "$WORK" "$TARBALL" "$WORK/$NAME" "$cli_first" "$cli_again" "$gui_wall" "$pipeline_s" "$check_rc" <<'EOF' | tee dist/smoke-linux.json
+"$PYTHON" - "$WORK" "$TARBALL" "$WORK/$NAME" "$cli_first" "$cli_again" "$gui_wall" "$pipeline_s" "$check_rc" \
+  "$train_s" <<'EOF' | tee dist/smoke-linux.json
 import json, os, sys
-work, tarball, unpacked, cli_first, cli_again, gui_wall, pipeline_s, rc = sys.argv[1:]
+work, tarball, unpacked, cli_first, cli_again, gui_wall, pipeline_s, rc, train_s = sys.argv[1:]
 size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(unpacked) for f in fs
            if not os.path.islink(os.path.join(d, f)))
 doctor = json.load(open(os.path.join(work, "doctor.json")))
@@ -102,6 +117,8 @@ print(json.dumps({
     "gui_with_page": json.load(open(os.path.join(work, "gui-page.json")))["smoke_test"],
     "doctor": {"frozen": doctor["frozen"], "versions": doctor["versions"], "device": doctor["device"]},
     "segment_and_recognise_s": float(pipeline_s),
+    "finetune_2_steps": {"wall_s": float(train_s),
+                         **json.loads(open(os.path.join(work, "train.json")).read().strip().splitlines()[-1])},
     "check": json.load(open(os.path.join(work, "check.json"))),
 }, indent=2, ensure_ascii=False))
 sys.exit(int(rc))
