@@ -18,8 +18,9 @@ def register(subparsers) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="page images (JPEG, PNG, TIFF, PDF ...)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the PAGE-XML files")
     p.add_argument("--overwrite", action="store_true", help="replace existing XML files (default: refuse)")
-    p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                   help="change a segmentation parameter, e.g. --set max_gap=6 (names in docs/segmentation.md)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a segmentation parameter, e.g. --set max_gap=6 (repeatable; names in "
+                        "docs/segmentation.md)")
     p.set_defaults(func=run)
 
 
