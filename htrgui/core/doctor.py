@@ -190,13 +190,14 @@ def torch_gpus() -> tuple[list[GpuInfo], str | None]:
 
     found: list[GpuInfo] = []
     smi = nvidia_smi_gpus()
+    hip = getattr(torch.version, "hip", None)  # AMD GPUs on a ROCm build of torch show up as "cuda" devices
     if torch.cuda.is_available():
-        arch = set(torch.cuda.get_arch_list())
+        arch = set() if hip else set(torch.cuda.get_arch_list())  # ROCm lists gfx targets, not sm_XY
         for i in range(torch.cuda.device_count()):
             prop = torch.cuda.get_device_properties(i)
             cap = f"{prop.major}.{prop.minor}"
             gpu = GpuInfo(kind="cuda", name=prop.name, memory_gb=prop.total_memory / 1e9, capability=cap,
-                          driver=smi[i].driver if i < len(smi) else "")
+                          driver=smi[i].driver if i < len(smi) else "", note=f"ROCm {hip}" if hip else "")
             # A card newer or older than the kernels compiled into torch fails with "no kernel image".
             if arch and not cuda_arch_supported((prop.major, prop.minor), arch):
                 gpu.usable = False
