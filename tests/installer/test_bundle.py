@@ -209,3 +209,21 @@ def test_windowed_launch_without_streams_logs_to_a_file(tmp_path):
     assert out.returncode == 0 and out.stdout == "" and out.stderr == ""
     log = tmp_path / "data" / "htrgui-last-run.log"
     assert "written to the log" in log.read_text(encoding="utf-8")
+
+
+def test_platform_scripts_name_the_programs_the_spec_builds():
+    """The Windows installer and the macOS build call the programs by name: they must be the spec's."""
+    import re
+
+    programs = {bundle.APP_NAME, bundle.APP_NAME + "-cli"}
+    spec = (INSTALLER / "htrgui.spec").read_text(encoding="utf-8")
+    assert 'executable(bundle.APP_NAME + "-cli", console=True)' in spec
+    iss = (INSTALLER / "windows" / "htrgui.iss").read_text(encoding="utf-8")
+    used = set(re.findall(r"\{app\}\\([\w-]+)\.exe", iss))
+    assert used and used <= programs, used
+    ps1 = (INSTALLER / "build_windows.ps1").read_text(encoding="utf-8")
+    assert set(re.findall(r"dist\\htrgui\\([\w-]+)\.exe", ps1)) <= programs
+    mac = (INSTALLER / "build_macos.sh").read_text(encoding="utf-8")
+    assert set(re.findall(r"Contents/MacOS/([\w-]+)", mac)) <= programs
+    # the installer's output name is the versioned artefact name the build script passes
+    assert "/DOutputBaseName=$Name-setup" in ps1 and "OutputBaseFilename={#OutputBaseName}" in iss
