@@ -103,6 +103,8 @@ class DoctorReport:
     gpus: list[GpuInfo]
     device: str
     speed: SpeedEstimate | None = None
+    #: Models found: "name (shipped)" / "name (user)"; the shipped default is marked "default".
+    models: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
     #: Why the speed was not measured (model missing, measurement failed), empty when it was or was not asked.
     speed_error: str = ""
@@ -216,6 +218,16 @@ def torch_gpus() -> tuple[list[GpuInfo], str | None]:
     return found, torch.version.cuda
 
 
+def installed_models() -> list[str]:
+    """The models the app can use, shipped ones first, the default marked (empty when none is installed)."""
+    try:
+        from htrgui.core.recognition.library import DEFAULT_MODEL, list_models
+    except ImportError:
+        return []
+    return [f"{e.name} ({e.origin}{', default' if e.origin == 'shipped' and e.path.name == DEFAULT_MODEL else ''})"
+            for e in list_models()]
+
+
 def best_device(gpus: list[GpuInfo]) -> str:
     """The device the app will use: a usable CUDA GPU, else Apple's MPS, else the CPU."""
     for kind in ("cuda", "mps"):
@@ -232,6 +244,9 @@ def advise(report: DoctorReport) -> list[str]:
             tips.append(f"GPU {gpu.name} is present but not used: {gpu.note}.")
     if report.device == "cpu" and not report.gpus:
         tips.append("No GPU found: recognition and fine-tuning run on the CPU (slower, but everything works).")
+    if not any("default" in m for m in report.models):
+        tips.append("The default recognition model is not installed: recognising needs a model "
+                    "(htrgui models list; a fine-tuned or imported model works too).")
     if report.memory_gb is not None and report.memory_gb < 4:
         tips.append(f"Only {report.memory_gb:.1f} GB of memory: close other programs before fine-tuning.")
     speed = report.speed
@@ -277,6 +292,7 @@ def check(measure: bool = True, *, model: str | None = None, device: str | None 
         torch_cuda=torch_cuda,
         gpus=gpus,
         device=best_device(gpus),
+        models=installed_models(),
     )
     if measure:
         from htrgui.core.speedtest import measure_speed  # torch-heavy: only when asked
@@ -326,6 +342,8 @@ def format_report(r: DoctorReport) -> str:
         extra = "".join(f", {k} {v}" for k, v in (("compute", g.capability), ("driver", g.driver)) if v)
         lines.append(f"  {g.kind.upper()}: {g.name}{mem}{extra}{'' if g.usable else ' (NOT USED)'}")
     lines.append(f"  the app will compute on: {r.device}")
+    lines.append("Models")
+    lines += [f"  {m}" for m in r.models] or ["  none installed"]
     if r.speed is not None:
         s = r.speed
         lines += ["Speed (measured here)",

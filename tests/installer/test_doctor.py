@@ -36,6 +36,9 @@ def test_report_names_the_installed_libraries_and_device():
         "mps" if torch.backends.mps.is_available() else "cpu")
     assert r.device == expected
     assert r.speed is None and r.speed_error == ""
+    from htrgui.core.recognition.library import list_models
+
+    assert len(r.models) == len(list_models())
     text = doctor.format_report(r)
     for version in (r.versions["torch"], r.versions["qt"], r.versions["opencv"], platform.python_version()):
         assert version in text
@@ -159,3 +162,26 @@ def test_timed_step_follows_the_fine_tuning_recipe():
     fixed = {id(p) for p in frozen(net)}
     assert 0 < len(fixed) < len(list(net.parameters()))
     assert all(id(p) not in fixed for p in net.head.parameters())  # the head always learns
+
+
+def test_models_are_listed_and_a_missing_default_is_explained(tmp_path):
+    """HTRGUI_HOME is a fresh folder per test: a user model put there is found; the default's absence (before
+    a model ships) or presence is reported as it is."""
+    from htrgui.core.paths import user_models_dir
+    from htrgui.core.recognition.checkpoint import save_checkpoint
+    from htrgui.core.recognition.codec import Codec
+    from htrgui.core.recognition.library import default_model_path
+    from htrgui.core.recognition.model import build_model
+
+    codec = Codec.from_texts(["abc"])
+    save_checkpoint(user_models_dir() / "my-finetune.pt", build_model("tiny", codec.num_classes), codec)
+    r = doctor.collect(measure=False)
+    assert "my-finetune (user)" in r.models
+    try:
+        default_model_path()
+        shipped = True
+    except Exception:  # noqa: BLE001 - ModelError: nothing shipped yet
+        shipped = False
+    assert any("default" in m for m in r.models) == shipped
+    assert any("default recognition model is not installed" in t for t in r.advice) == (not shipped)
+    assert "my-finetune (user)" in doctor.format_report(r)
