@@ -137,3 +137,10 @@ def test_finetune_reports_cer_before_and_after_on_a_held_out_page(narrow_lines, 
     else:
         assert result.model_path is None and not written and "not better" in result.message
     assert not list((tmp_path / "user").glob("*.train"))  # no training state left behind
+
+
+def test_sam_run_takes_two_passes_and_resumes_its_adam_state(narrow_lines, tmp_path):
+    _run(train(narrow_lines.subset(range(6)), None, tmp_path / "m.pt", _cfg(max_steps=2, sam=True)))
+    state = _state(tmp_path)
+    moments = state["optimizer"]["base"]["state"]  # AdamW's moments are in the SAM state
+    assert moments and all(int(v["step"]) == 2 for v in moments.values())

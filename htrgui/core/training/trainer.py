@@ -65,6 +65,53 @@ class TrainConfig:
     distill_temperature: float = 2.0
 
 
+def _setup_model(train_set: LineSet, cfg: TrainConfig, base: str | None, teacher: str | None):
+    """(model, codec, base info, teacher model, new letters): a base or a fresh model, the alphabet
+    extended by the letters the data has and the model lacks (old ids keep their meaning)."""
+    teacher_model = t_codec = None
+    if teacher:
+        teacher_model, t_codec, _ = modelio.load(teacher)
+    if base:
+        model, codec, base_meta = modelio.load(base)
+    else:
+        from htrgui.core.recognition.model import CONFIGS, build_model
+
+        if cfg.config not in CONFIGS:
+            raise HtrError(f"unknown model config {cfg.config!r}: one of {', '.join(CONFIGS)}")
+        # a student distilled from a teacher starts from the teacher's alphabet
+        codec, base_meta = t_codec or modelio.new_codec(train_set.charset()), {}
+        model = build_model(cfg.config, modelio.num_classes(codec))
+    new_chars = sorted(train_set.charset() - set(modelio.characters(codec)))
+    if new_chars:
+        codec, model = modelio.extend(codec, model, new_chars)
+    if teacher_model is not None:
+        t_chars = modelio.characters(t_codec)
+        if modelio.characters(codec)[: len(t_chars)] != t_chars:
+            raise HtrError(f"{teacher}: the student's alphabet does not start with the teacher's; "
+                           "distil into a new model or one fine-tuned from the teacher's alphabet")
+    return model, codec, base_meta, teacher_model, new_chars
+
+
+def _optimizer_step(wrapped: nn.Module, opt, sam: SAM | None, scaler, cfg: TrainConfig, batch, autocast):
+    """Forward (mixed precision on GPU), backward, clip, step (SAM: at w, then at the perturbed point)."""
+    for p_i in range(2 if sam else 1):
+        with autocast():
+            loss, parts = wrapped(*batch)
+        scaler.scale(loss).backward()
+        if scaler.is_enabled():
+            scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], cfg.grad_clip)
+        if sam and p_i == 0:
+            sam.first_step()
+    if sam:
+        sam.second_step()  # restores w, then AdamW steps with the perturbed-point gradients
+    else:
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad(set_to_none=True)
+    return loss, parts
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -157,21 +204,10 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     np_rng = np.random.default_rng(cfg.seed + rank)
     py_rng = random.Random(cfg.seed + rank)
 
-    teacher_model = t_codec = None
-    if teacher:
-        teacher_model, t_codec, _ = modelio.load(teacher)
-    model, codec, base_meta = (modelio.load(base) if base else
-                               (None, t_codec or modelio.new_codec(train_set.charset()), {}))
-    if model is None:
-        from htrgui.core.recognition.model import CONFIGS, build_model
-
-        if cfg.config not in CONFIGS:
-            raise HtrError(f"unknown model config {cfg.config!r}: one of {', '.join(CONFIGS)}")
-        model = build_model(cfg.config, modelio.num_classes(codec))
-    new_chars = sorted(train_set.charset() - set(modelio.characters(codec)))
-    if new_chars:  # codec extension: old ids keep their meaning, new letters get new head rows
-        codec, model = modelio.extend(codec, model, new_chars)
+    model, codec, base_meta, teacher_model, new_chars = _setup_model(train_set, cfg, base, teacher)
     model.to(device)
+    if teacher_model is not None:
+        teacher_model.to(device).eval()
     ids = [modelio.encode(codec, t) for t in train_set.texts]
     keep = _feasible(model.config, train_set.images, ids)
     dropped = len(ids) - len(keep)
@@ -189,12 +225,6 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
                             lr=cfg.lr, betas=(0.9, 0.99))
     sam = SAM(opt) if cfg.sam else None
     ema = ModelEma(model) if cfg.ema else None
-    if teacher_model is not None:
-        t_chars = modelio.characters(t_codec)
-        if modelio.characters(codec)[: len(t_chars)] != t_chars:
-            raise HtrError(f"{teacher}: the student's alphabet does not start with the teacher's; "
-                           "distil into a new model or one fine-tuned from the teacher's alphabet")
-        teacher_model.to(device).eval()
 
     step, epoch, pos, best_cer, history = 0, 0, 0, math.inf, []
     initial_cer = None
@@ -219,7 +249,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             trainable, device_ids=[device.index] if device.type == "cuda" else None)
     amp = device.type == "cuda"
     amp_dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
+    # fp16 needs loss scaling; SAM's two backward passes per step do not fit GradScaler's protocol
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16 and not cfg.sam)
 
     def eval_model() -> nn.Module:
         return ema.module if ema is not None else model
@@ -304,22 +335,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             if teacher_model is not None:
                 with torch.no_grad():
                     t_logits = teacher_model(x, w)[0]
-            passes = 2 if sam else 1
-            for p_i in range(passes):
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
-                    loss, parts = wrapped(x, w, tgts, cfg, t_logits)
-                scaler.scale(loss).backward()
-                if scaler.is_enabled():
-                    scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(trainable.parameters(), cfg.grad_clip)
-                if sam and p_i == 0:
-                    sam.first_step()
-            if sam:
-                sam.second_step()  # restores w and steps AdamW (no scaler: SAM runs without fp16 scaling)
-            else:
-                scaler.step(opt)
-                scaler.update()
-                opt.zero_grad(set_to_none=True)
+            loss, parts = _optimizer_step(wrapped, opt, sam, scaler, cfg, (x, w, tgts, cfg, t_logits),
+                                          lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp))
             if ema is not None:
                 ema.update(model)
             step += 1
