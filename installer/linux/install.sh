@@ -17,6 +17,10 @@ cp -R "$HERE/htrgui" "$DEST.tmp"          # copy first, then swap: an interrupte
 rm -rf "$DEST"
 mv "$DEST.tmp" "$DEST"
 ln -sfn "$DEST/htrgui" "$PREFIX/bin/htrgui"
+# An upgrade: the command now points at this version; earlier versions (close to 1 GB each) go.
+for old in "$PREFIX"/opt/htrgui-*; do
+  [ -d "$old" ] && [ "$old" != "$DEST" ] && [ "$old" != "$DEST.tmp" ] && rm -rf "$old"
+done
 cp "$HERE/htrgui.png" "$ICONS/htrgui.png"
 sed -e "s#@EXEC@#$DEST/htrgui#" -e "s#@ICON@#htrgui#" "$HERE/htrgui.desktop" > "$APPS/htrgui.desktop"
 chmod 644 "$APPS/htrgui.desktop"

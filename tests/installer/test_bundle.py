@@ -174,11 +174,15 @@ def test_linux_install_and_uninstall(tmp_path):
     assert target == prefix / "opt" / "htrgui-9.9.9" / "htrgui" and os.access(target, os.X_OK)
     assert desk["Type"] == "Application" and desk["Icon"] == "htrgui" and "@" not in desk["Exec"]
     assert (prefix / "share" / "icons" / "hicolor" / "512x512" / "apps" / "htrgui.png").is_file()
-    # A second install (an upgrade) replaces the copy in place.
+    # Installing again replaces the copy in place; a newer version replaces the older one.
     assert subprocess.run(["sh", str(stage / "install.sh")], env=env, capture_output=True).returncode == 0
+    (stage / "VERSION").write_text("10.0.0\n")
+    assert subprocess.run(["sh", str(stage / "install.sh")], env=env, capture_output=True).returncode == 0
+    assert sorted(p.name for p in (prefix / "opt").iterdir()) == ["htrgui-10.0.0"]
+    assert os.path.realpath(prefix / "bin" / "htrgui") == str(prefix / "opt" / "htrgui-10.0.0" / "htrgui")
     done = subprocess.run(["sh", str(stage / "uninstall.sh")], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert not (prefix / "bin" / "htrgui").exists() and not (prefix / "opt" / "htrgui-9.9.9").exists()
+    assert not (prefix / "bin" / "htrgui").exists() and not list((prefix / "opt").iterdir())
     assert not (prefix / "share" / "applications" / "htrgui.desktop").exists()
 
 
