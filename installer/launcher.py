@@ -2,7 +2,8 @@
 
 It only launches the package (``htrgui.__main__.main``): no application logic lives in the installer. One
 addition: ``--smoke-test [FOLDER_OR_SCAN]`` starts the real window (opening what it is given) and quits from
-inside Qt's event loop once the window is shown, printing one JSON line (used by ``installer/smoke_linux.sh`` to prove the frozen GUI starts).
+inside Qt's event loop once the window is shown, printing one JSON line (used by ``installer/smoke_linux.sh``
+to prove the frozen GUI starts).
 """
 
 import time

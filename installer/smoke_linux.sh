@@ -53,7 +53,12 @@ mkdir -p "$WORK/gui-page"
 cp "$SHARED/data/$PAGE.jpg" "$SHARED/data/$PAGE.xml" "$WORK/gui-page/"
 "$APP" --smoke-test "$WORK/gui-page" > "$WORK/gui-page.json"
 cat "$WORK/gui-page.json" >&2
-"$PYTHON" -c "import json, sys; r = json.load(open(sys.argv[1]))['smoke_test']; sys.exit(0 if r['pages'] == 1 and len(r['windows']) == 1 else f'smoke_linux: GUI did not open the page cleanly: {r}')" "$WORK/gui-page.json"
+require() {  # require FILE PYTHON_CONDITION_ON_r MESSAGE: r is the last JSON line of FILE
+  "$PYTHON" -c "import json, sys; r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+sys.exit(0 if ($2) else f'smoke_linux: $3: {r}')" "$1"
+}
+require "$WORK/gui-page.json" "r['smoke_test']['pages'] == 1 and len(r['smoke_test']['windows']) == 1" \
+  "the GUI did not open the page cleanly"
 
 step "doctor"
 "$APP" doctor --seconds 1 >&2
@@ -91,7 +96,7 @@ t0=$(now)
   --base "${HTRGUI_SMOKE_MODEL:-default}" -o "$WORK/train/finetuned.pt" --max-steps 2 > "$WORK/train.json"
 t1=$(now)
 train_s=$(elapsed "$t0" "$t1")
-"$PYTHON" -c "import json, sys; r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); sys.exit(0 if r['steps'] == 2 else f'smoke_linux: fine-tuning ran {r}')" "$WORK/train.json"
+require "$WORK/train.json" "r['steps'] == 2" "fine-tuning did not run its 2 steps"
 
 step "check the PAGE-XML"
 set +e
