@@ -59,8 +59,15 @@ mv dist/htrgui "$STAGE/htrgui"
 cp installer/linux/htrgui.desktop installer/linux/install.sh installer/linux/uninstall.sh "$STAGE/"
 cp build/icons/htrgui.png "$STAGE/htrgui.png"
 echo "$VERSION" > "$STAGE/VERSION"
+# The newest glibc any bundled binary needs (glibc itself is never bundled): install.sh refuses an older
+# system with a clear message instead of "version GLIBC_2.xx not found" at start-up.
+if command -v objdump >/dev/null 2>&1; then
+  GLIBC=$(find "$STAGE/htrgui" -type f \( -name '*.so*' -o -name htrgui \) -exec objdump -T {} + 2>/dev/null \
+    | grep -o 'GLIBC_2\.[0-9]*' | sed 's/GLIBC_//' | sort -V -u | tail -1 || true)
+  [ -n "$GLIBC" ] && echo "$GLIBC" > "$STAGE/GLIBC" && echo "build_linux: needs glibc $GLIBC or newer"
+fi
 cat > "$STAGE/README.txt" <<EOF
-htrgui $VERSION ($VARIANT build) for Linux $(uname -m)
+htrgui $VERSION ($VARIANT build) for Linux $(uname -m), glibc ${GLIBC:-?} or newer
 
 Run without installing:   ./htrgui/htrgui
 Install for this user:     ./install.sh      (menu entry + "htrgui" command in ~/.local/bin)

@@ -10,6 +10,16 @@ DEST="$PREFIX/opt/htrgui-$VERSION"
 APPS="$PREFIX/share/applications"
 ICONS="$PREFIX/share/icons/hicolor/512x512/apps"
 
+# The build names the oldest glibc it runs on (glibc cannot be bundled); say so before copying 1 GB.
+if [ -f "$HERE/GLIBC" ] && command -v getconf >/dev/null 2>&1; then
+  NEED=$(cat "$HERE/GLIBC")
+  HAVE=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
+  if [ -n "$HAVE" ] && [ "$(printf '%s\n%s\n' "$NEED" "$HAVE" | sort -V | head -n 1)" != "$NEED" ]; then
+    echo "install.sh: this build of htrgui needs glibc $NEED or newer, this system has $HAVE." >&2
+    echo "  Use a newer distribution (e.g. Debian 12, Ubuntu 24.04, Fedora 37 or later) or install from source." >&2
+    exit 1
+  fi
+fi
 [ -x "$HERE/htrgui/htrgui" ] || { echo "install.sh: $HERE/htrgui/htrgui is missing: unpack the whole archive first" >&2; exit 1; }
 mkdir -p "$PREFIX/opt" "$PREFIX/bin" "$APPS" "$ICONS"
 rm -rf "$DEST.tmp"

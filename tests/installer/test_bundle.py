@@ -231,3 +231,25 @@ def test_platform_scripts_name_the_programs_the_spec_builds():
     assert set(re.findall(r"Contents/MacOS/([\w-]+)", mac)) <= programs
     # the installer's output name is the versioned artefact name the build script passes
     assert "/DOutputBaseName=$Name-setup" in ps1 and "OutputBaseFilename={#OutputBaseName}" in iss
+
+
+@pytest.mark.skipif(sys.platform == "win32" or not shutil.which("getconf"), reason="POSIX install script")
+def test_install_script_checks_the_glibc_the_build_needs(tmp_path):
+    have = subprocess.run(["getconf", "GNU_LIBC_VERSION"], capture_output=True, text=True).stdout.split()
+    if len(have) != 2:
+        pytest.skip("not a glibc system")
+    stage = tmp_path / "stage"
+    (stage / "htrgui").mkdir(parents=True)
+    (stage / "htrgui" / "htrgui").write_text("#!/bin/sh\n")
+    (stage / "htrgui" / "htrgui").chmod(0o755)
+    for name in ("htrgui.desktop", "install.sh"):
+        shutil.copy(INSTALLER / "linux" / name, stage / name)
+    (stage / "htrgui.png").write_bytes(b"")
+    (stage / "VERSION").write_text("1.0\n")
+    env = dict(os.environ, PREFIX=str(tmp_path / "prefix"), HOME=str(tmp_path))
+    (stage / "GLIBC").write_text("99.1\n")  # newer than any system
+    done = subprocess.run(["sh", str(stage / "install.sh")], capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and f"needs glibc 99.1 or newer, this system has {have[1]}" in done.stderr
+    assert not (tmp_path / "prefix" / "opt").exists()
+    (stage / "GLIBC").write_text(have[1] + "\n")  # exactly this system's: fine
+    assert subprocess.run(["sh", str(stage / "install.sh")], env=env, capture_output=True).returncode == 0
