@@ -66,7 +66,8 @@ step "doctor"
 
 step "segment and recognise $PAGE"
 STEM=$(basename "$PAGE")
-# HTRGUI_SMOKE_MODEL: a model file to use instead of the shipped one (before a model ships).
+# HTRGUI_SMOKE_MODEL: a model file to use instead of the shipped one (before a model ships);
+# HTRGUI_SMOKE_MIN_TEXT: share of lines that must get text (default 0.9; 0 for an untrained model).
 MODEL_OPT=${HTRGUI_SMOKE_MODEL:+--model $HTRGUI_SMOKE_MODEL}
 run_pipeline() {  # $1: command prefix (frozen app or source), $2: its own folder
   local out=$2
@@ -102,7 +103,7 @@ step "check the PAGE-XML"
 set +e
 "$PYTHON" installer/smoke_check.py --page "$WORK/frozen/rec/$STEM.xml" \
   --xsd "$SHARED/schemas/pagecontent-2019-07-15.xsd" --ground-truth "$SHARED/data/$PAGE.xml" \
-  --reference "$WORK/source/rec/$STEM.xml" ${HTRGUI_SMOKE_MODEL:+--min-text-fraction 0} > "$WORK/check.json"
+  --reference "$WORK/source/rec/$STEM.xml" --min-text-fraction "${HTRGUI_SMOKE_MIN_TEXT:-0.9}" > "$WORK/check.json"
 check_rc=$?
 set -e
 
