@@ -144,3 +144,15 @@ def test_sam_run_takes_two_passes_and_resumes_its_adam_state(narrow_lines, tmp_p
     state = _state(tmp_path)
     moments = state["optimizer"]["base"]["state"]  # AdamW's moments are in the SAM state
     assert moments and all(int(v["step"]) == 2 for v in moments.values())
+
+
+def test_new_letters_are_warmed_up_with_synthetic_lines(narrow_lines, shared_data, tmp_path):
+    from htrgui.core.training.finetune import new_letter_lines
+
+    base = _save_tiny(tmp_path / "base.pt", narrow_lines.subset(range(10)))
+    known = set(narrow_lines.subset(range(10)).charset())
+    lines = new_letter_lines(str(base), narrow_lines, shared_data.parent / "fonts", per_line=2)
+    with_new = [t for t in narrow_lines.texts if set(t) - known - {" "}]
+    assert with_new and len(lines) == min(200, 2 * len(with_new))
+    assert set(lines.texts) <= set(with_new) and all(im.shape[0] == 64 for im in lines.images)
+    assert not new_letter_lines(str(base), narrow_lines.subset(range(10)), shared_data.parent / "fonts")

@@ -79,6 +79,29 @@ def pick_held_out(pages: list[str], fraction: float = 0.15) -> list[str]:
     return [pages[int(i * step + step / 2)] for i in range(n)]
 
 
+def new_letter_lines(base: str, lines: LineSet, fonts: Path, per_line: int = 4, limit: int = 200,
+                     seed: int = 0) -> LineSet:
+    """Synthetic renderings of the user's lines that hold letters ``base`` lacks (HTR-JAND's warm-up):
+    a new letter then has more than its few handwritten examples to start from."""
+    from htrgui.core.recognition.checkpoint import read_payload
+    from htrgui.core.training.modelio import resolve
+    from htrgui.core.training.synthetic import load_fonts, synthetic_lines
+
+    known = set(read_payload(resolve(base))["codec"])
+    texts = [t for t in lines.texts if set(t) - known - {" "}]
+    out = LineSet()
+    if not texts:
+        return out
+    faces = load_fonts(fonts)
+    texts = [t for t in texts if any(f.covers(t) for f in faces)]  # no font, no synthetic line
+    if not texts:
+        return out
+    count = min(limit, per_line * len(texts))
+    for img, text in synthetic_lines(faces, texts=texts, count=count, seed=seed):
+        out.add(img, text, "synthetic/new-letters")
+    return out
+
+
 def _output_path(base: str, out_dir: Path | None) -> Path:
     from htrgui.core.paths import user_models_dir
 
@@ -91,9 +114,10 @@ def _output_path(base: str, out_dir: Path | None) -> Path:
 def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None, replay: LineSet | None = None,
              replay_fraction: float = 0.3, time_budget_s: float = 900.0, out_dir: Path | None = None,
              output: Path | None = None, device: str = "auto", config: TrainConfig | None = None,
-             cancel: CancelToken | None = None, seed: int = 0) -> Iterator[Progress]:
+             fonts: Path | None = None, cancel: CancelToken | None = None, seed: int = 0) -> Iterator[Progress]:
     """Fine-tune ``base`` on ``lines``; yields Progress (info: loss, lr, val_cer, eta_s), the last one with
-    ``info["result"]`` a :class:`FinetuneResult`. ``held_out`` names pages (``lines.pages`` values)."""
+    ``info["result"]`` a :class:`FinetuneResult`. ``held_out`` names pages (``lines.pages`` values).
+    With a ``fonts`` folder, letters the base does not know are warmed up with synthetic lines."""
     pages = lines.page_names()
     held = held_out or pick_held_out(pages)
     unknown = set(held) - set(pages)
@@ -106,6 +130,8 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None, re
         rng = np.random.default_rng(seed)
         n = min(len(replay), int(round(len(train_set) * replay_fraction)))
         train_set = LineSet().extend(train_set).extend(replay.subset(rng.choice(len(replay), n, replace=False)))
+    if fonts is not None:
+        train_set = LineSet().extend(train_set).extend(new_letter_lines(base, train_set, fonts, seed=seed))
     out = Path(output) if output else _output_path(base, out_dir)
     from htrgui.core.training.modelio import resolve
 
