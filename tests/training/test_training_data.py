@@ -142,3 +142,29 @@ def test_cli_names_an_unknown_config(page_files, tmp_path, capsys):
     rc = main(["train", "--train", str(page_files[0]), "--val", str(page_files[1]), "-o", str(tmp_path / "m.pt"),
                "--config", "huge", "--max-steps", "1"])
     assert rc == 2 and "unknown model config 'huge'" in capsys.readouterr().err
+
+
+def test_cli_fine_tunes_a_base_and_never_overwrites_it(real_lines, page_files, tmp_path, capsys):
+    from htrgui.cli import main
+    from htrgui.core.recognition.model import build_model
+    from htrgui.core.training import modelio
+
+    codec = modelio.new_codec(set("abcdefghijklmnopqrstuvwxyz "))  # the data brings capitals, accents...
+    base = tmp_path / "base.pt"
+    modelio.save(base, build_model("tiny", codec.num_classes), codec, {})
+    before = base.read_bytes()
+    out = tmp_path / "tuned.pt"
+    rc = main(["train", "--base", str(base), "--train", str(page_files[0]), str(page_files[1]),
+               "--val", str(page_files[2]), "-o", str(out), "--max-steps", "2", "--no-augment"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out.strip().splitlines()[-1])
+    assert report["initial_cer"] is not None and base.read_bytes() == before
+    if report["improved"]:
+        from htrgui.core.recognition.checkpoint import load_checkpoint
+
+        tuned = load_checkpoint(out)
+        assert tuned.codec.to_list()[: len(codec)] == codec.to_list() and len(tuned.codec) > len(codec)
+        assert tuned.provenance["base_path"] == str(base)
+    else:
+        assert not out.exists() and "not better" in captured.err
