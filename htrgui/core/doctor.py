@@ -25,8 +25,6 @@ from htrgui.core.progress import CancelToken, Progress
 
 #: Width of the synthetic lines timed: a typical line of a scanned page, 64 px high, resized.
 LINE_WIDTH = 800
-#: Lines per recognition batch (the engine's default order of magnitude).
-RECOGNITION_BATCH = 8
 #: Padded line columns per fine-tuning batch when the trainer does not say (its ``batch_columns`` default).
 TRAIN_COLUMNS = 12000
 #: A typical fine-tune: about 20 corrected pages (~500 lines), 5 passes over them.

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from htrgui.core.doctor import (FINETUNE_EPOCHS, FINETUNE_LINES, LINE_WIDTH, RECOGNITION_BATCH, TRAIN_COLUMNS,
-                                SpeedEstimate)
+from htrgui.core.doctor import FINETUNE_EPOCHS, FINETUNE_LINES, LINE_WIDTH, TRAIN_COLUMNS, SpeedEstimate
 from htrgui.core.errors import ModelError
 from htrgui.core.progress import CancelToken, Progress
 
@@ -39,9 +38,12 @@ def synthetic_lines(batch: int, width: int, seed: int = 0):
 
 
 def load_timing_model(model: str | None, config: str):
-    """The model to time and its label: ``model`` (name or path), else the shipped default, else random weights."""
-    import torch
+    """The model to time (a ``LoadedModel``) and its label: ``model`` (name or path), else the shipped
+    default, else random weights of ``config`` (the same architecture costs the same, whatever its weights)."""
+    import string
 
+    from htrgui.core.recognition.checkpoint import LoadedModel, load_checkpoint
+    from htrgui.core.recognition.codec import Codec
     from htrgui.core.recognition.model import build_model
 
     path: Path | None = None
@@ -55,21 +57,14 @@ def load_timing_model(model: str | None, config: str):
         try:
             from htrgui.core.recognition.library import default_model_path
 
-            found = default_model_path()
-            path = Path(found) if found else None
-        except (ImportError, ModelError):
-            path = None  # no model library yet, or nothing shipped: time the architecture itself
-    if path is not None and path.is_file():
-        from htrgui.core.recognition.checkpoint import load_checkpoint
-
-        loaded = load_checkpoint(path)
-        net = loaded if isinstance(loaded, torch.nn.Module) else getattr(loaded, "model", None)
-        if net is None and isinstance(loaded, tuple):
-            net = next((x for x in loaded if isinstance(x, torch.nn.Module)), None)
-        if net is None:
-            raise ModelError(f"{path}: the checkpoint loader gave no network to time")
-        return net, path.name
-    return build_model(config), f"{config} (random weights: no model shipped)"
+            path = Path(default_model_path())
+        except ModelError:
+            path = None  # nothing shipped yet: time the architecture itself
+    if path is not None:
+        return load_checkpoint(path), path.name
+    codec = Codec.from_texts([string.ascii_letters + string.digits + string.punctuation + " éèàçù"])
+    net = build_model(config, codec.num_classes)
+    return LoadedModel(model=net, codec=codec, config=net.config), f"{config} (random weights: no model shipped)"
 
 
 def finetune_recipe() -> tuple[int, Callable]:
@@ -103,26 +98,31 @@ def _seconds_per_call(fn: Callable[[], None], budget_s: float, sync: Callable[[]
 
 
 def measure_speed(model: str | None = None, device: str = "cpu", config: str = "small", seconds: float = 3.0,
-                  token: CancelToken | None = None, batch: int = RECOGNITION_BATCH,
+                  token: CancelToken | None = None, batch: int | None = None,
                   train_batch: int | None = None, width: int = LINE_WIDTH, finetune_lines: int = FINETUNE_LINES,
                   finetune_epochs: int = FINETUNE_EPOCHS) -> Iterator[Progress | SpeedEstimate]:
     """Time recognition (lines/s) and one fine-tuning step; yields Progress, then the :class:`SpeedEstimate`.
 
+    ``batch``: lines per recognition batch (default: the engine's, 8 on a CPU, 64 on a GPU).
     ``train_batch``: lines per step (default: as many ``width``-px lines as the trainer puts in a batch).
     Each timing is preceded by an untimed warm-up call: the first call allocates memory and picks kernels and
     would make the estimate pessimistic.
     """
     import torch
 
+    from htrgui.core.recognition.engine import Recognizer
+
     columns, frozen = finetune_recipe()
     train_batch = train_batch or max(1, columns // width)
-
     began = time.perf_counter()
     total = 5
     yield Progress(0, total, "loading the model")
-    net, label = load_timing_model(model, config)
-    dev = torch.device(device)
-    net = net.to(dev)
+    loaded, label = load_timing_model(model, config)
+    # Recognition through the engine the app uses (BatchNorm folded, channels-last, mixed precision and
+    # 64-line batches on a GPU), on a copy: the training step below uses the plain network.
+    recognizer = Recognizer(loaded, device=device, batch_size=batch)
+    dev = recognizer.device
+    net = loaded.model.to(dev)
 
     def sync() -> None:
         if dev.type == "cuda":
@@ -130,13 +130,10 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
         elif dev.type == "mps":
             torch.mps.synchronize()
 
-    images = synthetic_lines(batch, width).to(dev)
-    widths = torch.full((batch,), width, dtype=torch.long, device=dev)
-    net.eval()
+    lines = [(line[0].numpy() * 255).astype("uint8") for line in synthetic_lines(recognizer.batch_size, width)]
 
     def recognise() -> None:
-        with torch.inference_mode():
-            net(images, widths)
+        recognizer.decode_batch(lines)
 
     yield Progress(1, total, "warming up recognition")
     recognise()
@@ -161,9 +158,13 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
     targets = torch.randint(1, n_classes, (train_batch, target_len), generator=torch.Generator().manual_seed(2))
     targets = targets.to(dev)
 
+    # The trainer runs CUDA in mixed precision (bf16 where the card has it); the loss is taken in fp32.
+    amp_dtype = torch.bfloat16 if dev.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+
     def train_step(imgs=t_images, wids=t_widths, tgts=targets) -> None:
-        logits, lengths = net(imgs, wids)
-        loss = ctc(logits.log_softmax(-1).transpose(0, 1), tgts, lengths,
+        with torch.autocast(dev.type, dtype=amp_dtype, enabled=dev.type == "cuda"):
+            logits, lengths = net(imgs, wids)
+        loss = ctc(logits.float().log_softmax(-1).transpose(0, 1), tgts, lengths,
                    torch.full((imgs.shape[0],), tgts.shape[1], dtype=torch.long, device=dev))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -180,8 +181,8 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
     yield Progress(5, total, "done")
     steps = math.ceil(finetune_lines * finetune_epochs / train_batch)
     yield SpeedEstimate(
-        device=str(dev), model=label, threads=torch.get_num_threads(), line_width=width, batch_size=batch,
-        lines_per_s=batch / rec_s, train_batch_size=train_batch, train_step_s=step_s,
+        device=str(dev), model=label, threads=torch.get_num_threads(), line_width=width,
+        batch_size=recognizer.batch_size, lines_per_s=recognizer.batch_size / rec_s, train_batch_size=train_batch, train_step_s=step_s,
         finetune_steps=steps, finetune_s=step_s * steps, measured_s=time.perf_counter() - began,
         finetune_lines=finetune_lines, finetune_epochs=finetune_epochs,
     )
