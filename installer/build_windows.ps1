@@ -6,7 +6,7 @@
 #   powershell -ExecutionPolicy Bypass -File installer\build_windows.ps1 -Venv build\venv  # clean venv, CPU torch
 #   powershell -ExecutionPolicy Bypass -File installer\build_windows.ps1 -Variant cuda -Venv build\venv-cuda
 #
-# Needs Python 3.10-3.12 (64-bit) and, for the .exe installer, Inno Setup 6 (winget install JRSoftware.InnoSetup).
+# Needs Python 3.10+ (64-bit) and, for the .exe installer, Inno Setup 6 (winget install JRSoftware.InnoSetup).
 param(
     [ValidateSet("cpu", "cuda")] [string] $Variant = "cpu",
     [string] $Python = "python",
