@@ -59,6 +59,11 @@ class SegmentationParams:
     ridge_threshold: float = 0.25
     #: Lines shorter than this (x H) are dropped (specks, dots, stray strokes).
     min_line_length: float = 1.5
+    #: ... or this on pages without long vertical rules (free text rather than a table or register).
+    free_min_line_length: float = 3.0
+    #: A page is a table or register when at least this many columns of the working image hold a vertical
+    #: rule spanning 30 % of its height.
+    ruled_columns: int = 8
     #: ... but in a ruled cell (a vertical rule beside it) down to this (x H): numbers, ditto marks.
     min_cell_length: float = 0.8
     #: A line is cut where its band holds no ink for longer than this (x H): columns, table cells.

@@ -97,6 +97,10 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
         vr = dk.rotate_image(vr.astype(np.uint8), skew).astype(bool)
     else:
         skew = 0.0
+    # a register or a table (long vertical rules) has short entries in its cells; on free text a short
+    # isolated line is far more often a scrap (a loop, a stamp's texture) than writing
+    ruled = int((vr.sum(axis=0) > 0.3 * vr.shape[0]).sum()) >= p.ruled_columns
+    min_length = p.min_line_length if ruled else max(p.min_line_length, p.free_min_line_length)
     density = ln.line_density(ink, scale, p.sigma_x, p.sigma_y)
     ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)), p.ridge_threshold)
     traces = ln.trace_ridges(ridges, int(p.min_line_length * scale / 2))
@@ -106,7 +110,7 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     inku8 = ink.astype(np.uint8)
     for t in traces:
         for piece in ln.split_trace(t, inku8, vr.astype(np.uint8), scale, p.max_gap * scale,
-                                    p.min_line_length * scale, p.rule_gap * scale,
+                                    min_length * scale, p.rule_gap * scale,
                                     p.min_cell_length * scale):
             # in a ruled cell a lone stroke is a ditto mark or a dash: a line of the table
             if not piece.in_cell and ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness):
