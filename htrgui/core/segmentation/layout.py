@@ -115,10 +115,12 @@ def reading_order(boxes: list[tuple[float, float, float, float]]) -> list[int]:
     return sorted(idx, key=cmp_to_key(lambda i, j: _order(boxes[i], boxes[j])))
 
 
-def absorb_fragments(lines: list[Line], spacing: float, reach: float) -> list[Line]:
+def absorb_fragments(lines: list[Line], spacing: float, reach: float, short: float = 0.0,
+                     short_reach: float = 0.0) -> list[Line]:
     """Drop short lines lying in the band of a longer line (an accent, a superscript, a loop of a capital,
     the left-over of a flourish): their baseline is within ``reach`` x ``spacing`` of the longer one's over
-    most of their length."""
+    most of their length. Lines shorter than ``short`` pixels go within ``short_reach`` x ``spacing``: a
+    scrap between two lines of writing is a descender's or ascender's loop, not a line."""
     order = sorted(range(len(lines)), key=lambda i: lines[i].x1 - lines[i].x0, reverse=True)
     lo = np.array([float(line.ys.min()) for line in lines])
     hi = np.array([float(line.ys.max()) for line in lines])
@@ -126,16 +128,17 @@ def absorb_fragments(lines: list[Line], spacing: float, reach: float) -> list[Li
     for i in order:
         a = lines[i]
         xs = np.linspace(a.x0, a.x1, 9)
+        r = max(reach, short_reach) if a.x1 - a.x0 < short else reach
         absorbed = False
         for k in kept:
             b = lines[k]
-            if lo[k] > hi[i] + reach * spacing or hi[k] < lo[i] - reach * spacing:
+            if lo[k] > hi[i] + r * spacing or hi[k] < lo[i] - r * spacing:
                 continue
             inside = (xs >= b.x0 - 0.25 * spacing) & (xs <= b.x1 + 0.25 * spacing)
             if inside.mean() < 0.5:
                 continue
             dy = np.abs(a.at(xs[inside]) - b.at(xs[inside]))
-            if np.median(dy) < reach * spacing:
+            if np.median(dy) < r * spacing:
                 absorbed = True
                 break
         if not absorbed:

@@ -78,6 +78,10 @@ class SegmentationParams:
     #: A shorter line whose baseline lies within this fraction of the line spacing of a longer line's, over
     #: most of its length, is part of that line (accents, superscripts, loops of capitals).
     fragment_reach: float = 0.4
+    #: On free-text pages, lines shorter than ``scrap_length`` (x H) go within ``scrap_reach`` line spacings
+    #: of a longer line: scraps between lines of writing (loops of descenders and ascenders), not lines.
+    scrap_length: float = 5.0
+    scrap_reach: float = 0.75
 
     # -- baseline and polygon ---------------------------------------------------------------------------
     #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.

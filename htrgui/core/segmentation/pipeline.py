@@ -119,7 +119,9 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
             if line is not None:
                 lines.append(line)
     spacing = lay.line_spacing(lines)
-    lines = lay.absorb_fragments(lines, spacing, p.fragment_reach)
+    # on free text a short line close to a longer one is a scrap of it; in a table it is an entry
+    scrap = 0.0 if ruled else p.scrap_length * scale
+    lines = lay.absorb_fragments(lines, spacing, p.fragment_reach, scrap, p.scrap_reach)
     polys = [line_polygon(i, lines, p.ascender, p.descender, 0.5 * p.baseline_step * scale)
              for i in range(len(lines))]
     blocks = lay.group_lines(lines, spacing, p.region_gap)
