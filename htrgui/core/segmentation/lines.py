@@ -276,3 +276,13 @@ def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fract
         xs = np.array([trace.x0, trace.x1 - 1], dtype=np.float64)
         ys = trace.at(xs) + med
     return Line(xs.astype(np.float64), ys, xheight)
+
+
+def drop_thin(lines: list[Line], ratio: float) -> list[Line]:
+    """Lines whose x-height is at least ``ratio`` x the page's median x-height. Writing on one page keeps a
+    similar letter height; a band far flatter than the rest is one thin stroke running along (a pencil
+    outline round the text, an underline, what is left of a rule), whatever the scan's resolution."""
+    if len(lines) < 3 or ratio <= 0:
+        return lines
+    typical = float(np.median([line.xheight for line in lines]))
+    return [line for line in lines if line.xheight >= ratio * typical]

@@ -82,6 +82,9 @@ class SegmentationParams:
     #: of a longer line: scraps between lines of writing (loops of descenders and ascenders), not lines.
     scrap_length: float = 5.0
     scrap_reach: float = 0.75
+    #: A line whose x-height is under this fraction of the page's median line x-height follows a thin stroke
+    #: (a pencil outline drawn round the text, an underline, a rule's remnant), not writing.
+    min_xheight_ratio: float = 0.5
 
     # -- baseline and polygon ---------------------------------------------------------------------------
     #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.

@@ -118,6 +118,7 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
             if line is not None:
                 lines.append(line)
+    lines = ln.drop_thin(lines, p.min_xheight_ratio)
     spacing = lay.line_spacing(lines)
     # on free text a short line close to a longer one is a scrap of it; in a table it is an entry
     scrap = 0.0 if ruled else p.scrap_length * scale
