@@ -7,10 +7,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from htrgui.core.imaging import load_image
 from htrgui.core.segmentation import SegmentationParams, segment_page
+from htrgui.core.segmentation.lines import Line, join_pieces
 from htrgui.core.segmentation.scoring import score_page
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,9 +35,10 @@ def _score(shared_data: Path, name: str, params: SegmentationParams):
     return score_page(truth, polys, pred, regions)
 
 
-@pytest.mark.parametrize("field,off", [("min_xheight_ratio", 0.0)])
+@pytest.mark.parametrize("field,off", [("min_xheight_ratio", 0.0), ("join_dy", 0.0)])
 def test_filter_drops_false_lines_only(shared_data, field, off):
-    """With the filter on, fewer lines are predicted and none of the true lines found without it is lost."""
+    """With the filter (or the joining of pieces) on, fewer lines are predicted and no true line found
+    without it is lost."""
     on = SegmentationParams()
     without = dataclasses.replace(on, **{field: off})
     dropped = 0
@@ -44,3 +47,23 @@ def test_filter_drops_false_lines_only(shared_data, field, off):
         assert s_on.matched >= s_off.matched, (name, s_on, s_off)
         dropped += s_off.predicted - s_on.predicted
     assert dropped >= 2
+
+
+def _line(x0: float, x1: float, y: float, slope: float = 0.0) -> Line:
+    xs = np.linspace(x0, x1, 5)
+    return Line(xs, y + slope * (xs - x0), 10.0)
+
+
+def test_join_pieces_continues_a_split_line_only():
+    """Pieces that meet end to end at about the same height become one line; a line starting where another
+    ends but a line spacing lower (a closing and its signature) stays apart; the nearest piece wins."""
+    left, right = _line(0, 100, 50, 0.05), _line(102, 200, 56)
+    lower = _line(104, 220, 90)
+    out = join_pieces([right, lower, left], scale=10, max_gap=30, max_dy=16)
+    assert len(out) == 2
+    joined = min(out, key=lambda ln: ln.x0)
+    assert joined.x0 == 0 and joined.x1 == 200 and np.all(np.diff(joined.xs) > 0)
+    assert any(ln.x0 == 104 for ln in out)
+    # too far apart along the line, or too far off in height: left alone
+    assert len(join_pieces([left, _line(140, 200, 56)], 10, 30, 16)) == 2
+    assert len(join_pieces([left, _line(102, 200, 80)], 10, 30, 16)) == 2

@@ -286,3 +286,41 @@ def drop_thin(lines: list[Line], ratio: float) -> list[Line]:
         return lines
     typical = float(np.median([line.xheight for line in lines]))
     return [line for line in lines if line.xheight >= ratio * typical]
+
+
+def join_pieces(lines: list[Line], scale: float, max_gap: float, max_dy: float) -> list[Line]:
+    """Join a line to the one that starts where it ends (gap at most ``max_gap`` pixels, overlap at most one
+    ``scale``) with its baseline at most ``max_dy`` pixels off: the crest of a slanted or curved line jumps
+    at a tall letter and the tracing leaves two pieces of one line. A line continues at most one other, the
+    nearest in height. Not for tables: there neighbouring cells' entries meet end to end."""
+    order = sorted(range(len(lines)), key=lambda i: lines[i].x0)
+    nxt: dict[int, int] = {}
+    taken: set[int] = set()
+    for i in order:
+        a = lines[i]
+        best, best_dy = -1, None
+        for j in order:
+            b = lines[j]
+            if j == i or j in taken or not (-scale <= b.x0 - a.x1 <= max_gap) or b.x1 <= a.x1:
+                continue
+            dy = abs(float(b.at(b.x0)) - float(a.at(a.x1)))
+            if dy <= max_dy and (best_dy is None or dy < best_dy):
+                best, best_dy = j, dy
+        if best >= 0:
+            nxt[i] = best
+            taken.add(best)
+    out = []
+    for i in order:
+        if i in taken:
+            continue
+        cur = lines[i]
+        k = i
+        while k in nxt:
+            b = lines[nxt[k]]
+            keep = b.xs > cur.x1
+            w0, w1 = cur.x1 - cur.x0, b.x1 - b.x0
+            cur = Line(np.concatenate([cur.xs, b.xs[keep]]), np.concatenate([cur.ys, b.ys[keep]]),
+                       (cur.xheight * w0 + b.xheight * w1) / max(1e-6, w0 + w1))
+            k = nxt[k]
+        out.append(cur)
+    return out

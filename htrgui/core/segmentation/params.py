@@ -85,6 +85,10 @@ class SegmentationParams:
     #: A line whose x-height is under this fraction of the page's median line x-height follows a thin stroke
     #: (a pencil outline drawn round the text, an underline, a rule's remnant), not writing.
     min_xheight_ratio: float = 0.5
+    #: A line starting at most ``join_gap`` (x H) after another ends, its baseline at most ``join_dy`` x the
+    #: line spacing off, continues it (the tracing split a slanted or curved line at a tall letter); 0: off.
+    join_gap: float = 3.0
+    join_dy: float = 0.4
 
     # -- baseline and polygon ---------------------------------------------------------------------------
     #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.

@@ -67,6 +67,11 @@ def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np
     return ink, vr
 
 
+def _is_ruled(vrules: np.ndarray, columns: int) -> bool:
+    """A table or register: at least ``columns`` columns hold a vertical rule spanning 30 % of the height."""
+    return int((vrules.sum(axis=0) > 0.3 * vrules.shape[0]).sum()) >= columns
+
+
 def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analysis | None:
     """Run every step on ``gray`` and return what they found (None when the page is too small to hold text)."""
     p = params or SegmentationParams()
@@ -91,15 +96,17 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     g = _resize(g0, f1)
     scale = h0 * f1
     ink, vr = clean_ink(g, scale, p)
+    # a register or a table (long vertical rules) has short entries in its cells; on free text a short
+    # isolated line is far more often a scrap (a loop, a stamp's texture) than writing. Looked at before
+    # and after straightening: a wrong skew estimate must not hide a table's rules
+    ruled = _is_ruled(vr, p.ruled_columns)
     skew = dk.estimate_skew(ink, p.max_skew, scale)
     if abs(skew) >= 0.25:
         ink = dk.rotate_image(ink.astype(np.uint8), skew).astype(bool)
         vr = dk.rotate_image(vr.astype(np.uint8), skew).astype(bool)
     else:
         skew = 0.0
-    # a register or a table (long vertical rules) has short entries in its cells; on free text a short
-    # isolated line is far more often a scrap (a loop, a stamp's texture) than writing
-    ruled = int((vr.sum(axis=0) > 0.3 * vr.shape[0]).sum()) >= p.ruled_columns
+    ruled = ruled or _is_ruled(vr, p.ruled_columns)
     min_length = p.min_line_length if ruled else max(p.min_line_length, p.free_min_line_length)
     density = ln.line_density(ink, scale, p.sigma_x, p.sigma_y)
     ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)), p.ridge_threshold)
@@ -119,6 +126,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
             if line is not None:
                 lines.append(line)
     lines = ln.drop_thin(lines, p.min_xheight_ratio)
+    if p.join_dy > 0 and not ruled:  # in a table, neighbouring cells' entries often meet end to end
+        lines = ln.join_pieces(lines, scale, p.join_gap * scale, p.join_dy * lay.line_spacing(lines))
     spacing = lay.line_spacing(lines)
     # on free text a short line close to a longer one is a scrap of it; in a table it is an entry
     scrap = 0.0 if ruled else p.scrap_length * scale
