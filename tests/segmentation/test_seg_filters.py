@@ -67,3 +67,14 @@ def test_join_pieces_continues_a_split_line_only():
     # too far apart along the line, or too far off in height: left alone
     assert len(join_pieces([left, _line(140, 200, 56)], 10, 30, 16)) == 2
     assert len(join_pieces([left, _line(102, 200, 80)], 10, 30, 16)) == 2
+
+
+def test_ruled_pages_keep_short_entries(shared_data):
+    """On a register page the lower crest threshold of ruled pages finds more of the true lines (numbers and
+    dates alone in their cells) than the free-text threshold, without losing precision."""
+    name = "lectaurep/lectaurep-random-set-1/FRAN_0025_0149_L-1"
+    on = SegmentationParams()
+    free = dataclasses.replace(on, ruled_ridge_threshold=on.ridge_threshold)
+    s_on, s_free = _score(shared_data, name, on), _score(shared_data, name, free)
+    assert s_on.matched >= s_free.matched + 5, (s_on, s_free)
+    assert s_on.precision >= s_free.precision - 0.02, (s_on, s_free)

@@ -288,11 +288,23 @@ def drop_thin(lines: list[Line], ratio: float) -> list[Line]:
     return [line for line in lines if line.xheight >= ratio * typical]
 
 
-def join_pieces(lines: list[Line], scale: float, max_gap: float, max_dy: float) -> list[Line]:
+def _rule_between(vrules: np.ndarray, a: Line, b: Line, scale: float) -> bool:
+    """Whether a vertical rule runs where line ``a`` ends and ``b`` starts (a table column's edge)."""
+    xa, xb = sorted((int(a.x1), int(b.x0)))
+    ya, yb = sorted((float(a.at(a.x1)), float(b.at(b.x0))))
+    h, w = vrules.shape
+    x0, x1 = max(0, int(xa - 0.5 * scale)), min(w, int(xb + 0.5 * scale) + 1)
+    y0, y1 = max(0, int(ya - scale)), min(h, int(yb) + 1)
+    return x1 > x0 and y1 > y0 and bool(vrules[y0:y1, x0:x1].any())
+
+
+def join_pieces(lines: list[Line], scale: float, max_gap: float, max_dy: float,
+                vrules: np.ndarray | None = None) -> list[Line]:
     """Join a line to the one that starts where it ends (gap at most ``max_gap`` pixels, overlap at most one
     ``scale``) with its baseline at most ``max_dy`` pixels off: the crest of a slanted or curved line jumps
     at a tall letter and the tracing leaves two pieces of one line. A line continues at most one other, the
-    nearest in height. Not for tables: there neighbouring cells' entries meet end to end."""
+    nearest in height. In a table give ``vrules`` (a mask): entries of neighbouring cells meet end to end,
+    so pieces are never joined across a vertical rule."""
     order = sorted(range(len(lines)), key=lambda i: lines[i].x0)
     nxt: dict[int, int] = {}
     taken: set[int] = set()
@@ -304,7 +316,9 @@ def join_pieces(lines: list[Line], scale: float, max_gap: float, max_dy: float) 
             if j == i or j in taken or not (-scale <= b.x0 - a.x1 <= max_gap) or b.x1 <= a.x1:
                 continue
             dy = abs(float(b.at(b.x0)) - float(a.at(a.x1)))
-            if dy <= max_dy and (best_dy is None or dy < best_dy):
+            if dy > max_dy or (vrules is not None and _rule_between(vrules, a, b, scale)):
+                continue
+            if best_dy is None or dy < best_dy:
                 best, best_dy = j, dy
         if best >= 0:
             nxt[i] = best

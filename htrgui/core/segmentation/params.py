@@ -57,6 +57,9 @@ class SegmentationParams:
     ridge_radius: float = 1.0
     #: ... whose value is at least this fraction of the page's typical line value.
     ridge_threshold: float = 0.25
+    #: ... or this on ruled pages (tables, registers): a short entry alone in its cell (a number, a date)
+    #: is diluted by the wide smoothing far more than a line of running text.
+    ruled_ridge_threshold: float = 0.15
     #: Lines shorter than this (x H) are dropped (specks, dots, stray strokes).
     min_line_length: float = 1.5
     #: ... or this on pages without long vertical rules (free text rather than a table or register).

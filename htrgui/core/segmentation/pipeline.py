@@ -109,7 +109,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     ruled = ruled or _is_ruled(vr, p.ruled_columns)
     min_length = p.min_line_length if ruled else max(p.min_line_length, p.free_min_line_length)
     density = ln.line_density(ink, scale, p.sigma_x, p.sigma_y)
-    ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)), p.ridge_threshold)
+    ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)),
+                            p.ruled_ridge_threshold if ruled else p.ridge_threshold)
     traces = ln.trace_ridges(ridges, int(p.min_line_length * scale / 2))
     traces = [ln.Trace(t.x0, ln.smooth(t.y, int(scale))) for t in traces]
     traces = ln.merge_traces(traces, p.max_gap * scale, 0.5 * scale)
@@ -126,8 +127,9 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
             if line is not None:
                 lines.append(line)
     lines = ln.drop_thin(lines, p.min_xheight_ratio)
-    if p.join_dy > 0 and not ruled:  # in a table, neighbouring cells' entries often meet end to end
-        lines = ln.join_pieces(lines, scale, p.join_gap * scale, p.join_dy * lay.line_spacing(lines))
+    if p.join_dy > 0:
+        lines = ln.join_pieces(lines, scale, p.join_gap * scale, p.join_dy * lay.line_spacing(lines),
+                               vr if ruled else None)
     spacing = lay.line_spacing(lines)
     # on free text a short line close to a longer one is a scrap of it; in a table it is an entry
     scrap = 0.0 if ruled else p.scrap_length * scale
