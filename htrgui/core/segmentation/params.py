@@ -90,7 +90,7 @@ class SegmentationParams:
     min_xheight_ratio: float = 0.5
     #: A line starting at most ``join_gap`` (x H) after another ends, its baseline at most ``join_dy`` x the
     #: line spacing off, continues it (the tracing split a slanted or curved line at a tall letter); 0: off.
-    join_gap: float = 3.0
+    join_gap: float = 6.0
     join_dy: float = 0.4
 
     # -- baseline and polygon ---------------------------------------------------------------------------

@@ -128,7 +128,9 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
                 lines.append(line)
     lines = ln.drop_thin(lines, p.min_xheight_ratio)
     if p.join_dy > 0:
-        lines = ln.join_pieces(lines, scale, p.join_gap * scale, p.join_dy * lay.line_spacing(lines),
+        # never across a gap that the cutting found wide enough to part two lines
+        lines = ln.join_pieces(lines, scale, min(p.join_gap, p.max_gap) * scale,
+                               p.join_dy * lay.line_spacing(lines),
                                vr if ruled else None)
     spacing = lay.line_spacing(lines)
     # on free text a short line close to a longer one is a scrap of it; in a table it is an entry
