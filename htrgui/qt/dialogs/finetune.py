@@ -258,9 +258,8 @@ class FineTuneDialog(QDialog):
 
     def _show_result(self, result) -> None:
         self.result = result
+        # The best CER is one of the plotted validations: the message says it, the curve is not redrawn.
         self.status.setText(result.message[:1].upper() + result.message[1:])
-        if result.after_cer is not None:
-            self.curve.add_point("cer", self.curve.x_range()[1], 100.0 * result.after_cer)
         self.use_button.setEnabled(bool(result.improved and result.model_path))
 
     def _finished(self) -> None:
