@@ -74,6 +74,9 @@ Install for this user:     ./install.sh      (menu entry + "htrgui" command in ~
 Check this machine:        ./htrgui/htrgui doctor
 Uninstall:                 ./uninstall.sh    (your pages, models and settings are kept)
 EOF
+# Files keep their build-machine modes (a model saved 0600 by torch would be unreadable to other users of a
+# system-wide install): everything readable, folders and programs enterable/executable by all.
+chmod -R a+rX "$STAGE"
 tar -C dist -czf "dist/$NAME.tar.gz" "$NAME"
 (cd dist && sha256sum "$NAME.tar.gz" > "$NAME.tar.gz.sha256")
 echo "build_linux: dist/$NAME.tar.gz $(du -h "dist/$NAME.tar.gz" | cut -f1) (unpacked $(du -sh "$STAGE" | cut -f1))"
