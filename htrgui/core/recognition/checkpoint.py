@@ -12,8 +12,8 @@ and shipped models should not carry it.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from htrgui.core.errors import ModelError
+from htrgui.core.io import atomic_write_bytes
 from htrgui.core.recognition.codec import Codec
 from htrgui.core.recognition.model import HEIGHT, HTRConvText, ModelConfig
 
@@ -84,17 +85,9 @@ def save_checkpoint(path: str | os.PathLike, model: HTRConvText, codec: Codec, *
         "state_dict": state,
         "extra": dict(extra or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
