@@ -295,7 +295,7 @@ class FineTuneDialog(QDialog):
         self.settings.default_model = self.result.model_path
         try:
             save_settings(self.settings)
-        except OSError as exc:
+        except (OSError, HtrError) as exc:
             show_error(self, "Improve the model", f"The choice could not be saved: {exc}")
         self.use_button.setEnabled(False)
         self.use_button.setText("New model in use")

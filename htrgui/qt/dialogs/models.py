@@ -206,7 +206,7 @@ class ModelsDialog(QDialog):
         self.settings.default_model = str(info.path)
         try:
             save_settings(self.settings)
-        except OSError as exc:
+        except (OSError, HtrError) as exc:
             show_error(self, "Models", f"The choice could not be saved: {exc}")
         for row, other in enumerate(self.models):
             self.list.item(row).setText(self._label(other))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken, Progress
 from htrgui.qt.dialogs.errors import show_error
 from htrgui.qt.settings import DEVICES, THEMES, Settings, save_settings
@@ -206,7 +207,7 @@ class PreferencesDialog(QDialog):
         self.store_into(self.settings)
         try:
             save_settings(self.settings)
-        except OSError as exc:
+        except (OSError, HtrError) as exc:
             show_error(self, "Preferences", f"The preferences could not be saved: {exc}")
             return
         self.settings_changed.emit()
