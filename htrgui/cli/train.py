@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -81,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     info = dict(final.info) if final else {}
     info.pop("history", None)
     improved = info.get("improved", True)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, process 0 speaks for the run
+        return 0
     print(json.dumps(info, ensure_ascii=False))
     if not improved:
         print(f"htrgui train: the new model is not better than {args.base} on the validation pages "
