@@ -245,13 +245,8 @@ class JobWiring(QObject):
 
     # ---------------------------------------------------------------- fine-tuning
     def finetune(self) -> None:
-        try:
-            from htrgui.qt.dialogs.finetune import FineTuneDialog
-        except ImportError as exc:
-            from htrgui.qt.dialogs.errors import show_error
+        from htrgui.qt.dialogs.finetune import FineTuneDialog  # imports torch: only when asked for
 
-            show_error(self.window, "Improve the model", f"Fine-tuning is not available in this build ({exc}).")
-            return
         self.session.save_dirty()  # the dialog reads verified lines from the project's PAGE files
         try:
             dialog = FineTuneDialog(self.window, self.session.project, self.settings, self.runner)

@@ -76,8 +76,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.search)
         column.addWidget(self.editor, 1)
         self.char_panel = self._make_char_panel()
-        if self.char_panel is not None:
-            column.addWidget(self.char_panel)
+        column.addWidget(self.char_panel)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
@@ -120,10 +119,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _make_char_panel(self):
-        try:
-            from htrgui.qt.widgets.charpanel import CharPanel
-        except ImportError:  # built in parallel by the GUI-tools helper
-            return None
+        from htrgui.qt.widgets.charpanel import CharPanel
+
         panel = CharPanel(self.settings)
         panel.char_chosen.connect(self.editor.insert_text)
         panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -148,11 +145,10 @@ class MainWindow(QMainWindow):
         view.addActions([a.zoom_in, a.zoom_out, a.fit_page, a.fit_width])
         view.addSeparator()
         view.addAction(self.pages_dock.toggleViewAction())
-        if self.char_panel is not None:
-            toggle = view.addAction("Special &characters")
-            toggle.setCheckable(True)
-            toggle.setChecked(True)
-            toggle.toggled.connect(self.char_panel.setVisible)
+        toggle = view.addAction("Special &characters")
+        toggle.setCheckable(True)
+        toggle.setChecked(True)
+        toggle.toggled.connect(self.char_panel.setVisible)
         page = bar.addMenu("&Page")
         page.addActions([a.prev_page, a.next_page, a.next_uncertain])
         page.addSeparator()
@@ -346,11 +342,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- dialogs
     def export(self) -> None:
         self.session.save_dirty()
-        try:
-            from htrgui.qt.dialogs.export import ExportDialog
-        except ImportError as exc:
-            _show_error(self, "Export", f"Export is not available in this build ({exc}).")
-            return
+        from htrgui.qt.dialogs.export import ExportDialog
+
         # several pages selected in the list: those; otherwise the whole project (one page is just the current)
         selected = self.page_list.selected_indices()
         entries = ([self.session.entries[i] for i in selected] if len(selected) > 1
@@ -359,22 +352,16 @@ class MainWindow(QMainWindow):
         self.export_dialog.show()
 
     def preferences(self) -> None:
-        try:
-            from htrgui.qt.dialogs.preferences import PreferencesDialog
-        except ImportError as exc:
-            _show_error(self, "Preferences", f"Preferences are not available in this build ({exc}).")
-            return
+        from htrgui.qt.dialogs.preferences import PreferencesDialog
+
         dialog = PreferencesDialog(self, self.settings)
         dialog.settings_changed.connect(self.apply_settings)
         dialog.show()
         self.preferences_dialog = dialog
 
     def models(self) -> None:
-        try:
-            from htrgui.qt.dialogs.models import ModelsDialog
-        except ImportError as exc:
-            _show_error(self, "Models", f"The model manager is not available in this build ({exc}).")
-            return
+        from htrgui.qt.dialogs.models import ModelsDialog
+
         dialog = ModelsDialog(self, self.settings)
         dialog.model_changed.connect(lambda name: self.statusBar().showMessage(f"Recognising with {name}", 8000))
         dialog.show()

@@ -73,10 +73,8 @@ class Session(QObject):
         Raises:
             HtrError: the folder cannot be opened (the message names it).
         """
-        try:
-            from htrgui.core.project import Project
-        except ImportError as exc:  # the IO layer is being written in parallel
-            raise HtrError(f"{folder}: project support is not available ({exc})") from None
+        from htrgui.core.project import Project
+
         project = Project.open(Path(folder))
         self.close()
         self.project = project
