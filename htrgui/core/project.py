@@ -111,16 +111,20 @@ class Project:
         return None
 
     def load_page(self, entry: PageEntry) -> Page:
-        """The stored page, or an empty page of the image's size when nothing was saved yet.
+        """The stored page (see :meth:`source_xml`), or an empty page of the image's size when there is none.
+
+        A page read from a sibling PAGE/ALTO file is still saved to the project's own ``page/<name>.xml``:
+        the other tool's file is never written.
 
         Raises:
             FormatError: the stored PAGE-XML cannot be read.
             ImageError: no XML yet and the image cannot be read.
         """
-        if entry.xml_path.is_file():
+        source = self.source_xml(entry)
+        if source is not None:
             from htrgui.core.io import read_document
 
-            page = read_document(entry.xml_path)
+            page = read_document(source)
             page.image_path = entry.image_path
             page.page_index = entry.page_index
             page.xml_path = entry.xml_path

@@ -106,7 +106,7 @@ class Session(QObject):
         page = self._pages.get(index)
         if page is None:
             entry = self.entries[index]
-            page = import_sibling(entry) or self.project.load_page(entry)
+            page = self.project.load_page(entry)
             self._pages[index] = page
         return page
 
@@ -194,19 +194,3 @@ def _write(project, page: Page, name: str) -> str:
         return f"{name}: cannot save: {exc}"
     return ""
 
-
-def import_sibling(entry) -> Page | None:
-    """A PAGE or ALTO file beside a single-page scan (``scan.jpg`` + ``scan.xml``, as eScriptorium and
-    Transkribus exports come), read as the page's starting point when the project has no file of its own yet.
-    It is saved to the project's own ``page/`` file on the first change; the original is never written."""
-    xml_path = Path(entry.xml_path)
-    sibling = Path(entry.image_path).with_suffix(".xml")
-    if xml_path.is_file() or entry.page_index != 0 or not sibling.is_file():
-        return None
-    from htrgui.core.io import read_document
-
-    page = read_document(sibling)
-    page.image_path = Path(entry.image_path)
-    page.page_index = 0
-    page.xml_path = xml_path
-    return page
