@@ -18,12 +18,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from htrgui.core.paths import shared_dir  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(REPO / "models" / "htrconvtext-small.pt"))
-    ap.add_argument("--shared", default=str(REPO.parent / "shared"))
+    ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--budget-min", type=float, default=8.0, help="fine-tuning time budget in minutes")
     ap.add_argument("--replay-pages", type=int, default=6)
     ap.add_argument("--device", default="auto")

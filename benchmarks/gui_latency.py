@@ -28,8 +28,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from htrgui.core.paths import shared_dir  # noqa: E402
 
-DATA = Path(os.environ.get("HTRGUI_SHARED", REPO.parent / "shared")) / "data"
+DATA = shared_dir() / "data"
 PAGES = ["stanford/by_pierrine_maurel/Page1-Lettre42/Lettre42", "stanford/by_pierrine_maurel/Page2-Lettre43/Lettre43",
          "stanford/by_pierrine_maurel/Page3-Lettre46/Lettre46", "stanford/by_pierrine_maurel/Page4-Lettre49/Lettre49"]
 

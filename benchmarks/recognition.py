@@ -28,7 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = Path(os.environ.get("HTRGUI_SHARED", REPO.parent / "shared"))
+from htrgui.core.paths import shared_dir  # noqa: E402
+SHARED = shared_dir()
 
 
 def collect_lines(n: int, seed: int = 0):

@@ -23,12 +23,13 @@ from xml.etree import ElementTree as ET
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from htrgui.core.paths import shared_dir  # noqa: E402
 
 from htrgui.core.imaging import load_image  # noqa: E402
 from htrgui.core.segmentation import SegmentationParams, segment_page  # noqa: E402
 from htrgui.core.segmentation.scoring import Score, score_page  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
+DATA = shared_dir() / "data"
 
 
 def _points(text: str | None) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from htrgui.core.training.data import LineSet, load_lineset
+from htrgui.core.paths import shared_dir  # noqa: E402
 from htrgui.core.training.synthetic import load_fonts, load_words, synthetic_lines
 
 WORD_LISTS = {"words-french.txt": 0.6, "words-american-english.txt": 0.25, "words-ngerman.txt": 0.05,
@@ -35,7 +36,7 @@ def subset_pages(pages: list[str], per_collection: int) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default="../shared")
+    ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--out", default=".cache/lines")
     ap.add_argument("--synthetic", type=int, default=4000)
     ap.add_argument("--val-pages-per-collection", type=int, default=5)

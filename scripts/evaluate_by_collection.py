@@ -17,13 +17,15 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from htrgui.core.paths import shared_dir  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=str(REPO / "models" / "htrconvtext-small.pt"))
     ap.add_argument("--split", default="general/test", help="KEY/SUBKEY of splits.json")
-    ap.add_argument("--shared", default=str(REPO.parent / "shared"))
+    ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--limit", type=int, help="only the first N pages (a quick check)")
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more htrgui evaluate options")
     args = ap.parse_args()

@@ -27,8 +27,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from htrgui.core.paths import shared_dir  # noqa: E402
 
-DATA = Path(os.environ.get("HTRGUI_SHARED", REPO.parent / "shared")) / "data"
+DATA = shared_dir() / "data"
 #: Wills of the Poilus collection (12 to 30 lines). Pages 0 and 2 are "verified" (the fine-tune learns from
 #: them), page 1 is the one shown, read by the model.
 PAGES = ["poilus/batch-1/TestamentsDePoilus_will_AD78_0005-1", "poilus/batch-1/TestamentsDePoilus_will_AD78_0006-0",

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from htrgui.core.paths import shared_dir
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HTRGUI_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()
 DATA = SHARED / "data"
 SCHEMAS = SHARED / "schemas"
 

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
     from htrgui.core.training.augment import AugmentConfig
-    from htrgui.core.training.data import LineSet, load_lineset
+    from htrgui.core.training.data import load_lineset
     from htrgui.core.training.trainer import TrainConfig, train
 
     if args.threads:

@@ -61,3 +61,10 @@ def resources_dir() -> Path:
 
 def bundled_models_dir() -> Path:
     return app_root() / "models"
+
+
+def shared_dir() -> Path:
+    """The shared research material (real pages, schemas, fonts, word lists) beside a checkout: ``../shared``,
+    or ``HTRGUI_SHARED``. Used by the benchmarks, training scripts and tests, never by the app itself."""
+    env = os.environ.get("HTRGUI_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"

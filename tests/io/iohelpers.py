@@ -5,15 +5,16 @@ Expectations are computed with lxml, independently of htrgui's own readers and w
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from htrgui.core.paths import shared_dir
+
 lxml_etree = pytest.importorskip("lxml.etree")
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("HTRGUI_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()
 DATA = SHARED / "data"
 
 

@@ -6,9 +6,14 @@ invisible: zeroed before convolutions, masked as attention keys, left out of nor
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from htrgui.core.recognition.config import ModelConfig
 
 
 def col_mask(widths: torch.Tensor, width: int) -> torch.Tensor:
