@@ -7,7 +7,6 @@ A PAGE or ALTO file keeps its geometry and line ids; only the texts of lines nob
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -99,17 +98,9 @@ def image_page(path: Path, index: int, gray) -> "Page":  # noqa: F821
     return page
 
 
-def image_reference(image: Path, folder: Path) -> str:
-    """How a PAGE file in ``folder`` names its image: relative when near (same folder, or the parent as in a
-    ``page/`` layout), else absolute, so moving the output folder does not break a long ``../../..`` chain."""
-    rel = os.path.relpath(Path(image).resolve(), Path(folder).resolve())
-    if rel.split(os.sep).count("..") <= 1:
-        return rel.replace(os.sep, "/")
-    return str(Path(image).resolve())
-
-
 def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
+    from htrgui.core.io import image_reference
     from htrgui.core.pagexml import write_page
     from htrgui.core.progress import Progress, StderrReporter
 

@@ -46,6 +46,7 @@ def parse_overrides(items: list[str]):
 
 def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
+    from htrgui.core.io import image_reference
     from htrgui.core.pagexml import write_page
     from htrgui.core.progress import Progress, StderrReporter
     from htrgui.core.segmentation.batch import Segmented, segment_files
@@ -67,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             print(f"htrgui segment: error: {out} exists (use --overwrite to replace it)", file=sys.stderr)
             continue
-        page = item.page  # imageFilename: the image's bare name (what eScriptorium and kraken match on)
+        page = item.page
+        if page.image_path is not None:  # bare name beside the image, else a path that finds it from OUTDIR
+            page.image_filename = image_reference(page.image_path, out.parent)
         try:
             write_page(page, out)
         except HtrError as exc:

@@ -141,7 +141,18 @@ def resolve_image(xml_path: Path, filename: str) -> Path | None:
     base = Path(name).name
     for d in (folder, folder.parent):
         candidates += [d / name, d / base]
-    return next((c for c in candidates if c.is_file()), None)
+    found = next((c for c in candidates if c.is_file()), None)
+    return Path(os.path.normpath(found)) if found else None  # "page/../a.jpg" -> "a.jpg"
+
+
+def image_reference(image: Path, folder: Path) -> str:
+    """How a PAGE file in ``folder`` names its image (the inverse of :func:`resolve_image`): relative when
+    near (same folder, or the parent as in a ``page/`` layout), else absolute, so that moving the output
+    folder does not break a long ``../../..`` chain."""
+    rel = os.path.relpath(Path(image).resolve(), Path(folder).resolve())
+    if rel.split(os.sep).count("..") <= 1:
+        return rel.replace(os.sep, "/")
+    return str(Path(image).resolve())
 
 
 def finish_page(page: Page, xml_path: Path) -> Page:
