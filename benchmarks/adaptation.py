@@ -1,16 +1,21 @@
 """Fine-tuning benchmark: CER on adaptation/test before and after fine-tuning on adaptation/adapt.
 
     python benchmarks/adaptation.py [--model models/htrconvtext-small.pt] [--budget-min 8] [--threads 1]
+                                    [--replay default|general|none] [--forget-pages 12]
 
 The ``adaptation`` split of ../shared/data/splits.json is one writer: 20 pages to fine-tune on (3 of them
 held out by the fine-tuning for early stopping and the before/after check) and 20 other pages to measure
-on. Replay lines against forgetting come from a few general/train pages. Prints one JSON object.
+on. Replay lines against forgetting: ``default`` is what the app's one click uses (with an empty replay
+store, synthetic lines in the bundled fonts), ``general`` real lines of a few general/train pages (what a
+user's earlier projects would give), ``none`` none. Forgetting is measured as CER on some general/test
+pages (other hands) before and after. Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -26,12 +31,18 @@ def main() -> int:
     ap.add_argument("--model", default=str(REPO / "models" / "htrconvtext-small.pt"))
     ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--budget-min", type=float, default=8.0, help="fine-tuning time budget in minutes")
-    ap.add_argument("--replay-pages", type=int, default=6)
+    ap.add_argument("--replay", choices=["default", "general", "none"], default="default")
+    ap.add_argument("--replay-pages", type=int, default=6, help="general/train pages for --replay general")
+    ap.add_argument("--forget-pages", type=int, default=12,
+                    help="general/test pages to measure forgetting on (0: do not measure)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a shared CPU)")
     ap.add_argument("--limit-pages", type=int, help="use only this many adapt/test pages (a quick check)")
     args = ap.parse_args()
 
+    # The one click's default replay reads the user's replay store: an empty, private one here, so the
+    # figures do not depend on earlier fine-tunes on this machine.
+    os.environ["HTRGUI_HOME"] = tempfile.mkdtemp(prefix="htrgui-bench-")
     import torch
 
     from htrgui.core.progress import StderrReporter
@@ -49,15 +60,18 @@ def main() -> int:
     n = args.limit_pages
     adapt = load_lineset([str(data / f"{p}.xml") for p in splits["adaptation"]["adapt"][:n]])
     test = load_lineset([str(data / f"{p}.xml") for p in splits["adaptation"]["test"][:n]])
-    train_pages = splits["general"]["train"]
-    step = max(1, len(train_pages) // args.replay_pages)
-    replay = load_lineset([str(data / f"{p}.xml") for p in train_pages[::step][: args.replay_pages]])
+    replay: object = None if args.replay == "none" else "default"
+    if args.replay == "general":
+        replay = load_lineset(_spread(splits["general"]["train"], args.replay_pages, data))
+    other = load_lineset(_spread(splits["general"]["test"], args.forget_pages, data)) if args.forget_pages else None
     device = pick_device(args.device)
 
     base = load_checkpoint(args.model)
     t0 = time.monotonic()
     before = evaluate_lines(base.model, base.codec, test, device)
     eval_s = time.monotonic() - t0
+    other_before = evaluate_lines(base.model, base.codec, other, device) if other else None
+    other_after = other_before
 
     report = StderrReporter(hz=0.2)
     result = None
@@ -74,13 +88,19 @@ def main() -> int:
         if result is not None and result.model_path:
             tuned = load_checkpoint(result.model_path)
             after = evaluate_lines(tuned.model, tuned.codec, test, device)
+            if other:
+                other_after = evaluate_lines(tuned.model, tuned.codec, other, device)
     out = {
         "benchmark": "adaptation", "model": Path(args.model).name, "device": str(device),
         "torch_threads": torch.get_num_threads(),
-        "adapt_lines": len(adapt), "test_lines": len(test), "replay_lines": len(replay),
+        "adapt_lines": len(adapt), "test_lines": len(test), "replay": args.replay,
+        "train_lines_with_replay": result.train_lines if result else None,
         "held_out_pages": [Path(p).stem for p in (result.held_out_pages if result else [])],
         "cer_before": round(before["cer"], 4), "wer_before": round(before["wer"], 4),
         "cer_after": round(after["cer"], 4), "wer_after": round(after["wer"], 4),
+        "other_hands_lines": len(other) if other else 0,
+        "other_hands_cer_before": round(other_before["cer"], 4) if other_before else None,
+        "other_hands_cer_after": round(other_after["cer"], 4) if other_after else None,
         "held_out_cer_before": result.before_cer if result else None,
         "held_out_cer_after": result.after_cer if result else None,
         "improved": bool(result and result.improved), "message": result.message if result else None,
@@ -89,6 +109,12 @@ def main() -> int:
     }
     print(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def _spread(pages: list[str], n: int, data: Path) -> list[str]:
+    """``n`` page files spread over ``pages`` (not the first n: those come from one folder)."""
+    step = max(1, len(pages) // max(1, n))
+    return [str(data / f"{p}.xml") for p in pages[::step][:n]]
 
 
 if __name__ == "__main__":

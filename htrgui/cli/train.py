@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=123)
     p.add_argument("--threads", type=int, help="CPU threads for torch (1 is fastest when other jobs share the CPU)")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--update-bn", action="store_true",
+                   help="with --base: keep updating BatchNorm statistics (continued training on broad data; "
+                        "fine-tuning on a few pages keeps them frozen)")
     p.add_argument("--freeze", choices=["none", "front", "backbone"], default="none",
                    help="keep part of the model fixed: the front end (stem, first stage) or the whole backbone")
     p.set_defaults(func=run)
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                       lr=args.lr or (3e-4 if args.base else 1e-3), warmup_steps=args.warmup_steps,
                       batch_columns=args.batch_columns, sam=args.sam, val_every_minutes=args.val_every,
                       patience=args.patience, seed=args.seed, freeze=args.freeze,
-                      freeze_bn=bool(args.base),
+                      freeze_bn=bool(args.base) and not args.update_bn,
                       augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     meta = {"train_data": list(args.train), "val_data": list(args.val or []), "command": " ".join(sys.argv)}
     final = None

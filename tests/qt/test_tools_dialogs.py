@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 from htrgui.core.errors import ModelError  # noqa: E402
@@ -300,6 +301,38 @@ def test_finetune_dialog_cancels_then_trains_and_keeps_a_worse_model_out(qtbot, 
     assert sorted(user_models_dir().iterdir()) == models_before
     assert settings.default_model == str(base)
     assert dialog.start_button.isEnabled() and not runner.busy
+
+
+def test_finetune_checks_on_the_pages_the_user_ticks(qtbot, small_project):
+    pytest.importorskip("torch")
+    from htrgui.core.training.trainer import TrainConfig
+    from htrgui.qt.dialogs.finetune import ALL_HELD, NONE_HELD
+
+    project, _ = small_project
+    mark_verified(project, {"Lettre42": 3, "Lettre43": 3})
+    base = tiny_model(user_models_dir() / "tiny-base.pt", "tiny-base")
+    dialog, _ = finetune_dialog(qtbot, project, Settings(default_model=str(base), device="cpu"))
+    dialog.show()
+    keys = [dialog.held_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.held_list.count())]
+    assert len(keys) == 2 and len(dialog.held_out()) == 1  # one page ticked by default
+    assert "3 lines" in dialog.held_list.item(0).text()
+    dialog.set_held_out([])
+    assert not dialog.start_button.isEnabled() and dialog.status.text() == NONE_HELD and dialog.start() is None
+    dialog.set_held_out(keys)
+    assert not dialog.start_button.isEnabled() and dialog.status.text() == ALL_HELD
+    # a click on an item's box, as the user does it
+    first = dialog.held_list.item(0)
+    rect = dialog.held_list.visualItemRect(first)
+    qtbot.mouseClick(dialog.held_list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(rect.left() + rect.height() // 2, rect.center().y()))
+    assert dialog.held_out() == [keys[1]] and dialog.start_button.isEnabled() and dialog.status.text() == ""
+    tiny = TrainConfig(config="tiny", max_steps=1, val_every_minutes=1e9, device="cpu", batch_columns=2000,
+                       warmup_steps=1, freeze_bn=True, checkpoint_every_minutes=1e9, tcm=False)
+    with qtbot.waitSignal(dialog.run_ended, timeout=180_000) as blocker:
+        dialog.start(config=tiny)
+        assert not dialog.held_list.isEnabled()  # no changing the pages while training
+    assert blocker.args[0].held_out_pages == [keys[1]]
+    assert dialog.held_list.isEnabled()
 
 
 def test_finetune_offers_only_a_better_model(qtbot, small_project):

@@ -49,6 +49,11 @@ def finetune_config(time_budget_s: float, device: str = "auto") -> TrainConfig:
                        device=device)
 
 
+def page_key(page: Page) -> str:
+    """The name a page's lines carry in a LineSet (what ``held_out`` lists)."""
+    return str(page.xml_path or page.image_path)
+
+
 def lines_from_pages(pages: list[Page], only_verified: bool = True) -> LineSet:
     """Crops of the (verified) lines of pages in memory, tagged by page name."""
     from htrgui.core.imaging import load_image
@@ -63,7 +68,7 @@ def lines_from_pages(pages: list[Page], only_verified: bool = True) -> LineSet:
         if page.image_path is None:
             raise HtrError(f"page {page.image_filename}: no image on disk to cut lines from")
         gray = load_image(page.image_path, page_index=page.page_index, mode="L")
-        name = str(page.xml_path or page.image_path)
+        name = page_key(page)
         for line in lines:
             out.add(crop_line(gray, line), normalize_text(line.text), name)
     return out
@@ -111,13 +116,21 @@ def _output_path(base: str, out_dir: Path | None) -> Path:
     return folder / f"{stem}-ft-{stamp}.pt"
 
 
-def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None, replay: LineSet | None = None,
-             replay_fraction: float = 0.3, time_budget_s: float = 900.0, out_dir: Path | None = None,
-             output: Path | None = None, device: str = "auto", config: TrainConfig | None = None,
-             fonts: Path | None = None, cancel: CancelToken | None = None, seed: int = 0) -> Iterator[Progress]:
+def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
+             replay: LineSet | str | None = "default", replay_fraction: float = 0.3, source: str | None = None,
+             time_budget_s: float = 900.0, out_dir: Path | None = None, output: Path | None = None,
+             device: str = "auto", config: TrainConfig | None = None, fonts: Path | None = None,
+             cancel: CancelToken | None = None, seed: int = 0) -> Iterator[Progress]:
     """Fine-tune ``base`` on ``lines``; yields Progress (info: loss, lr, val_cer, eta_s), the last one with
     ``info["result"]`` a :class:`FinetuneResult`. ``held_out`` names pages (``lines.pages`` values).
+
+    ``replay`` (lines of other hands mixed in against forgetting, ``replay_fraction`` of the training lines):
+    a LineSet, None for none, or "default": lines remembered from the user's earlier fine-tunes of other
+    projects, topped up with synthetic lines in the bundled fonts (:mod:`replay`). ``source`` names the
+    project (its folder): with it, a better model's training lines are remembered for later fine-tunes.
     With a ``fonts`` folder, letters the base does not know are warmed up with synthetic lines."""
+    from htrgui.core.training import replay as replay_mod
+
     pages = lines.page_names()
     held = held_out or pick_held_out(pages)
     unknown = set(held) - set(pages)
@@ -126,9 +139,16 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None, re
     train_set, val_set = lines.split_pages(held)
     if not len(train_set):
         raise HtrError("every page with verified lines is held out: nothing left to train on")
+    own = train_set
+    n_replay = int(round(len(train_set) * replay_fraction))
+    if isinstance(replay, str):
+        if replay != "default":
+            raise HtrError(f"replay: a set of lines, None or 'default', not {replay!r}")
+        yield Progress(0, None, "preparing replay lines (other hands, against forgetting)")
+        replay = replay_mod.default_replay(train_set, source, n_replay, seed=seed)
     if replay is not None and len(replay):
         rng = np.random.default_rng(seed)
-        n = min(len(replay), int(round(len(train_set) * replay_fraction)))
+        n = min(len(replay), n_replay)
         train_set = LineSet().extend(train_set).extend(replay.subset(rng.choice(len(replay), n, replace=False)))
     if fonts is not None:
         train_set = LineSet().extend(train_set).extend(new_letter_lines(base, train_set, fonts, seed=seed))
@@ -158,6 +178,8 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None, re
     else:
         msg = (f"the fine-tuned model is not better on the held-out pages (CER {before:.1%} before, "
                f"{after if after is not None else float('nan'):.1%} after): the base stays in use")
+    if improved and source:
+        replay_mod.remember(own, source, seed=seed)
     result = FinetuneResult(before, after, improved, str(out) if improved else None,
                             held, len(train_set), float(info.get("minutes", 0.0)), msg)
     yield Progress(last.done if last else 0, last.total if last else None, msg, {"result": result})

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from shiboken6 import isValid
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -34,6 +36,8 @@ from htrgui.qt.widgets.curve import CurveWidget
 from htrgui.qt.workers import GeneratorWorker
 
 JOB_TITLE = "Improving the model"
+NONE_HELD = "Tick at least one page to check the new model on."
+ALL_HELD = "Leave at least one page unticked: the model learns from those."
 
 
 @dataclass
@@ -67,17 +71,23 @@ def verified_pages(project, token: CancelToken) -> Iterator[Progress | VerifiedP
     yield VerifiedPages(pages, total)
 
 
-def finetune_job(pages: list, base: str, device: str, budget_s: float, config=None):
-    """The job's factory: crop the verified lines, then fine-tune (yields the core's Progress)."""
+def finetune_job(pages: list, base: str, device: str, budget_s: float, config=None,
+                 held_out: list[str] | None = None, source: str | None = None):
+    """The job's factory: crop the verified lines, then fine-tune (yields the core's Progress).
+
+    ``held_out``: page keys (:func:`page_key`) to check the new model on; ``source``: the project folder,
+    so that the lines of a successful fine-tune are replayed when another project is learnt."""
 
     def run(token: CancelToken):
         from htrgui.core.training.finetune import finetune, lines_from_pages
+        from htrgui.core.training.replay import bundled_fonts_dir
 
         yield Progress(0, None, "cutting the verified lines out of the scans")
         lines = lines_from_pages(pages)
         token.check()
-        yield Progress(0, None, f"checking the current model on the held-out pages ({len(lines)} lines)")
-        yield from finetune(base, lines, time_budget_s=budget_s, device=device, config=config, cancel=token)
+        fonts = bundled_fonts_dir()  # new letters are also rendered in these fonts (a warm start)
+        yield from finetune(base, lines, held_out=held_out or None, source=source, time_budget_s=budget_s,
+                            device=device, config=config, fonts=fonts if fonts.is_dir() else None, cancel=token)
 
     return run
 
@@ -135,9 +145,15 @@ class FineTuneDialog(QDialog):
         self.budget.setValue(15)
         self.budget.setSuffix(" min")
         self.budget.setToolTip("Training stops after this time, or earlier when the held-out pages stop improving")
+        self.held_list = QListWidget()
+        self.held_list.setMaximumHeight(110)
+        self.held_list.setToolTip("Ticked pages are not trained on: the new model is checked on them and offered "
+                                  "only if it reads them better. Tick pages typical of what is still to come.")
+        self.held_list.itemChanged.connect(self._update_buttons)
         form = QFormLayout()
         form.addRow("Starting from", self.base_label)
         form.addRow("Verified lines", self.summary)
+        form.addRow("Check on pages", self.held_list)
         form.addRow("Train for at most", self.budget)
 
         self.curve = CurveWidget()
@@ -188,7 +204,21 @@ class FineTuneDialog(QDialog):
 
     @Slot(object)
     def _on_counted(self, verified: VerifiedPages) -> None:
+        from htrgui.core.training.finetune import page_key, pick_held_out
+
         self.verified = verified
+        keys = [page_key(p) for p in verified.pages]
+        default = set(pick_held_out(keys)) if verified.enough else set()
+        self.held_list.blockSignals(True)
+        self.held_list.clear()
+        for page, key in zip(verified.pages, keys):
+            n = sum(1 for line in page.lines() if line.status == "verified" and line.text.strip())
+            item = QListWidgetItem(f"{Path(key).stem} ({n} lines)")
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if key in default else Qt.CheckState.Unchecked)
+            self.held_list.addItem(item)
+        self.held_list.blockSignals(False)
         if verified.enough:
             self.summary.setText(f"{verified.lines} lines on {len(verified.pages)} pages")
         else:
@@ -197,24 +227,52 @@ class FineTuneDialog(QDialog):
         self._update_buttons()
         self.pages_counted.emit()
 
+    def held_out(self) -> list[str]:
+        """The page keys ticked in "Check on pages"."""
+        items = (self.held_list.item(i) for i in range(self.held_list.count()))
+        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def set_held_out(self, keys: list[str]) -> None:
+        """Tick exactly these pages (what a click on each would do)."""
+        for i in range(self.held_list.count()):
+            item = self.held_list.item(i)
+            checked = item.data(Qt.ItemDataRole.UserRole) in keys
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def _held_out_problem(self) -> str:
+        held = self.held_out()
+        if not held:
+            return NONE_HELD
+        if self.verified is not None and len(held) >= len(self.verified.pages):
+            return ALL_HELD
+        return ""
+
     def running(self) -> bool:
         return self.worker is not None and self.worker.is_running()
 
     def _update_buttons(self, *_args) -> None:
         running = self.running()
         ready = self.verified is not None and self.verified.enough and not self.base_problem
-        self.start_button.setEnabled(ready and not running and not self.runner.busy)
+        problem = self._held_out_problem() if ready else ""
+        if problem and not running:
+            self.status.setText(problem)
+        elif self.status.text() in (NONE_HELD, ALL_HELD):
+            self.status.setText("")
+        self.start_button.setEnabled(ready and not problem and not running and not self.runner.busy)
         self.cancel_button.setEnabled(running)
         self.budget.setEnabled(not running)
+        self.held_list.setEnabled(not running)
 
     # ---------------------------------------------------------------- running
     def start(self, time_budget_s: float | None = None, config=None) -> GeneratorWorker | None:
         """Start fine-tuning (the Start button). ``config`` overrides the core's recipe (tests use tiny runs)."""
-        if self.verified is None or not self.verified.enough or self.base_problem or self.running():
+        if (self.verified is None or not self.verified.enough or self.base_problem or self.running()
+                or self._held_out_problem()):
             return None
         budget = time_budget_s if time_budget_s is not None else 60.0 * self.budget.value()
         base = self.settings.default_model or "default"
-        factory = finetune_job(self.verified.pages, base, self.settings.device, budget, config)
+        factory = finetune_job(self.verified.pages, base, self.settings.device, budget, config,
+                               held_out=self.held_out(), source=str(self.project.folder))
         try:
             worker = self.runner.run(JOB_TITLE, factory, on_finished=self._finished,
                                      on_failed=self._failed, on_cancelled=self._cancelled)
