@@ -49,6 +49,8 @@ class Settings:
     font_size: int = 14
     special_characters: list[str] = field(default_factory=lambda: list(DEFAULT_SPECIAL_CHARACTERS))
     theme: str = "system"
+    #: Fine-tuning keeps a sample of the lines it learnt from (on this computer) to replay in later fine-tunes.
+    remember_lines: bool = True
     #: Project folders, most recent first.
     recent_projects: list[str] = field(default_factory=list)
     #: Keys of a newer version (or of another tool) kept as they are so saving does not drop them.
@@ -83,6 +85,8 @@ def _valid(name: str, value: Any) -> bool:
         return value in THEMES
     if name == "font_size":
         return isinstance(value, int) and not isinstance(value, bool) and 4 <= value <= 96
+    if name == "remember_lines":
+        return isinstance(value, bool)
     if name in ("default_model", "font_family"):
         return isinstance(value, str)
     if name == "special_characters":

@@ -328,11 +328,17 @@ def test_finetune_checks_on_the_pages_the_user_ticks(qtbot, small_project):
     assert dialog.held_out() == [keys[1]] and dialog.start_button.isEnabled() and dialog.status.text() == ""
     tiny = TrainConfig(config="tiny", max_steps=1, val_every_minutes=1e9, device="cpu", batch_columns=2000,
                        warmup_steps=1, freeze_bn=True, checkpoint_every_minutes=1e9, tcm=False)
+    assert dialog.remember.isChecked()  # replaying earlier corrections is on unless the user says no
+    dialog.remember.click()
     with qtbot.waitSignal(dialog.run_ended, timeout=180_000) as blocker:
         dialog.start(config=tiny)
         assert not dialog.held_list.isEnabled()  # no changing the pages while training
     assert blocker.args[0].held_out_pages == [keys[1]]
     assert dialog.held_list.isEnabled()
+    assert load_settings().remember_lines is False  # the choice is kept
+    from htrgui.core.training.replay import replay_dir
+
+    assert not list(replay_dir().glob("*.npz"))  # and nothing of this project was kept
 
 
 def test_finetune_offers_only_a_better_model(qtbot, small_project):

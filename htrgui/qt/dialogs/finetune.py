@@ -15,6 +15,7 @@ from typing import Iterator
 from PySide6.QtCore import Qt, Signal, Slot
 from shiboken6 import isValid
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -150,11 +151,17 @@ class FineTuneDialog(QDialog):
         self.held_list.setToolTip("Ticked pages are not trained on: the new model is checked on them and offered "
                                   "only if it reads them better. Tick pages typical of what is still to come.")
         self.held_list.itemChanged.connect(self._update_buttons)
+        self.remember = QCheckBox("Remember a sample of these lines to replay in later fine-tunes")
+        self.remember.setChecked(settings.remember_lines)
+        self.remember.setToolTip("Lines of other hands mixed into training keep the model from forgetting them. "
+                                 "The sample (up to 600 lines per project) stays in htrgui's data folder on "
+                                 "this computer.")
         form = QFormLayout()
         form.addRow("Starting from", self.base_label)
         form.addRow("Verified lines", self.summary)
         form.addRow("Check on pages", self.held_list)
         form.addRow("Train for at most", self.budget)
+        form.addRow("", self.remember)
 
         self.curve = CurveWidget()
         self.curve.add_series("loss", "training loss")
@@ -262,6 +269,7 @@ class FineTuneDialog(QDialog):
         self.cancel_button.setEnabled(running)
         self.budget.setEnabled(not running)
         self.held_list.setEnabled(not running)
+        self.remember.setEnabled(not running)
 
     # ---------------------------------------------------------------- running
     def start(self, time_budget_s: float | None = None, config=None) -> GeneratorWorker | None:
@@ -271,8 +279,15 @@ class FineTuneDialog(QDialog):
             return None
         budget = time_budget_s if time_budget_s is not None else 60.0 * self.budget.value()
         base = self.settings.default_model or "default"
+        if self.remember.isChecked() != self.settings.remember_lines:
+            self.settings.remember_lines = self.remember.isChecked()
+            try:
+                save_settings(self.settings)
+            except (OSError, HtrError):
+                pass  # the choice holds for this run; it is asked again next time
+        source = str(self.project.folder) if self.remember.isChecked() else None
         factory = finetune_job(self.verified.pages, base, self.settings.device, budget, config,
-                               held_out=self.held_out(), source=str(self.project.folder))
+                               held_out=self.held_out(), source=source)
         try:
             worker = self.runner.run(JOB_TITLE, factory, on_finished=self._finished,
                                      on_failed=self._failed, on_cancelled=self._cancelled)
