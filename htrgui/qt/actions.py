@@ -113,5 +113,13 @@ class Actions:
             self.by_name[spec.name] = action
             setattr(self, spec.name, action)
 
+    def refresh_icons(self) -> None:
+        """Redraw the icons in the current palette's colour (after the look changed)."""
+        import qtawesome as qta
+
+        for spec in SPECS:
+            if spec.icon:
+                self.by_name[spec.name].setIcon(qta.icon(spec.icon))
+
     def __getattr__(self, name: str) -> QAction:  # for type checkers; real attributes are set above
         raise AttributeError(name)

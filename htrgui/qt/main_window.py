@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
 
         if getattr(self, "_theme", None) not in (None, self.settings.theme):
             apply_theme(QApplication.instance(), self.settings.theme)
+            self.actions.refresh_icons()  # qtawesome drew them in the old look's colour
         self._theme = self.settings.theme
         font = QFont(self.settings.font_family) if self.settings.font_family else QFont()
         font.setPointSize(max(6, int(self.settings.font_size)))

@@ -119,6 +119,15 @@ def test_geometry_docks_and_recent_projects_are_remembered(qtbot, window, transc
     again.close()
 
 
+def _icon_lightness(action) -> float:
+    """Mean lightness of the icon's drawn (opaque) pixels."""
+    image = action.icon().pixmap(32, 32).toImage()
+    values = [image.pixelColor(x, y) for x in range(32) for y in range(32)]
+    drawn = [c.lightness() for c in values if c.alpha() > 200]
+    assert drawn, "the icon draws nothing"
+    return sum(drawn) / len(drawn)
+
+
 def test_dark_look(qtbot, window):
     from PySide6.QtGui import QPalette
 
@@ -130,6 +139,14 @@ def test_dark_look(qtbot, window):
         assert app.palette().color(QPalette.ColorRole.Window).lightness() < 80
         assert apply_theme(app, "light") == "light"
         assert app.palette().color(QPalette.ColorRole.Window).lightness() > 160
+        # switched from the preferences while the window is open: the toolbar icons follow the look
+        window.settings.theme = "light"
+        window.apply_settings()
+        dark_icons = _icon_lightness(window.actions.open_folder)
+        window.settings.theme = "dark"
+        window.apply_settings()
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() < 80
+        assert _icon_lightness(window.actions.open_folder) > dark_icons + 100
     finally:
         apply_theme(app, "light")
 
