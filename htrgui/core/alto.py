@@ -7,7 +7,10 @@ come from the first ``TAGREFS`` label, text is the line's ``String/@CONTENT`` jo
 
 Writing: ALTO 4.2 schema location (what eScriptorium accepts without a warning), pixel units, the bare image
 file name, space-separated point lists, one ``String`` per line (or the imported word Strings while the
-line text is unchanged), document order = reading order.
+line text is unchanged), document order = reading order. ALTO has no line status: a ``WC`` is written only
+for model predictions (a verified line has none, so other tools read it as checked text), and each line
+points (``PROCESSINGREFS``) to a ``Processing`` entry saying who produced its text and its status, which
+reading restores (``htrgui:status=...;source=...`` in ``processingStepSettings``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ __all__ = ["read_alto", "page_from_alto", "write_alto"]
 
 SCHEMA_LOCATION = f"{ALTO4} http://www.loc.gov/standards/alto/v4/alto-4-2.xsd"
 DUMMY_BLOCK = "eSc_dummyblock_"
+PROV = "htrgui:"  # processingStepSettings of our Processing entries: "htrgui:status=verified;source=person"
+STATUSES = ("empty", "predicted", "verified")
 
 
 def read_alto(path: Path | str) -> Page:
@@ -106,6 +111,7 @@ def page_from_alto(root: ET.Element, path: Path) -> Page:
     fname = child(info, "fileName") if info is not None else None
     filename = (fname.text or "").strip() if fname is not None else ""
     tags = {t.get("ID"): t.get("LABEL", "") for t in root.iter() if local(t.tag).endswith("Tag") and t.get("ID")}
+    provenance = _provenance(desc) if desc is not None else {}
     layout = child(root, "Layout")
     page_elem = child(layout, "Page") if layout is not None else None
     if page_elem is None:
@@ -117,12 +123,38 @@ def page_from_alto(root: ET.Element, path: Path) -> Page:
         region = _region(block, tags, repairs, n)
         if region is not None:
             regions.append(region)
+            for line in region.lines:
+                _restore_provenance(line, provenance)
     _apply_reading_order(root, regions)
     for kind, ids in repairs.items():
         warn(path, None, f"{kind}: {len(ids)} ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})")
     page = Page(image_filename=filename, width=width, height=height, regions=regions,
                 page_index=0, xml_path=None, extras=Extras(source_format=dialect))
     return finish_page(page, Path(path))
+
+
+def _provenance(desc: ET.Element) -> dict[str, tuple[str, str]]:
+    """Processing ID -> (status, source) for the entries htrgui wrote; others are not ours to read."""
+    out = {}
+    for proc in children(desc, "Processing"):
+        settings = child(proc, "processingStepSettings")
+        text = (settings.text or "").strip() if settings is not None else ""
+        if not text.startswith(PROV) or not proc.get("ID"):
+            continue
+        fields = dict(kv.split("=", 1) for kv in text[len(PROV):].split(";") if "=" in kv)
+        if fields.get("status") in STATUSES:
+            out[proc.get("ID")] = (fields["status"], fields.get("source", ""))
+    return out
+
+
+def _restore_provenance(line: TextLine, provenance: dict[str, tuple[str, str]]) -> None:
+    for ref in line.extras.attrs.get("PROCESSINGREFS", "").split():
+        if ref in provenance:
+            status, source = provenance[ref]
+            if line.text or status == "empty":
+                line.status, line.source = status, source or line.source
+            del line.extras.attrs["PROCESSINGREFS"]  # written anew from the line's state
+            return
 
 
 def _region(block: ET.Element, tags: dict[str, str], repairs: dict, n: int) -> TextRegion | None:
@@ -226,6 +258,7 @@ def alto_to_bytes(page: Page) -> bytes:
     info = ET.SubElement(desc, "sourceImageInformation")
     ET.SubElement(info, "fileName").text = page.image_filename or "unknown"
     regions = [r for r in page.regions if r.polygon or r.lines]
+    procs = _write_provenance(desc, [ln for r in regions for ln in r.lines])
     block_types = list(dict.fromkeys(r.type for r in regions if r.type))
     line_types = list(dict.fromkeys(ln.type for r in regions for ln in r.lines if ln.type))
     bt = {t: f"BT{i + 1}" for i, t in enumerate(block_types)}
@@ -248,13 +281,34 @@ def alto_to_bytes(page: Page) -> bytes:
             block.set("TAGREFS", bt[region.type])
         ET.SubElement(ET.SubElement(block, "Shape"), "Polygon", {"POINTS": _space(polygon)})
         for line in region.lines:
-            _write_line(block, line, lt, w, h)
+            _write_line(block, line, lt, w, h, procs)
     ET.indent(root, space="  ")
     # written by hand: ElementTree's own declaration uses single quotes, which some tools do not expect
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
 
 
-def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h: int) -> None:
+def _write_provenance(desc: ET.Element, lines: list[TextLine]) -> dict[tuple[str, str], str]:
+    """One Processing entry per (status, source) of the lines with text; returns (status, source) -> ID."""
+    from htrgui import __version__
+
+    procs: dict[tuple[str, str], str] = {}
+    for line in lines:
+        if line.text and line.status in STATUSES:
+            procs.setdefault((line.status, line.source), f"htrgui_proc_{len(procs) + 1}")
+    for (status, source), pid in procs.items():
+        proc = ET.SubElement(desc, "Processing", {"ID": pid})
+        who = source.split(":", 1)[1] if source.startswith("model:") else (source or "unknown")
+        ET.SubElement(proc, "processingStepDescription").text = (
+            f"text {status} ({'recognised by model ' + who if source.startswith('model:') else 'from ' + who})")
+        ET.SubElement(proc, "processingStepSettings").text = f"{PROV}status={status};source={source}"
+        sw = ET.SubElement(proc, "processingSoftware")
+        ET.SubElement(sw, "softwareName").text = "htrgui"
+        ET.SubElement(sw, "softwareVersion").text = __version__
+    return procs
+
+
+def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h: int,
+                procs: dict[tuple[str, str], str]) -> None:
     polygon = polygon_for_export(clip_points(line.polygon, w, h))
     baseline = clip_points(line.baseline, w, h)
     if len(set(baseline)) < 2:
@@ -263,6 +317,8 @@ def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h
     le = ET.SubElement(block, "TextLine", {"ID": line.id, "BASELINE": _space(baseline), **box})
     if line.type:
         le.set("TAGREFS", lt[line.type])
+    if (line.status, line.source) in procs:
+        le.set("PROCESSINGREFS", procs[line.status, line.source])
     ET.SubElement(ET.SubElement(le, "Shape"), "Polygon", {"POINTS": _space(polygon)})
     words = [from_string(s) for s in line.extras.elements] if line.extras.source_format == "alto" else []
     if words and not line.text_changed:
@@ -273,7 +329,7 @@ def _write_line(block: ET.Element, line: TextLine, lt: dict[str, str], w: int, h
     if not line.text_changed and _page_words(le, line, w, h):
         return
     string = ET.SubElement(le, "String", {"CONTENT": clean_text(line.text), **box})
-    if line.confidence is not None:
+    if line.confidence is not None and line.status == "predicted":  # checked text has no OCR confidence
         string.set("WC", f"{min(max(line.confidence, 0.0), 1.0):.4f}")
 
 

@@ -122,3 +122,39 @@ def test_two_page_words_and_word_order_fallback(tmp_path, alto_xsd):
     next(page.lines()).set_text("drei Worte")
     write_alto(page, out)
     assert [s.get("CONTENT") for s in lxml_root(out).iterfind(".//a:String", ns)] == ["drei Worte"]
+
+
+def test_alto_keeps_who_wrote_each_line_and_whether_it_was_checked(tmp_path, alto_xsd, alto42_xsd):
+    from htrgui.core.document import Page, TextLine, TextRegion
+
+    def line(n, text, status, source, conf):
+        y = 20 + 40 * n
+        return TextLine(id=f"l{n}", polygon=[(10, y - 15), (300, y - 15), (300, y + 10), (10, y + 10)],
+                        baseline=[(10, y), (300, y)], text=text, status=status, source=source, confidence=conf)
+
+    lines = [line(0, "checked by a person", "verified", "person", None),
+             line(1, "read by the model, then verified", "verified", "model:small", 0.62),
+             line(2, "still a guess", "predicted", "model:small", 0.41),
+             line(3, "", "empty", "", None),
+             line(4, "another guess", "predicted", "model:ft-2026", 0.9)]
+    page = Page(image_filename="scan.png", width=400, height=300,
+                regions=[TextRegion(id="r1", polygon=[(0, 0), (399, 0), (399, 299), (0, 299)], lines=lines)])
+    out = tmp_path / "scan.xml"
+    write_alto(page, out)
+    assert alto_xsd.errors(out) == [] and alto42_xsd.errors(out) == []
+    root = lxml_root(out)
+    ns = {"a": root.nsmap[None]}
+    wc = {le.get("ID"): le.find("a:String", ns).get("WC") for le in root.iterfind(".//a:TextLine", ns)}
+    assert wc["l1"] is None and wc["l2"] == "0.4100"  # checked text carries no OCR confidence
+    assert len(root.findall(".//a:Processing", ns)) == 4  # one per (status, source) of lines with text
+    again, _ = _read(out)
+    got = {ln.id: (ln.status, ln.source if ln.text else "", ln.text) for ln in again.lines()}
+    assert got == {ln.id: (ln.status, ln.source, ln.text) for ln in lines}
+    # a tool that drops our Processing entries leaves the usual reading: WC means predicted
+    for proc in root.findall(".//a:Processing", ns):
+        proc.getparent().remove(proc)
+    for le in root.iterfind(".//a:TextLine", ns):
+        le.attrib.pop("PROCESSINGREFS", None)
+    root.getroottree().write(str(out))
+    plain, _ = _read(out)
+    assert [ln.status for ln in plain.lines()] == ["verified", "verified", "predicted", "empty", "predicted"]
