@@ -17,10 +17,12 @@ from htrgui.core.segmentation.scoring import score_page
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: A will with pencil outlines drawn round its text and a stamp, and one on squared paper with notes.
+#: A will with pencil outlines drawn round its text and a stamp, one on squared paper with notes, and one
+#: whose lines the tracing leaves in pieces.
 PAGES = [
     "poilus/batch-2/TestamentsDePoilus_will_AN_0006-0",
     "poilus/batch-1/TestamentsDePoilus_will_AN_0242-0",
+    "poilus/batch-1/TestamentsDePoilus_will_AN_0034-0",
 ]
 
 

@@ -34,6 +34,34 @@ def test_binarisation_survives_uneven_light():
     assert np.count_nonzero(ink & ~cv2.dilate(truth.astype(np.uint8), np.ones((5, 5))).astype(bool)) < 0.02 * truth.sum()
 
 
+def test_pencil_writing_is_kept_whole():
+    page, _ = text_page(5)
+    strokes = page < 128
+    # pale pencil: stroke bodies at 185, here and there a darker grain (where the lead pressed) at 140
+    pencil = np.where(strokes, 185, 255).astype(np.float64)
+    core = cv2.erode(strokes.astype(np.uint8), np.ones((2, 2))).astype(bool)
+    pencil[core & (np.random.default_rng(0).random(page.shape) < 0.3)] = 140
+    pencil = cv2.GaussianBlur(pencil, (0, 0), 0.8).astype(np.uint8)
+    norm = bz.flatten_background(pencil, 45)
+    kept = lambda ink: np.count_nonzero(ink & strokes) / np.count_nonzero(strokes)  # noqa: E731
+    # Otsu alone splits the darker grain from the stroke bodies: much of the writing is lost
+    assert kept(bz.binarize(norm, 0.82, 1.0, 0.8, contrast=0.0)) < 0.7
+    # halfway between the page's own ink and the paper keeps the strokes
+    assert kept(bz.binarize(norm, 0.82, 1.0, 0.8, contrast=0.5)) > 0.9
+
+
+def test_bleed_through_stays_out_beside_black_ink():
+    page, _ = text_page(5)
+    other, _ = text_page(5, seed=3)
+    verso = np.roll(cv2.flip(other, 1), 45, axis=0)  # the back of the leaf: mirrored, half a line off
+    bleed = (verso < 128) & (page >= 128)
+    img = np.where(page < 128, 20, np.where(bleed, 185, 255)).astype(np.float64)
+    img = cv2.GaussianBlur(img, (0, 0), 0.8).astype(np.uint8)
+    ink = bz.binarize(bz.flatten_background(img, 45), 0.82, 1.0, 0.8, contrast=0.5)
+    assert np.count_nonzero(ink & bleed) < 0.05 * np.count_nonzero(bleed)
+    assert np.count_nonzero(ink & (page < 128)) > 0.9 * np.count_nonzero(page < 128)
+
+
 def test_border_mask_finds_the_dark_scan_border_only():
     page, _ = text_page(4)
     framed = np.zeros((page.shape[0] + 120, page.shape[1] + 160), np.uint8)

@@ -30,12 +30,16 @@ def flatten_background(gray: np.ndarray, window: int) -> np.ndarray:
     return np.clip(norm, 0, 255).astype(np.uint8)
 
 
-def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0, floor: float = 0.55) -> np.ndarray:
+def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0, floor: float = 0.55,
+             contrast: float = 0.0) -> np.ndarray:
     """Ink mask of a flattened page: darker than ``ink_ratio`` x paper, and than Otsu's threshold.
 
     The fixed ratio keeps faint pen strokes; Otsu (computed on the non-white pixels) keeps bleed-through,
     which is lighter than the ink of the page itself, out when the page has enough real ink to tell them apart;
     it never goes below ``floor`` x the fixed threshold, so faint writing on a page with dark print survives.
+    Nor below :func:`contrast_threshold` (``contrast`` of the way from the page's own ink to the paper): on a
+    page written in pale pencil the whole writing is as light as another page's bleed-through, and Otsu would
+    split each stroke's core from its body.
     """
     fixed = ink_ratio * 255.0
     dark = norm[norm < fixed]
@@ -44,8 +48,22 @@ def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0, floor
         otsu, _ = cv2.threshold(dark.reshape(1, -1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         # Otsu between ink and bleed-through only applies when it lies well inside the dark range
         if otsu * otsu_factor > np.percentile(dark, 5):
-            thr = min(fixed, max(otsu * otsu_factor, floor * fixed))
+            thr = min(fixed, max(otsu * otsu_factor, floor * fixed, contrast_threshold(dark, otsu, contrast)))
     return norm < thr
+
+
+def contrast_threshold(dark: np.ndarray, otsu: float, contrast: float) -> float:
+    """The grey level ``contrast`` of the way from the page's typical ink to white paper (255).
+
+    The typical ink is the median of the darker Otsu class of the non-white pixels ``dark``: the cores of the
+    strokes, whatever the pen. Black ink puts this level far below any bleed-through or paper texture;
+    pencil or faded ink raises it with the writing, so a pale hand is kept whole. 0 turns it off.
+    """
+    core = dark[dark < otsu]
+    if contrast <= 0 or core.size == 0:
+        return 0.0
+    level = float(np.median(core))
+    return level + contrast * (255.0 - level)
 
 
 def border_mask(gray: np.ndarray, min_fraction: float) -> np.ndarray:

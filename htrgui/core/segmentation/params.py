@@ -31,6 +31,10 @@ class SegmentationParams:
     otsu_factor: float = 1.0
     #: ... but never lower than this fraction of the fixed threshold (faint writing beside dark print).
     otsu_floor: float = 0.8
+    #: ... nor lighter than this fraction of the way from the page's typical ink (the median of the darker
+    #: Otsu class) to white: halfway between ink and paper. Black ink keeps the threshold at the Otsu or floor
+    #: level; a page written in pale pencil raises it, so its strokes stay whole (0: off).
+    ink_contrast: float = 0.5
 
     # -- borders and rules ------------------------------------------------------------------------------
     #: Dark areas touching the image edge bigger than this fraction of the page are scan borders.

@@ -58,7 +58,7 @@ def _resize(img: np.ndarray, f: float) -> np.ndarray:
 def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
     """Ink without borders and rules, and the vertical-rule mask (used to cut lines at table columns)."""
     norm = bz.flatten_background(gray, max(9, int(p.background_window * scale)))
-    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor)
+    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor, p.ink_contrast)
     ink &= ~bz.border_mask(gray, p.border_min_fraction)
     hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale),
                            int(p.rule_bridge * scale))
