@@ -107,8 +107,8 @@ def read_document(path: Path | str) -> Page:
 
 
 def write_document(page: Page, path: Path | str, fmt: str) -> None:
-    """Write ``page`` as ``fmt``: ``page`` (PAGE 2019), ``page2013`` (for Transkribus), ``alto`` (ALTO 4) or
-    ``txt`` (plain text)."""
+    """Write ``page`` as ``fmt``: ``page`` (PAGE 2019), ``page2013`` (for Transkribus), ``alto`` (ALTO 4),
+    ``txt`` (plain text), ``pdf`` (searchable PDF: needs ``page.image_path``) or ``tei`` (TEI P5)."""
     if fmt in ("page", "page2013"):
         from htrgui.core.pagexml import write_page
 
@@ -121,8 +121,16 @@ def write_document(page: Page, path: Path | str, fmt: str) -> None:
         from htrgui.core.textexport import write_text
 
         write_text(page, path)
+    elif fmt == "pdf":
+        from htrgui.core.pdfexport import write_pdf
+
+        write_pdf(page, path)
+    elif fmt == "tei":
+        from htrgui.core.teiexport import write_tei
+
+        write_tei(page, path)
     else:
-        raise HtrError(f"unknown output format {fmt!r}: use page, page2013, alto or txt")
+        raise HtrError(f"unknown output format {fmt!r}: use {', '.join(EXTENSIONS)}")
 
 
 def resolve_image(xml_path: Path, filename: str) -> Path | None:
@@ -239,11 +247,11 @@ def _unique_ids(page: Page, xml_path: object) -> None:
              + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
 
 
-EXTENSIONS = {"page": ".xml", "page2013": ".xml", "alto": ".xml", "txt": ".txt"}
+EXTENSIONS = {"page": ".xml", "page2013": ".xml", "alto": ".xml", "txt": ".txt", "pdf": ".pdf", "tei": ".tei.xml"}
 
 
 def export_pages(sources: list[tuple[str, Path | Page]], outdir: Path | str, fmt: str, token=None):
-    """Write each ``(name, PAGE file or Page)`` to ``outdir/<name>.xml|.txt`` as ``fmt``; yields Progress.
+    """Write each ``(name, PAGE file or Page)`` to ``outdir/<name><EXTENSIONS[fmt]>`` as ``fmt``; yields Progress.
 
     A source that cannot be read is reported in ``Progress.info["error"]`` and skipped, so one bad file does
     not stop a batch. ``token`` is an optional :class:`~htrgui.core.progress.CancelToken`.
@@ -251,7 +259,7 @@ def export_pages(sources: list[tuple[str, Path | Page]], outdir: Path | str, fmt
     from htrgui.core.progress import Progress
 
     if fmt not in EXTENSIONS:
-        raise HtrError(f"unknown output format {fmt!r}: use page, page2013, alto or txt")
+        raise HtrError(f"unknown output format {fmt!r}: use {', '.join(EXTENSIONS)}")
     outdir = Path(outdir)
     total = len(sources)
     for done, (name, source) in enumerate(sources):
