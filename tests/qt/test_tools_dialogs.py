@@ -209,6 +209,33 @@ def test_export_dialog_writes_every_format(qtbot, small_project, tmp_path):
     assert dialog.cancel_button.text() == "Close" and dialog.open_button.isEnabled()
 
 
+def test_export_dialog_writes_searchable_pdf_and_tei(qtbot, small_project, tmp_path):
+    import pypdfium2 as pdfium
+    from defusedxml import ElementTree as SafeET
+
+    from htrgui.qt.dialogs.export import FORMATS, ExportDialog
+
+    project, texts = small_project
+    assert {"pdf", "tei"} <= set(FORMATS)
+    dialog = ExportDialog(None, project, project.entries)
+    qtbot.addWidget(dialog)
+    out = tmp_path / "out"
+    dialog.folder.setText(str(out))
+    dialog.set_formats(["pdf", "tei"])
+    with qtbot.waitSignal(dialog.exported, timeout=60_000):
+        dialog.export_button.click()
+    assert not dialog.errors and dialog.bar.value() == 4
+    for name, text in texts.items():
+        pdf = pdfium.PdfDocument(str(out / "PDF" / f"{name}.pdf"))
+        extracted = pdf[0].get_textpage().get_text_range()
+        pdf.close()
+        # pdfium joins a line ending in a hyphen to the next: compare the words without whitespace
+        assert "".join(extracted.replace("\ufffe", "-").split()) == "".join(text.split())
+        root = SafeET.parse(out / "TEI" / f"{name}.tei.xml").getroot()
+        lbs = list(root.iter("{http://www.tei-c.org/ns/1.0}lb"))
+        assert [lb.tail.rstrip("\n") for lb in lbs] == [t for t in text.split("\n") if t]
+
+
 def test_export_dialog_reports_a_damaged_page_and_goes_on(qtbot, small_project, tmp_path):
     from htrgui.qt.dialogs.export import ExportDialog
 

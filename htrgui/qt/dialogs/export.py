@@ -1,4 +1,5 @@
-"""Export the project, or the selected pages, to PAGE 2019, ALTO 4 and plain text, with a progress bar.
+"""Export the project, or the selected pages, to PAGE 2019, ALTO 4, plain text, searchable PDF and TEI P5,
+with a progress bar.
 
 The writing is the core's :func:`htrgui.core.io.export_pages`, run in a worker. A page that cannot be
 exported (unreadable XML, image gone) is listed at the end and does not stop the others. With several formats
@@ -33,7 +34,8 @@ from htrgui.core.progress import CancelToken, Progress
 from htrgui.qt.workers import GeneratorWorker
 
 #: format key of the core -> (label, sub-folder used when several formats are exported)
-FORMATS = {"page": ("PAGE-XML 2019", "PAGE"), "alto": ("ALTO 4", "ALTO"), "txt": ("Plain text", "text")}
+FORMATS = {"page": ("PAGE-XML 2019", "PAGE"), "alto": ("ALTO 4", "ALTO"), "txt": ("Plain text", "text"),
+           "pdf": ("Searchable PDF", "PDF"), "tei": ("TEI P5", "TEI")}
 
 
 def export_job(project, entries: list, outdir: Path, formats: list[str],
