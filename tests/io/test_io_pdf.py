@@ -105,8 +105,8 @@ def generated_page(tmp_path: Path, texts: list[str], dpi: int | None = 200) -> P
         top = 40 + 80 * i
         lines.append(TextLine(f"l{i}", [(50, top), (900, top), (900, top + 60), (50, top + 60)],
                               [(50, top + 50), (900, top + 50)], text))
-    return Page(image.name, 1000, 500, [TextRegion("r1", [(0, 0), (1000, 0), (1000, 500), (0, 500)], lines=lines)],
-                image_path=image)
+    region = TextRegion("r1", [(0, 0), (1000, 0), (1000, 500), (0, 500)], lines=lines)
+    return Page(image.name, 1000, 500, [region], image_path=image)
 
 
 def test_unicode_round_trips(tmp_path):
