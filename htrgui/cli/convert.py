@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     files: list[Path] = []
     for path in args.inputs:
-        files += sorted(path.glob("*.xml")) if path.is_dir() else [path]
+        # a folder's *.xml, but not the TEI files an earlier `--to tei` wrote there (we read PAGE and ALTO)
+        files += sorted(p for p in path.glob("*.xml") if not p.name.endswith(".tei.xml")) if path.is_dir() else [path]
     sources = [(path.stem, path) for path in files]
     return run_export("convert", sources, args.output, args.to)

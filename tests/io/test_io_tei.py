@@ -106,3 +106,16 @@ def test_export_pages_and_cli_write_tei(shared_data, tmp_path):
     for folder in ("a", "b"):
         root = SafeET.parse(tmp_path / folder / f"{xml.stem}.tei.xml").getroot()
         assert [t for _, _, t in body_lines(root)] == [ln["text"] for ln in lxml_lines(xml)]
+
+
+@pytest.mark.filterwarnings("ignore:.*not found")
+def test_converting_a_folder_twice_skips_the_tei_it_wrote(shared_data, tmp_path):
+    import shutil
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    shutil.copy(real_pages(shared_data)[2], folder)
+    for _ in range(2):  # the second run finds p.tei.xml beside p.xml and must not read it as input
+        assert main(["convert", str(folder), "-o", str(folder), "--to", "tei"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted([real_pages(shared_data)[2].name,
+                                                               real_pages(shared_data)[2].stem + ".tei.xml"])
