@@ -7,6 +7,17 @@ import warnings
 from pathlib import Path
 
 
+FORMAT_HELP = ("output format: PAGE 2019 (default), PAGE 2013 for Transkribus, ALTO 4, plain text, searchable PDF "
+               "(the scan with an invisible text layer; needs the image), TEI P5, Word (.docx)")
+
+
+def add_format_option(parser) -> None:
+    """The ``--to`` option of ``convert`` and ``export``."""
+    from htrgui.core.io import EXTENSIONS
+
+    parser.add_argument("--to", choices=tuple(EXTENSIONS), default="page", help=FORMAT_HELP)
+
+
 def run_export(command: str, sources: list[tuple[str, Path]], outdir: Path, fmt: str) -> int:
     """Write every source to ``outdir``; returns 2 when any failed, else 0."""
     from htrgui.core.io import export_pages

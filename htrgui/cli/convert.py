@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "convert PAGE-XML or ALTO files to PAGE 2019 (or 2013), ALTO 4, plain text, searchable PDF or TEI"
+HELP = "convert PAGE-XML or ALTO files to PAGE 2019 (or 2013), ALTO 4, plain text, searchable PDF, TEI or Word"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from htrgui.cli._batch import add_format_option
+
     p = subparsers.add_parser(
-        "convert", help=HELP, description=HELP + ". Writes OUTDIR/<input stem>.xml (.txt, .pdf, .tei.xml). "
+        "convert", help=HELP, description=HELP + ". Writes OUTDIR/<input stem>.xml (.txt, .pdf, .tei.xml, .docx). "
         "Works without the image when the file gives the page size (a warning says the image was not found).")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                    help="PAGE-XML (2013, 2019) or ALTO (v2-v4) file, or a folder of them (its *.xml files)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
-    p.add_argument("--to", choices=("page", "page2013", "alto", "txt", "pdf", "tei"), default="page",
-                   help="output format: PAGE 2019 (default), PAGE 2013 for Transkribus, ALTO 4, plain text, "
-                   "searchable PDF (the scan with an invisible text layer; needs the image), TEI P5")
+    add_format_option(p)
     p.set_defaults(func=run)
 
 

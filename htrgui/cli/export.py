@@ -6,20 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = ("export a project folder or PAGE/ALTO files as PAGE 2019 (or 2013), ALTO 4, plain text, searchable PDF "
-        "or TEI")
+HELP = ("export a project folder or PAGE/ALTO files as PAGE 2019 (or 2013), ALTO 4, plain text, searchable PDF, "
+        "TEI or Word")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from htrgui.cli._batch import add_format_option
+
     p = subparsers.add_parser(
         "export", help=HELP, description=HELP + ". For a project folder, every page that has a "
         "page/<name>.xml (or, not saved yet, a PAGE/ALTO file beside its scan, as eScriptorium exports come) is "
-        "written to OUTDIR/<name>.xml (.txt, .pdf, .tei.xml), in project order; progress goes to stderr.")
+        "written to OUTDIR/<name>.xml (.txt, .pdf, .tei.xml, .docx), in project order; progress goes to stderr.")
     p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="project folder or PAGE/ALTO file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
-    p.add_argument("--to", choices=("page", "page2013", "alto", "txt", "pdf", "tei"), default="page",
-                   help="output format: PAGE 2019 (default), PAGE 2013 for Transkribus, ALTO 4, plain text, "
-                   "searchable PDF (the scan with an invisible text layer; needs the image), TEI P5")
+    add_format_option(p)
     p.set_defaults(func=run)
 
 

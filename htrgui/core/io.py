@@ -108,7 +108,7 @@ def read_document(path: Path | str) -> Page:
 
 def write_document(page: Page, path: Path | str, fmt: str) -> None:
     """Write ``page`` as ``fmt``: ``page`` (PAGE 2019), ``page2013`` (for Transkribus), ``alto`` (ALTO 4),
-    ``txt`` (plain text), ``pdf`` (searchable PDF: needs ``page.image_path``) or ``tei`` (TEI P5)."""
+    ``txt`` (plain text), ``pdf`` (searchable PDF: needs ``page.image_path``), ``tei`` (TEI P5) or ``docx`` (Word)."""
     if fmt in ("page", "page2013"):
         from htrgui.core.pagexml import write_page
 
@@ -129,6 +129,10 @@ def write_document(page: Page, path: Path | str, fmt: str) -> None:
         from htrgui.core.teiexport import write_tei
 
         write_tei(page, path)
+    elif fmt == "docx":
+        from htrgui.core.docxexport import write_docx
+
+        write_docx(page, path)
     else:
         raise HtrError(f"unknown output format {fmt!r}: use {', '.join(EXTENSIONS)}")
 
@@ -247,7 +251,8 @@ def _unique_ids(page: Page, xml_path: object) -> None:
              + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
 
 
-EXTENSIONS = {"page": ".xml", "page2013": ".xml", "alto": ".xml", "txt": ".txt", "pdf": ".pdf", "tei": ".tei.xml"}
+EXTENSIONS = {"page": ".xml", "page2013": ".xml", "alto": ".xml", "txt": ".txt", "pdf": ".pdf", "tei": ".tei.xml",
+              "docx": ".docx"}
 
 
 def export_pages(sources: list[tuple[str, Path | Page]], outdir: Path | str, fmt: str, token=None):

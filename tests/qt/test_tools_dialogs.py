@@ -216,15 +216,15 @@ def test_export_dialog_writes_searchable_pdf_and_tei(qtbot, small_project, tmp_p
     from htrgui.qt.dialogs.export import FORMATS, ExportDialog
 
     project, texts = small_project
-    assert {"pdf", "tei"} <= set(FORMATS)
+    assert {"pdf", "tei", "docx"} <= set(FORMATS)
     dialog = ExportDialog(None, project, project.entries)
     qtbot.addWidget(dialog)
     out = tmp_path / "out"
     dialog.folder.setText(str(out))
-    dialog.set_formats(["pdf", "tei"])
+    dialog.set_formats(["pdf", "tei", "docx"])
     with qtbot.waitSignal(dialog.exported, timeout=60_000):
         dialog.export_button.click()
-    assert not dialog.errors and dialog.bar.value() == 4
+    assert not dialog.errors and dialog.bar.value() == 6
     for name, text in texts.items():
         pdf = pdfium.PdfDocument(str(out / "PDF" / f"{name}.pdf"))
         extracted = pdf[0].get_textpage().get_text_range()
@@ -234,6 +234,13 @@ def test_export_dialog_writes_searchable_pdf_and_tei(qtbot, small_project, tmp_p
         root = SafeET.parse(out / "TEI" / f"{name}.tei.xml").getroot()
         lbs = list(root.iter("{http://www.tei-c.org/ns/1.0}lb"))
         assert [lb.tail.rstrip("\n") for lb in lbs] == [t for t in text.split("\n") if t]
+        import zipfile
+
+        with zipfile.ZipFile(out / "Word" / f"{name}.docx") as z:
+            body = SafeET.fromstring(z.read("word/document.xml"))
+        w_t = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
+        words = "".join(t.text or "" for t in body.iter(w_t))
+        assert words == "".join(t for t in text.split("\n") if t)
 
 
 def test_export_dialog_reports_a_damaged_page_and_goes_on(qtbot, small_project, tmp_path):

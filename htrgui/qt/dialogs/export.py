@@ -35,7 +35,7 @@ from htrgui.qt.workers import GeneratorWorker
 
 #: format key of the core -> (label, sub-folder used when several formats are exported)
 FORMATS = {"page": ("PAGE-XML 2019", "PAGE"), "alto": ("ALTO 4", "ALTO"), "txt": ("Plain text", "text"),
-           "pdf": ("Searchable PDF", "PDF"), "tei": ("TEI P5", "TEI")}
+           "pdf": ("Searchable PDF", "PDF"), "tei": ("TEI P5", "TEI"), "docx": ("Word document", "Word")}
 
 
 def export_job(project, entries: list, outdir: Path, formats: list[str],
