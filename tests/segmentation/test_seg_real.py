@@ -120,3 +120,13 @@ def test_pencil_page_keeps_its_lines_whole(shared_data, name):
     s = score_page(truth, polys, [ln.baseline for r in regions for ln in r.lines], truth_regions)
     # a binarisation that keeps only the strokes' darker cores leaves each line in several pieces
     assert s.recall >= 0.8 and s.precision >= 0.8, s
+
+
+def test_letterhead_small_print_is_found(shared_data):
+    """A handwritten letter under a printed letterhead (names and addresses in small capitals): the second
+    pass at the print's own scale finds its lines, which the main pass smears into a few."""
+    name = "stanford/by_yagmur_ozturk/Page2-Lettre242/Lettre242"
+    gray = load_image(shared_data / f"{name}.jpg")
+    truth, polys, truth_regions = _truth(shared_data / f"{name}.xml")
+    s = score_page(truth, polys, [ln.baseline for r in segment_page(gray) for ln in r.lines], truth_regions)
+    assert s.recall >= 0.65 and s.precision >= 0.85, s

@@ -97,6 +97,19 @@ class SegmentationParams:
     join_gap: float = 6.0
     join_dy: float = 0.4
 
+    # -- small print beside large writing ---------------------------------------------------------------------
+    #: Ink components at most this fraction of the main writing's height are small text (the printed
+    #: letterhead of a handwritten letter); their lines are found again at their own scale, on the page
+    #: before its reduction to the main writing's scale (0: off; never on ruled pages).
+    small_text_ratio: float = 0.5
+    #: ... where at least this many letter-like small components gather into an area of their own (a line
+    #: or two of print, not a word) ...
+    small_text_parts: int = 15
+    #: ... in which large components make at most this fraction of the ink (handwriting has small pieces too).
+    small_text_large: float = 0.2
+    #: Small-text lines shorter than this (x the small text's scale) are dropped.
+    small_text_length: float = 8.0
+
     # -- baseline and polygon ---------------------------------------------------------------------------
     #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.
     baseline_fraction: float = 0.3

@@ -13,6 +13,7 @@ from htrgui.core.segmentation import binarize as bz
 from htrgui.core.segmentation import deskew as dk
 from htrgui.core.segmentation import layout as lay
 from htrgui.core.segmentation import lines as ln
+from htrgui.core.segmentation import smalltext as stx
 from htrgui.core.segmentation.params import SegmentationParams
 from htrgui.core.segmentation.polygons import line_polygon
 
@@ -136,11 +137,50 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     # on free text a short line close to a longer one is a scrap of it; in a table it is an entry
     scrap = 0.0 if ruled else p.scrap_length * scale
     lines = lay.absorb_fragments(lines, spacing, p.fragment_reach, scrap, p.scrap_reach)
+    if p.small_text_ratio > 0 and not ruled:
+        lines = add_small_text(lines, ink0, h0, f1, skew, ink.shape, p)
     polys = [line_polygon(i, lines, p.ascender, p.descender, 0.5 * p.baseline_step * scale)
              for i in range(len(lines))]
     blocks = lay.group_lines(lines, spacing, p.region_gap)
     lay.classify_blocks(blocks, lines)
     return Analysis(factor, scale, skew, ink, lines, polys, blocks)
+
+
+def add_small_text(lines: list[ln.Line], ink0: np.ndarray, h0: float, f1: float, skew: float,
+                   shape: tuple[int, int], p: SegmentationParams) -> list[ln.Line]:
+    """The main pass's ``lines`` (working coordinates) with the small text of ``ink0`` (the page at the first
+    reduction, main writing ``h0`` px high) found by :func:`smalltext.small_text_lines`: main-pass lines
+    running through the small text's areas (several small lines smeared into one, or a line of the main
+    writing run on into a letterhead block) give way there to the small lines."""
+    small, areas = stx.small_text_lines(
+        ink0, h0, p.small_text_ratio, p.small_text_parts, p.small_text_large, p.sigma_x, p.sigma_y,
+        p.ridge_radius, p.ridge_threshold, p.max_gap, p.small_text_length, p.baseline_step,
+        p.baseline_fraction, p.fragment_reach, p.stroke_coverage, p.stroke_thickness)
+    if not small:
+        return lines
+    m = dk.rotation(shape, skew) if skew else None
+
+    def to_work(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pts = np.stack([xs, ys], axis=1) * f1
+        if m is not None:
+            pts = pts @ m[:, :2].T + m[:, 2]
+        return pts[:, 0], pts[:, 1]
+
+    # the areas in working coordinates; main-pass lines lose what runs through them
+    work = cv2.resize(areas.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    if skew:
+        work = dk.rotate_image(work, skew)
+    scale = h0 * f1
+    kept = [part for line in lines
+            for part in stx.cut_out(line, work.astype(bool), p.free_min_line_length * scale)]
+    for line in small:
+        xs, ys = to_work(line.xs, line.ys)
+        order = np.argsort(xs)
+        xs, ys = xs[order], ys[order]
+        keep = np.concatenate([[True], np.diff(xs) > 0])
+        if keep.sum() >= 2:
+            kept.append(ln.Line(xs[keep], ys[keep], max(1.0, line.xheight * f1)))
+    return kept
 
 
 def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[int, int]) -> list[tuple[int, int]]:
