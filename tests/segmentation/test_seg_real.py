@@ -130,3 +130,13 @@ def test_letterhead_small_print_is_found(shared_data):
     truth, polys, truth_regions = _truth(shared_data / f"{name}.xml")
     s = score_page(truth, polys, [ln.baseline for r in segment_page(gray) for ln in r.lines], truth_regions)
     assert s.recall >= 0.65 and s.precision >= 0.85, s
+
+
+def test_writing_on_account_paper_is_not_a_table(shared_data):
+    """A will written across the printed columns of account paper: its lines run on across the vertical
+    rules, so the rules part nothing (a table's entries stop at them) and the lines are not cut in pieces."""
+    name = "poilus/batch-1/TestamentsDePoilus_will_AN_0201-0"
+    gray = load_image(shared_data / f"{name}.jpg")
+    truth, polys, truth_regions = _truth(shared_data / f"{name}.xml")
+    s = score_page(truth, polys, [ln.baseline for r in segment_page(gray) for ln in r.lines], truth_regions)
+    assert s.precision >= 0.8 and s.recall >= 0.75, s

@@ -146,3 +146,18 @@ def test_small_print_pass_in_the_pipeline():
     # at the scale of the script the five lines of print smear together; the second pass parts them
     assert len(top_lines(SegmentationParams())) == 5
     assert len(top_lines(dataclasses.replace(SegmentationParams(), small_text_ratio=0.0))) < 5
+
+
+def test_rule_crossings_tell_writing_across_rules_from_table_cells():
+    from htrgui.core.segmentation import lines as ln
+
+    ink = np.zeros((60, 400), np.uint8)
+    vr = np.zeros_like(ink)
+    vr[:, 100:103] = 1  # two vertical rules
+    vr[:, 300:303] = 1
+    trace = ln.Trace(10, np.full(380, 30.0))
+    # writing runs up to the first rule and on after it; the second rule has a blank cell margin beside it
+    ink[26:34, 20:100] = 1
+    ink[26:34, 103:280] = 1
+    ink[26:34, 330:380] = 1
+    assert ln.rule_crossings([trace], ink, vr, 10.0, 5.0) == (1, 1)

@@ -338,3 +338,27 @@ def join_pieces(lines: list[Line], scale: float, max_gap: float, max_dy: float,
             k = nxt[k]
         out.append(cur)
     return out
+
+
+def rule_crossings(traces: list[Trace], ink: np.ndarray, vrules: np.ndarray, scale: float,
+                   reach: float) -> tuple[int, int]:
+    """(crossed, parted): how many times the traces meet a vertical rule with writing on both sides of it
+    (ink within ``reach`` pixels left and right of the rule in the trace's band), and how many times with a
+    gap beside it. Writing on ruled or squared paper runs across the rules; a table's entries stop at them."""
+    half = max(1, int(round(0.5 * scale)))
+    r = max(1, int(round(reach)))
+    crossed = parted = 0
+    for t in traces:
+        rule = band(vrules, t, half, half).any(axis=0)
+        if not rule.any():
+            continue
+        has_ink = band(ink, t, half, half).any(axis=0)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], rule.astype(np.int8), [0]])))
+        for s, e in zip(edges[0::2], edges[1::2]):
+            if s < r or e + r > len(rule):
+                continue  # at the trace's end: says nothing
+            if has_ink[s - r:s].any() and has_ink[e:e + r].any():
+                crossed += 1
+            else:
+                parted += 1
+    return crossed, parted

@@ -71,6 +71,10 @@ class SegmentationParams:
     #: A page is a table or register when at least this many columns of the working image hold a vertical
     #: rule spanning 30 % of its height.
     ruled_columns: int = 8
+    #: ... unless the lines run on across more than this share of the rules they meet (ink on both sides of
+    #: the rule): that is writing on ruled, squared or account paper, not a table, and the rules part
+    #: nothing (1: never).
+    rule_crossing_share: float = 0.5
     #: ... but in a ruled cell (a vertical rule beside it) down to this (x H): numbers, ditto marks.
     min_cell_length: float = 0.8
     #: A line is cut where its band holds no ink for longer than this (x H): columns, table cells.

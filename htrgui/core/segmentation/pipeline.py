@@ -108,13 +108,18 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     else:
         skew = 0.0
     ruled = ruled or _is_ruled(vr, p.ruled_columns)
-    min_length = p.min_line_length if ruled else max(p.min_line_length, p.free_min_line_length)
     density = ln.line_density(ink, scale, p.sigma_x, p.sigma_y)
-    ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)),
-                            p.ruled_ridge_threshold if ruled else p.ridge_threshold)
-    traces = ln.trace_ridges(ridges, int(p.min_line_length * scale / 2))
-    traces = [ln.Trace(t.x0, ln.smooth(t.y, int(scale))) for t in traces]
-    traces = ln.merge_traces(traces, p.max_gap * scale, 0.5 * scale)
+    traces = find_traces(density, scale, p, ruled)
+    if ruled and p.rule_crossing_share < 1:
+        # a table's entries stop at its rules; writing on ruled, squared or account paper runs across them:
+        # then the rules part nothing and the page is free text
+        crossed, parted = ln.rule_crossings(traces, ink.astype(np.uint8), vr.astype(np.uint8), scale,
+                                            p.rule_gap * scale)
+        if crossed > p.rule_crossing_share * (crossed + parted):
+            ruled = False
+            vr = np.zeros_like(vr)
+            traces = find_traces(density, scale, p, ruled)
+    min_length = p.min_line_length if ruled else max(p.min_line_length, p.free_min_line_length)
     lines: list[ln.Line] = []
     inku8 = ink.astype(np.uint8)
     for t in traces:
@@ -181,6 +186,15 @@ def add_small_text(lines: list[ln.Line], ink0: np.ndarray, h0: float, f1: float,
         if keep.sum() >= 2:
             kept.append(ln.Line(xs[keep], ys[keep], max(1.0, line.xheight * f1)))
     return kept
+
+
+def find_traces(density: np.ndarray, scale: float, p: SegmentationParams, ruled: bool) -> list[ln.Trace]:
+    """Line crests of the smoothed ink, smoothed and joined where one continues another."""
+    ridges = ln.find_ridges(density, int(round(p.ridge_radius * scale)),
+                            p.ruled_ridge_threshold if ruled else p.ridge_threshold)
+    traces = ln.trace_ridges(ridges, int(p.min_line_length * scale / 2))
+    traces = [ln.Trace(t.x0, ln.smooth(t.y, int(scale))) for t in traces]
+    return ln.merge_traces(traces, p.max_gap * scale, 0.5 * scale)
 
 
 def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[int, int]) -> list[tuple[int, int]]:
