@@ -161,3 +161,22 @@ def test_rule_crossings_tell_writing_across_rules_from_table_cells():
     ink[26:34, 103:280] = 1
     ink[26:34, 330:380] = 1
     assert ln.rule_crossings([trace], ink, vr, 10.0, 5.0) == (1, 1)
+
+
+def test_baseline_at_half_maximum_edge_of_the_band():
+    """Descenders (a third of the x-height band's ink) pull a 30 % foot down to their tips; the baseline sits at
+    the half-maximum edge, where the letters stand, and the x-height stays measured as before."""
+    from htrgui.core.segmentation import lines as ln
+
+    ink = np.zeros((100, 240), np.uint8)
+    for x in range(10, 230):
+        if x % 5 < 3:
+            ink[40:55, x] = 1  # x-height band, rows 40..54: the baseline is at 55
+        if x % 5 == 0:
+            ink[55:65, x] = 1  # descenders down to row 64
+    trace = ln.Trace(10, np.full(220, 47.0))
+    low = ln.fit_baseline(trace, ink, 14.0, 56.0, 0.3)
+    edge = ln.fit_baseline(trace, ink, 14.0, 56.0, 0.3, 0.5)
+    assert abs(float(np.median(edge.ys)) - 55) <= 1.5
+    assert float(np.median(low.ys)) > 60  # the old foot: at the descenders' tips
+    assert edge.xheight == low.xheight

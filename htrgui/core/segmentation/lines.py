@@ -225,10 +225,14 @@ def is_stroke(trace: Trace, ink: np.ndarray, scale: float, coverage: float, thic
     return bool(have.mean() >= coverage and np.median(col[have]) <= thickness * scale)
 
 
-def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fraction: float) -> Line | None:
+def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fraction: float,
+                 edge: float | None = None) -> Line | None:
     """Baseline of a trace: per piece of ``step`` columns, the row below the crest where the ink profile falls
-    under ``fraction`` of its peak (the foot of the x-height band). Offsets are smoothed across pieces; the
-    x-height is the median height of the band where the profile stays above that fraction."""
+    under ``edge`` of its peak (the foot of the x-height band; ``fraction`` when not given). Offsets are
+    smoothed across pieces; the x-height is the median height of the band where the profile stays above
+    ``fraction`` (kept apart from ``edge``: the x-height is a measure of the band's whole extent, which the
+    thin-stroke test compares between lines, the baseline the edge the letters stand on)."""
+    edge = fraction if edge is None else edge
     reach = max(3, int(round(1.5 * scale)))
     b = band(ink, trace, reach, reach).astype(np.float32)
     n = b.shape[1]
@@ -237,7 +241,7 @@ def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fract
     if n - edges[-1] < k / 2 and len(edges) > 1:
         edges.pop()
     edges.append(n)
-    offs, tops, mids, weights = [], [], [], []
+    offs, feet, tops, mids, weights = [], [], [], [], []
     for s, e in zip(edges[:-1], edges[1:]):
         prof = b[:, s:e].sum(axis=1)
         prof = np.convolve(prof, np.ones(3) / 3, mode="same")
@@ -251,7 +255,9 @@ def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fract
         above = np.nonzero(prof[: p + 1][::-1] < fraction * peak)[0]
         bot = p + (int(below[0]) if len(below) else len(prof) - p)
         top = p - (int(above[0]) if len(above) else p)
+        foot = np.nonzero(prof[p:] < edge * peak)[0]
         offs.append(bot - reach)
+        feet.append(p + (int(foot[0]) if len(foot) else len(prof) - p) - reach)
         tops.append(top - reach)
         mids.append(trace.x0 + (s + e - 1) / 2)
         weights.append(prof.sum())
@@ -267,14 +273,20 @@ def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fract
     if len(offs) >= 3:
         offs = np.convolve(np.pad(offs, 1, mode="edge"), np.ones(3) / 3, mode="valid")
     xheight = float(max(2.0, np.median(offs) - np.median(tops)))
+    # the baseline: the same smoothing on the feet at the ``edge`` level
+    feet = np.array(feet, dtype=np.float64)
+    fmed = float(np.median(feet))
+    feet[(w < 0.25 * np.median(w)) | (np.abs(feet - fmed) > 0.5 * scale)] = fmed
+    if len(feet) >= 3:
+        feet = np.convolve(np.pad(feet, 1, mode="edge"), np.ones(3) / 3, mode="valid")
     mids = np.array(mids)
     xs = np.concatenate([[trace.x0], mids, [trace.x1 - 1]])
-    o = np.concatenate([[offs[0]], offs, [offs[-1]]])
+    o = np.concatenate([[feet[0]], feet, [feet[-1]]])
     xs, idx = np.unique(xs, return_index=True)
     ys = trace.at(xs) + o[idx]
     if len(xs) < 2:
         xs = np.array([trace.x0, trace.x1 - 1], dtype=np.float64)
-        ys = trace.at(xs) + med
+        ys = trace.at(xs) + fmed
     return Line(xs.astype(np.float64), ys, xheight)
 
 

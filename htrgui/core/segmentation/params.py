@@ -117,6 +117,10 @@ class SegmentationParams:
     # -- baseline and polygon ---------------------------------------------------------------------------
     #: The baseline is where the ink profile below the line centre falls under this fraction of its peak.
     baseline_fraction: float = 0.3
+    #: ... and the x-height band (for the thin-stroke test and the polygons) is where it stays above it; the
+    #: baseline itself is placed where the profile falls under this fraction of its peak, the half-maximum
+    #: edge of the band (0: the same as ``baseline_fraction``).
+    baseline_edge: float = 0.5
     #: Width of the pieces a baseline is fitted on (x H); one baseline point per piece.
     baseline_step: float = 4.0
     #: Polygon: extent above and below the baseline (x the line's x-height), capped by the neighbouring lines.

@@ -129,7 +129,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
             # in a ruled cell a lone stroke is a ditto mark or a dash: a line of the table
             if not piece.in_cell and ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness):
                 continue
-            line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction)
+            line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction,
+                                   p.baseline_edge or None)
             if line is not None:
                 lines.append(line)
     lines = ln.drop_thin(lines, p.min_xheight_ratio)
@@ -160,7 +161,7 @@ def add_small_text(lines: list[ln.Line], ink0: np.ndarray, h0: float, f1: float,
     small, areas = stx.small_text_lines(
         ink0, h0, p.small_text_ratio, p.small_text_parts, p.small_text_large, p.sigma_x, p.sigma_y,
         p.ridge_radius, p.ridge_threshold, p.max_gap, p.small_text_length, p.baseline_step,
-        p.baseline_fraction, p.fragment_reach, p.stroke_coverage, p.stroke_thickness)
+        p.baseline_fraction, p.fragment_reach, p.stroke_coverage, p.stroke_thickness, p.baseline_edge or None)
     if not small:
         return lines
     m = dk.rotation(shape, skew) if skew else None

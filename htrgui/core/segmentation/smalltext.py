@@ -62,7 +62,8 @@ def small_text_lines(ink: np.ndarray, main_scale: float, ratio: float, min_parts
                      sigma_x: float, sigma_y: float, ridge_radius: float, ridge_threshold: float,
                      max_gap: float, min_length: float, baseline_step: float, baseline_fraction: float,
                      fragment_reach: float, stroke_coverage: float = 0.95,
-                     stroke_thickness: float = 0.2) -> tuple[list[ln.Line], np.ndarray]:
+                     stroke_thickness: float = 0.2,
+                     baseline_edge: float | None = None) -> tuple[list[ln.Line], np.ndarray]:
     """Lines of small text on ``ink`` (a page whose main writing is ``main_scale`` px high), and the mask of
     the areas they were looked for in. Nothing when the page has no small text (or its small components are
     the main writing's pieces)."""
@@ -95,7 +96,7 @@ def small_text_lines(ink: np.ndarray, main_scale: float, ratio: float, min_parts
         for piece in ln.split_trace(t, cu8, none, scale, max_gap * scale, min_length * scale, max_gap * scale):
             if ln.is_stroke(piece, cu8, scale, stroke_coverage, stroke_thickness):
                 continue
-            line = ln.fit_baseline(piece, cu8, scale, baseline_step * scale, baseline_fraction)
+            line = ln.fit_baseline(piece, cu8, scale, baseline_step * scale, baseline_fraction, baseline_edge)
             if line is not None:
                 found.append(ln.Line(line.xs + x0, line.ys + y0, line.xheight))
     if found:
