@@ -84,7 +84,7 @@ def pick_held_out(pages: list[str], fraction: float = 0.15) -> list[str]:
     return [pages[int(i * step + step / 2)] for i in range(n)]
 
 
-def new_letter_lines(base: str, lines: LineSet, fonts: Path, per_line: int = 4, limit: int = 200,
+def new_letter_lines(base: str, lines: LineSet, fonts: Path | list[Path], per_line: int = 4, limit: int = 200,
                      seed: int = 0) -> LineSet:
     """Synthetic renderings of the user's lines that hold letters ``base`` lacks (HTR-JAND's warm-up):
     a new letter then has more than its few handwritten examples to start from."""
@@ -119,16 +119,16 @@ def _output_path(base: str, out_dir: Path | None) -> Path:
 def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
              replay: LineSet | str | None = "default", replay_fraction: float = 0.3, source: str | None = None,
              time_budget_s: float = 900.0, out_dir: Path | None = None, output: Path | None = None,
-             device: str = "auto", config: TrainConfig | None = None, fonts: Path | None = None,
+             device: str = "auto", config: TrainConfig | None = None, fonts: Path | list[Path] | None = None,
              cancel: CancelToken | None = None, seed: int = 0) -> Iterator[Progress]:
     """Fine-tune ``base`` on ``lines``; yields Progress (info: loss, lr, val_cer, eta_s), the last one with
     ``info["result"]`` a :class:`FinetuneResult`. ``held_out`` names pages (``lines.pages`` values).
 
     ``replay`` (lines of other hands mixed in against forgetting, ``replay_fraction`` of the training lines):
     a LineSet, None for none, or "default": lines remembered from the user's earlier fine-tunes of other
-    projects, topped up with synthetic lines in the bundled fonts (:mod:`replay`). ``source`` names the
+    projects, topped up with synthetic lines in handwriting fonts (:mod:`replay`). ``source`` names the
     project (its folder): with it, a better model's training lines are remembered for later fine-tunes.
-    With a ``fonts`` folder, letters the base does not know are warmed up with synthetic lines."""
+    With ``fonts`` (a folder, or font folders and files), letters the base does not know are warmed up with synthetic lines."""
     from htrgui.core.training import replay as replay_mod
 
     pages = lines.page_names()

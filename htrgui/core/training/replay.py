@@ -7,14 +7,18 @@ comes from two places:
 * the **replay store** (``<user data>/replay/``): every fine-tune remembers a sample of the verified lines
   it learnt from, one file per project, so the next fine-tune on another collection replays the user's own
   earlier corrections (real handwriting, the user's kind of documents, nothing leaves the machine);
-* **synthetic lines** rendered with the handwriting fonts bundled in ``resources/fonts`` (all SIL Open Font
-  License), with the words of the lines being learnt recombined, which fill up when the store is short.
+* **synthetic lines** rendered with handwriting fonts (:func:`handwriting_fonts`: the user's own font folder,
+  fonts an installer put in ``resources/fonts``, a checkout's ``../shared/fonts``, or the script and
+  handwriting fonts the operating system has), with the words of the lines being learnt recombined, which
+  fill up when the store is short.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +38,50 @@ def replay_dir() -> Path:
     return path
 
 
-def bundled_fonts_dir() -> Path:
-    from htrgui.core.paths import resources_dir
+#: File-name parts of script and handwriting fonts that Windows, macOS and Linux distributions ship.
+SYSTEM_HANDWRITING = ("segoesc", "segoepr", "inkfree", "lucida handwriting", "lhandw", "bradley", "noteworthy",
+                      "snell", "chancery", "chalkduster", "marker felt", "savoye", "zapfino", "brush",
+                      "script", "hand", "cursive", "kalam", "caveat", "dancing", "purisa", "z003")
+FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".ttc")
 
-    return resources_dir() / "fonts"
+
+def font_folders() -> list[Path]:
+    """Folders of handwriting fonts, first found first: ``HTRGUI_FONTS``, ``<user data>/fonts``, the app's
+    ``resources/fonts`` (an installer may bundle some) and a checkout's ``../shared/fonts``."""
+    from htrgui.core.paths import resources_dir, shared_dir, user_data_dir
+
+    env = os.environ.get("HTRGUI_FONTS")
+    candidates = [Path(env)] if env else []
+    candidates += [user_data_dir() / "fonts", resources_dir() / "fonts", shared_dir() / "fonts"]
+    return [c for c in candidates if c.is_dir() and any(p.suffix.lower() in FONT_SUFFIXES for p in c.iterdir())]
+
+
+def system_handwriting_fonts() -> list[Path]:
+    """Script and handwriting fonts installed on this computer (by file name)."""
+    home = Path.home()
+    if sys.platform.startswith("win"):
+        roots = [Path(os.environ.get("WINDIR", "C:/Windows")) / "Fonts",
+                 Path(os.environ.get("LOCALAPPDATA", home)) / "Microsoft" / "Windows" / "Fonts"]
+    elif sys.platform == "darwin":
+        roots = [Path("/System/Library/Fonts"), Path("/Library/Fonts"), home / "Library" / "Fonts"]
+    else:
+        roots = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), home / ".local/share/fonts", home / ".fonts"]
+    found = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            name = path.name.lower()
+            if path.suffix.lower() in FONT_SUFFIXES and any(k in name for k in SYSTEM_HANDWRITING):
+                found.append(path)
+    return found
+
+
+def handwriting_fonts() -> list[Path]:
+    """What synthetic replay lines are rendered with: the first font folder found, else the system's
+    handwriting fonts; empty when there are none (replay then comes from the store only)."""
+    folders = font_folders()
+    return folders[:1] if folders else system_handwriting_fonts()
 
 
 def source_key(source: str) -> str:
@@ -91,16 +135,18 @@ def stored_lines(exclude: str | None = None, limit: int = 2000, seed: int = 0) -
 
 
 def synthetic_replay(lines: LineSet, count: int, fonts: Path | None = None, seed: int = 0) -> LineSet:
-    """``count`` lines rendered with the handwriting fonts, their words drawn from ``lines`` (the user's
-    vocabulary and alphabet). Empty when there are no fonts or no words."""
+    """``count`` lines rendered with handwriting fonts (a folder, else :func:`handwriting_fonts`), their words
+    drawn from ``lines`` (the user's vocabulary and alphabet). Empty when there are no fonts or no words."""
     from htrgui.core.training.synthetic import load_fonts, random_text, synthetic_lines
 
-    folder = Path(fonts) if fonts else bundled_fonts_dir()
     words = sorted({w for t in lines.texts for w in t.split() if w})
-    if count <= 0 or not words or not folder.is_dir():
+    if count <= 0 or not words:
+        return LineSet()
+    source = [Path(fonts)] if fonts else handwriting_fonts()
+    if not source or not source[0].exists():
         return LineSet()
     try:
-        faces = load_fonts(folder)
+        faces = load_fonts(source)
     except HtrError:
         return LineSet()
     rng = random.Random(seed)

@@ -53,13 +53,20 @@ def _caps_only(font: ImageFont.FreeTypeFont) -> bool:
     return size("x", 1) / size("X", 1) > 0.8 and size("l", 0) / size("L", 0) > 0.8
 
 
-def load_fonts(folder: Path | str, size: int = 48) -> list[Font]:
-    """Every font file of ``folder`` PIL can open (sub-folders such as licences are skipped)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise HtrError(f"{folder}: no such font folder")
+def load_fonts(source: Path | str | list, size: int = 48) -> list[Font]:
+    """Every font PIL can open in a folder (sub-folders such as licences are skipped), or in a list of
+    folders and font files."""
+    if isinstance(source, (list, tuple)):
+        paths = [p for item in map(Path, source)
+                 for p in (sorted(item.iterdir()) if item.is_dir() else [item])]
+        folder = Path(source[0]).parent if source else Path(".")
+    else:
+        folder = Path(source)
+        if not folder.is_dir():
+            raise HtrError(f"{folder}: no such font folder")
+        paths = sorted(folder.iterdir())
     fonts = []
-    for path in sorted(folder.iterdir()):
+    for path in paths:
         if path.suffix.lower() not in FONT_SUFFIXES:
             continue
         try:

@@ -81,14 +81,14 @@ def finetune_job(pages: list, base: str, device: str, budget_s: float, config=No
 
     def run(token: CancelToken):
         from htrgui.core.training.finetune import finetune, lines_from_pages
-        from htrgui.core.training.replay import bundled_fonts_dir
+        from htrgui.core.training.replay import handwriting_fonts
 
         yield Progress(0, None, "cutting the verified lines out of the scans")
         lines = lines_from_pages(pages)
         token.check()
-        fonts = bundled_fonts_dir()  # new letters are also rendered in these fonts (a warm start)
+        fonts = handwriting_fonts()  # new letters are also rendered in these fonts (a warm start)
         yield from finetune(base, lines, held_out=held_out or None, source=source, time_budget_s=budget_s,
-                            device=device, config=config, fonts=fonts if fonts.is_dir() else None, cancel=token)
+                            device=device, config=config, fonts=fonts or None, cancel=token)
 
     return run
 
