@@ -25,6 +25,7 @@ import numpy as np
 
 from htrgui.core.errors import HtrError
 from htrgui.core.training.data import LineSet
+from htrgui.core.training.synthetic import FONT_SUFFIXES
 
 PER_SOURCE = 600    # lines remembered per project: enough variety, about 8 MB per project on disk
 STORE_LIMIT = 20    # projects kept; the oldest file goes first
@@ -42,7 +43,6 @@ def replay_dir() -> Path:
 SYSTEM_HANDWRITING = ("segoesc", "segoepr", "inkfree", "lucida handwriting", "lhandw", "bradley", "noteworthy",
                       "snell", "chancery", "chalkduster", "marker felt", "savoye", "zapfino", "brush",
                       "script", "hand", "cursive", "kalam", "caveat", "dancing", "purisa", "z003")
-FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".ttc")
 
 
 def font_folders() -> list[Path]:
