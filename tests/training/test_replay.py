@@ -4,6 +4,7 @@ handwriting fonts (found in the user's folder, the app, ../shared or the system)
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -31,9 +32,24 @@ def test_fonts_are_found_in_order(fonts, tmp_path, monkeypatch):
     assert mine not in replay.font_folders()  # a folder without fonts does not count
     shutil.copy(next(fonts.glob("*.ttf")), mine)
     assert replay.handwriting_fonts() == [mine]  # the user's own folder next
-    # the system's script fonts are recognised by name
-    for found in replay.system_handwriting_fonts():
-        assert any(k in found.name.lower() for k in replay.SYSTEM_HANDWRITING)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the Linux font folders are what this test fills")
+def test_system_script_fonts_are_found_by_name(narrow_lines, fonts, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".fonts" / "deep").mkdir(parents=True)
+    ttf = next(fonts.glob("*.ttf"))
+    for name in ("SegoeScript.ttf", "deep/URWChanceryL.otf", "DejaVuSans.ttf", "ScriptNotes.txt"):
+        shutil.copy(ttf, home / ".fonts" / name)
+    monkeypatch.setenv("HOME", str(home))
+    found = [p for p in replay.system_handwriting_fonts() if home in p.parents]
+    assert sorted(p.name for p in found) == ["SegoeScript.ttf", "URWChanceryL.otf"]
+    # with no font folder at all, those are what replay lines are drawn with
+    monkeypatch.delenv("HTRGUI_FONTS")
+    monkeypatch.setattr(replay, "font_folders", lambda: [])
+    assert set(found) <= set(replay.handwriting_fonts())
+    made = replay.synthetic_replay(narrow_lines, 3, fonts=found)
+    assert len(made) == 3
 
 
 def test_synthetic_replay_renders_the_users_words(narrow_lines, fonts):

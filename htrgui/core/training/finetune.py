@@ -128,7 +128,8 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
     a LineSet, None for none, or "default": lines remembered from the user's earlier fine-tunes of other
     projects, topped up with synthetic lines in handwriting fonts (:mod:`replay`). ``source`` names the
     project (its folder): with it, a better model's training lines are remembered for later fine-tunes.
-    With ``fonts`` (a folder, or font folders and files), letters the base does not know are warmed up with synthetic lines."""
+    ``fonts`` (a folder, or font folders and files; None: :func:`replay.handwriting_fonts` finds some for the
+    replay) also warms up letters the base does not know with synthetic lines of them."""
     from htrgui.core.training import replay as replay_mod
 
     pages = lines.page_names()
@@ -145,7 +146,7 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
         if replay != "default":
             raise HtrError(f"replay: a set of lines, None or 'default', not {replay!r}")
         yield Progress(0, None, "preparing replay lines (other hands, against forgetting)")
-        replay = replay_mod.default_replay(train_set, source, n_replay, seed=seed)
+        replay = replay_mod.default_replay(train_set, source, n_replay, fonts=fonts, seed=seed)
     if replay is not None and len(replay):
         rng = np.random.default_rng(seed)
         n = min(len(replay), n_replay)

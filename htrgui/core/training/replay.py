@@ -134,16 +134,20 @@ def stored_lines(exclude: str | None = None, limit: int = 2000, seed: int = 0) -
     return out
 
 
-def synthetic_replay(lines: LineSet, count: int, fonts: Path | None = None, seed: int = 0) -> LineSet:
-    """``count`` lines rendered with handwriting fonts (a folder, else :func:`handwriting_fonts`), their words
-    drawn from ``lines`` (the user's vocabulary and alphabet). Empty when there are no fonts or no words."""
+def synthetic_replay(lines: LineSet, count: int, fonts: Path | list[Path] | None = None, seed: int = 0) -> LineSet:
+    """``count`` lines rendered with handwriting fonts (a folder, or font folders and files; by default
+    :func:`handwriting_fonts`), their words drawn from ``lines`` (the user's vocabulary and alphabet). Empty
+    when there are no fonts or no words."""
     from htrgui.core.training.synthetic import load_fonts, random_text, synthetic_lines
 
     words = sorted({w for t in lines.texts for w in t.split() if w})
     if count <= 0 or not words:
         return LineSet()
-    source = [Path(fonts)] if fonts else handwriting_fonts()
-    if not source or not source[0].exists():
+    if fonts is None:
+        source = handwriting_fonts()
+    else:
+        source = [Path(f) for f in ([fonts] if isinstance(fonts, (str, Path)) else fonts)]
+    if not source or not all(f.exists() for f in source):
         return LineSet()
     try:
         faces = load_fonts(source)
@@ -160,7 +164,7 @@ def synthetic_replay(lines: LineSet, count: int, fonts: Path | None = None, seed
     return out
 
 
-def default_replay(lines: LineSet, source: str | None, count: int, fonts: Path | None = None,
+def default_replay(lines: LineSet, source: str | None, count: int, fonts: Path | list[Path] | None = None,
                    seed: int = 0) -> LineSet:
     """About ``count`` replay lines: remembered ones from other projects first, synthetic ones for the rest."""
     real = stored_lines(exclude=source, limit=count, seed=seed)

@@ -46,7 +46,11 @@ class VerifiedPages:
     """The project's pages that have verified lines, read from their PAGE files."""
 
     pages: list  # list[Page]
-    lines: int
+    counts: list[int]  # verified lines with text, per page
+
+    @property
+    def lines(self) -> int:
+        return sum(self.counts)
 
     @property
     def enough(self) -> bool:
@@ -57,7 +61,7 @@ class VerifiedPages:
 def verified_pages(project, token: CancelToken) -> Iterator[Progress | VerifiedPages]:
     """Read the saved pages and keep those with verified, non-empty lines (a worker generator)."""
     entries = [e for e in project.entries if e.xml_path.is_file()]
-    pages, total = [], 0
+    pages, counts = [], []
     for i, entry in enumerate(entries):
         token.check()
         yield Progress(i, len(entries), entry.name)
@@ -68,8 +72,8 @@ def verified_pages(project, token: CancelToken) -> Iterator[Progress | VerifiedP
         n = sum(1 for line in page.lines() if line.status == "verified" and line.text.strip())
         if n:
             pages.append(page)
-            total += n
-    yield VerifiedPages(pages, total)
+            counts.append(n)
+    yield VerifiedPages(pages, counts)
 
 
 def finetune_job(pages: list, base: str, device: str, budget_s: float, config=None,
@@ -86,7 +90,7 @@ def finetune_job(pages: list, base: str, device: str, budget_s: float, config=No
         yield Progress(0, None, "cutting the verified lines out of the scans")
         lines = lines_from_pages(pages)
         token.check()
-        fonts = handwriting_fonts()  # new letters are also rendered in these fonts (a warm start)
+        fonts = handwriting_fonts()  # looked for once: replay lines and new letters are rendered in them
         yield from finetune(base, lines, held_out=held_out or None, source=source, time_budget_s=budget_s,
                             device=device, config=config, fonts=fonts or None, cancel=token)
 
@@ -218,8 +222,7 @@ class FineTuneDialog(QDialog):
         default = set(pick_held_out(keys)) if verified.enough else set()
         self.held_list.blockSignals(True)
         self.held_list.clear()
-        for page, key in zip(verified.pages, keys):
-            n = sum(1 for line in page.lines() if line.status == "verified" and line.text.strip())
+        for key, n in zip(keys, verified.counts):
             item = QListWidgetItem(f"{Path(key).stem} ({n} lines)")
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
