@@ -80,3 +80,80 @@ def test_ruled_pages_keep_short_entries(shared_data):
     s_on, s_free = _score(shared_data, name, on), _score(shared_data, name, free)
     assert s_on.matched >= s_free.matched + 5, (s_on, s_free)
     assert s_on.precision >= s_free.precision - 0.02, (s_on, s_free)
+
+
+def _trace_over(ink: np.ndarray, y: int):
+    from htrgui.core.segmentation.lines import Trace
+
+    return Trace(10, np.full(ink.shape[1] - 20, float(y)))
+
+
+def test_fine_cursive_is_not_taken_for_an_underline():
+    """Both a smooth one-pixel stroke and one-pixel connected cursive fill every column of their band thinly;
+    only the stroke's middle drifts slowly, so only the stroke is a stroke once the wobble test is on."""
+    from htrgui.core.segmentation.lines import is_stroke
+
+    scale = 14.0
+    xs = np.arange(300)
+    underline = np.zeros((60, 300), np.uint8)
+    underline[np.round(30 + 2 * np.sin(xs / 40)).astype(int), xs] = 1
+    cursive = np.zeros((60, 300), np.uint8)
+    # letters' up- and down-strokes: the ink runs between the foot and the top of the x-height
+    cursive[np.round(30 + 6 * np.abs(((xs / 5) % 2) - 1) - 3).astype(int), xs] = 1
+    for ink in (underline, cursive):
+        assert is_stroke(_trace_over(ink, 30), ink, scale, 0.95, 0.2)  # the old test: both strokes
+    assert is_stroke(_trace_over(underline, 30), underline, scale, 0.95, 0.2, wobble=0.065)
+    assert not is_stroke(_trace_over(cursive, 30), cursive, scale, 0.95, 0.2, wobble=0.065)
+
+
+#: Letters in a fine pen and large cursive: reduced to the working scale, whole lines (a closing, a
+#: signature, the printed place line with its dotted rule) are one pixel thin.
+FINE_PEN = ["stanford/by_yagmur_ozturk/Page7-8-Lettres247-248/Lettre248",
+            "stanford/by_yagmur_ozturk/Page10-Lettre250/Lettre250"]
+
+
+def test_wobble_keeps_fine_cursive_and_still_drops_strokes(shared_data):
+    """With the wobble test, lines of fine cursive come back on the letters; on the wills with pencil
+    outlines, underlines and flourishes (PAGES) no false line comes back."""
+    on = SegmentationParams()
+    off = dataclasses.replace(on, stroke_wobble=0.0)
+    for name in FINE_PEN:
+        s_on, s_off = _score(shared_data, name, on), _score(shared_data, name, off)
+        assert s_on.matched > s_off.matched and s_on.precision >= s_off.precision, (name, s_on, s_off)
+    for name in PAGES:
+        s_on, s_off = _score(shared_data, name, on), _score(shared_data, name, off)
+        assert s_on.predicted - s_on.matched <= s_off.predicted - s_off.matched, (name, s_on, s_off)
+
+
+#: Letterheads with engraved pictures (a city hall, a building) whose hatching gave short false lines.
+PICTURES = ["stanford/by_ingrid_guimaraes/PageX-LettreX/SC0033B_s4_b01_f14_i090",
+            "stanford/by_ingrid_guimaraes/PageX-LettreX/SC0033B_s4_b01_f14_i086"]
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_lines_in_pictures_are_dropped(shared_data, name):
+    on = SegmentationParams()
+    s_on = _score(shared_data, name, on)
+    s_off = _score(shared_data, name, dataclasses.replace(on, picture_darkness=0.0))
+    assert s_on.matched == s_off.matched and s_on.predicted <= s_off.predicted - 2, (s_on, s_off)
+
+
+def test_picture_mask_finds_a_dark_picture_not_writing_nor_grey_paper():
+    """A hatched dark block is a picture; dense writing leaves paper between its strokes and is not; a page
+    of grey card (dark all over) is paper, not one large picture."""
+    from htrgui.core.segmentation.binarize import picture_mask
+
+    rng = np.random.default_rng(0)
+    page = np.full((600, 800), 225, np.uint8)
+    page[100:250, 80:330] = 70
+    page[100:250, 80:330:4] = 200  # hatching: light lines through the dark block
+    for y in range(320, 560, 40):  # lines of "writing": short dark strokes with paper between
+        for x in range(60, 740, 12):
+            page[y:y + 14, x:x + 2] = 40
+    page = np.clip(page.astype(int) + rng.integers(-8, 8, page.shape), 0, 255).astype(np.uint8)
+    mask = picture_mask(page, 42, 0.8, 16 * 14 * 14)
+    assert mask[120:230, 100:310].all()
+    assert not mask[320:560, 400:740].any() and not mask[:60].any()
+    card = np.full((600, 800), 120, np.uint8)
+    card[:, :40] = 240  # a white strip beside the card (the scanner's lid)
+    assert not picture_mask(card, 42, 0.8, 16 * 14 * 14).any()

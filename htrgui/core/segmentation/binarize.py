@@ -10,6 +10,36 @@ import cv2
 import numpy as np
 
 
+def _paper(gray: np.ndarray, window: int) -> tuple[np.ndarray, int]:
+    """The paper colour (a grey-level closing: ink narrower than ``window`` removed) at 1/f of the size, and f."""
+    h, w = gray.shape
+    f = 4 if min(h, w) >= 64 else 1
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    k = max(3, int(window / f) | 1)
+    return cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))), f
+
+
+def picture_mask(gray: np.ndarray, window: int, darkness: float, min_area: float) -> np.ndarray:
+    """Pictures: areas of at least ``min_area`` pixels where even the paper colour (the closing that removes
+    pen strokes) is darker than ``darkness`` x the page's paper, and at most a quarter of the page (more is
+    the paper itself, or a shadow). An engraving or a photograph is dark
+    throughout, where writing, however dense, leaves paper between its strokes; the lines found in a
+    picture are its hatching. Returned at full size, grown by ``window`` (the picture's edge)."""
+    h, w = gray.shape
+    bg, f = _paper(gray, window)
+    # most of a page is paper (grey card and yellowed paper included): its median is the paper's colour
+    dark = (bg < darkness * float(np.median(bg))).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA] * f * f
+    keep = (area >= min_area) & (area <= 0.25 * h * w)
+    keep[0] = False
+    mask = keep[labels].astype(np.uint8)
+    if mask.any():
+        k = max(3, int(window / f) | 1)
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
 def flatten_background(gray: np.ndarray, window: int) -> np.ndarray:
     """Divide the page by an estimate of its paper colour so that uneven light and stains become white.
 
@@ -17,11 +47,8 @@ def flatten_background(gray: np.ndarray, window: int) -> np.ndarray:
     at a quarter of the resolution for speed, then smoothed. Returns uint8, paper about 255.
     """
     h, w = gray.shape
-    f = 4 if min(h, w) >= 64 else 1
-    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    bg, f = _paper(gray, window)
     k = max(3, int(window / f) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     bg = cv2.medianBlur(bg, 5) if min(bg.shape) >= 5 else bg
     bg = cv2.GaussianBlur(bg, (0, 0), k / 2)
     bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -212,17 +212,30 @@ def split_trace(trace: Trace, ink: np.ndarray, vrules: np.ndarray, scale: float,
     return out
 
 
-def is_stroke(trace: Trace, ink: np.ndarray, scale: float, coverage: float, thickness: float) -> bool:
+def is_stroke(trace: Trace, ink: np.ndarray, scale: float, coverage: float, thickness: float,
+              wobble: float = 0.0) -> bool:
     """Whether a trace follows a single pen stroke (an underline, a flourish, a frame, a rule left over)
     rather than writing: ink in nearly every column of its x-height band (``coverage``), but only a thin
     stroke's worth in each (median ink per column at most ``thickness`` x H). Writing leaves gaps between
-    letters; a line struck through keeps its letters' ink, so it stays."""
+    letters; a line struck through keeps its letters' ink, so it stays.
+
+    With ``wobble`` > 0, a trace is a stroke only if the middle of its ink moves on average less than
+    ``wobble`` x H from one column to the next: cursive in a fine pen, reduced to the working scale, is as
+    thin and unbroken as an underline, but its ink jumps between the tops and feet of the letters, while
+    a stroke drawn along the line drifts smoothly."""
     r = max(1, int(round(0.5 * scale)))
-    col = band(ink, trace, r, r).sum(axis=0)
+    b = band(ink, trace, r, r)
+    col = b.sum(axis=0)
     have = col > 0
     if not have.any():
         return True
-    return bool(have.mean() >= coverage and np.median(col[have]) <= thickness * scale)
+    if not (have.mean() >= coverage and np.median(col[have]) <= thickness * scale):
+        return False
+    if wobble <= 0 or have.sum() < 3:
+        return True
+    rows = np.arange(b.shape[0], dtype=np.float64)[:, None]
+    centre = (b * rows).sum(axis=0)[have] / col[have]
+    return bool(np.mean(np.abs(np.diff(centre))) < wobble * scale)
 
 
 def fit_baseline(trace: Trace, ink: np.ndarray, scale: float, step: float, fraction: float,

@@ -86,6 +86,13 @@ class SegmentationParams:
     #: ink per column (median) follows a single stroke (underline, flourish, frame), not writing.
     stroke_coverage: float = 0.95
     stroke_thickness: float = 0.2
+    #: ... unless the middle of its ink moves on average at least this much (x H) from column to column:
+    #: cursive in a fine pen jumps between the tops and feet of its letters, a stroke drifts; 0: off.
+    stroke_wobble: float = 0.065
+    #: Lines lying mostly where even the paper colour is darker than this x the page's paper, over an area of
+    #: at least ``picture_area`` (x H squared), are a picture's hatching (an engraved letterhead); 0: off.
+    picture_darkness: float = 0.8
+    picture_area: float = 16.0
     #: A shorter line whose baseline lies within this fraction of the line spacing of a longer line's, over
     #: most of its length, is part of that line (accents, superscripts, loops of capitals).
     fragment_reach: float = 0.4

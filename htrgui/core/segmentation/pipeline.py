@@ -127,7 +127,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
                                     min_length * scale, p.rule_gap * scale,
                                     p.min_cell_length * scale):
             # in a ruled cell a lone stroke is a ditto mark or a dash: a line of the table
-            if not piece.in_cell and ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness):
+            if not piece.in_cell and ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness,
+                                                       p.stroke_wobble):
                 continue
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction,
                                    p.baseline_edge or None)
@@ -145,6 +146,8 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
     lines = lay.absorb_fragments(lines, spacing, p.fragment_reach, scrap, p.scrap_reach)
     if p.small_text_ratio > 0 and not ruled:
         lines = add_small_text(lines, ink0, h0, f1, skew, ink.shape, p)
+    if p.picture_darkness > 0:
+        lines = drop_in_pictures(lines, g, scale, skew, p)
     polys = [line_polygon(i, lines, p.ascender, p.descender, 0.5 * p.baseline_step * scale)
              for i in range(len(lines))]
     blocks = lay.group_lines(lines, spacing, p.region_gap)
@@ -187,6 +190,25 @@ def add_small_text(lines: list[ln.Line], ink0: np.ndarray, h0: float, f1: float,
         if keep.sum() >= 2:
             kept.append(ln.Line(xs[keep], ys[keep], max(1.0, line.xheight * f1)))
     return kept
+
+
+def drop_in_pictures(lines: list[ln.Line], g: np.ndarray, scale: float, skew: float,
+                     p: SegmentationParams) -> list[ln.Line]:
+    """``lines`` without those lying mostly inside a picture of ``g`` (the working image, not straightened)."""
+    pic = bz.picture_mask(g, max(9, int(p.background_window * scale)), p.picture_darkness,
+                          p.picture_area * scale * scale)
+    if not pic.any():
+        return lines
+    if skew:
+        pic = dk.rotate_image(pic.astype(np.uint8), skew).astype(bool)
+    h, w = pic.shape
+
+    def inside(line: ln.Line) -> float:
+        xs = np.clip(np.round(line.xs).astype(int), 0, w - 1)
+        ys = np.clip(np.round(line.ys).astype(int), 0, h - 1)
+        return float(pic[ys, xs].mean())
+
+    return [line for line in lines if inside(line) < 0.5]
 
 
 def find_traces(density: np.ndarray, scale: float, p: SegmentationParams, ruled: bool) -> list[ln.Trace]:
