@@ -157,3 +157,13 @@ def test_picture_mask_finds_a_dark_picture_not_writing_nor_grey_paper():
     card = np.full((600, 800), 120, np.uint8)
     card[:, :40] = 240  # a white strip beside the card (the scanner's lid)
     assert not picture_mask(card, 42, 0.8, 16 * 14 * 14).any()
+
+
+def test_a_line_squeezed_under_another_is_found(shared_data):
+    """At the foot of a letter the writer squeezed a line in, about 1.5 x-heights under the one above: a
+    crest must be the maximum within 0.9 H (not 1 H) of its column for that line to have one."""
+    name = "stanford/by_pierrine_maurel/Page7-Lettre57-58-59/Lettre59"
+    on = SegmentationParams()
+    s_on = _score(shared_data, name, on)
+    s_wide = _score(shared_data, name, dataclasses.replace(on, ridge_radius=1.0))
+    assert s_on.matched > s_wide.matched and s_on.precision >= s_wide.precision, (s_on, s_wide)

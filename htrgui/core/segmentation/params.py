@@ -58,7 +58,7 @@ class SegmentationParams:
     sigma_x: float = 2.5
     sigma_y: float = 0.5
     #: A line centre is a vertical maximum of the smoothed ink within +- this distance (x H).
-    ridge_radius: float = 1.0
+    ridge_radius: float = 0.9
     #: ... whose value is at least this fraction of the page's typical line value.
     ridge_threshold: float = 0.25
     #: ... or this on ruled pages (tables, registers): a short entry alone in its cell (a number, a date)
