@@ -7,6 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -139,8 +140,8 @@ def test_lines_in_pictures_are_dropped(shared_data, name):
 
 
 def test_picture_mask_finds_a_dark_picture_not_writing_nor_grey_paper():
-    """A hatched dark block is a picture; dense writing leaves paper between its strokes and is not; a page
-    of grey card (dark all over) is paper, not one large picture."""
+    """A hatched dark block is a picture; dense writing leaves paper between its strokes and is not, nor is a
+    dark stain with writing on it; a page of grey card (dark all over) is paper, not one large picture."""
     from htrgui.core.segmentation.binarize import picture_mask
 
     rng = np.random.default_rng(0)
@@ -150,10 +151,15 @@ def test_picture_mask_finds_a_dark_picture_not_writing_nor_grey_paper():
     for y in range(320, 560, 40):  # lines of "writing": short dark strokes with paper between
         for x in range(60, 740, 12):
             page[y:y + 14, x:x + 2] = 40
+    page[100:250, 450:750] = 120  # a stain with "writing" on it: dark paper between the strokes
+    for y in range(110, 240, 40):
+        for x in range(460, 740, 12):
+            page[y:y + 14, x:x + 2] = 30
     page = np.clip(page.astype(int) + rng.integers(-8, 8, page.shape), 0, 255).astype(np.uint8)
     mask = picture_mask(page, 42, 0.8, 16 * 14 * 14)
     assert mask[120:230, 100:310].all()
     assert not mask[320:560, 400:740].any() and not mask[:60].any()
+    assert not mask[120:230, 500:740].any()
     card = np.full((600, 800), 120, np.uint8)
     card[:, :40] = 240  # a white strip beside the card (the scanner's lid)
     assert not picture_mask(card, 42, 0.8, 16 * 14 * 14).any()
@@ -167,3 +173,18 @@ def test_a_line_squeezed_under_another_is_found(shared_data):
     s_on = _score(shared_data, name, on)
     s_wide = _score(shared_data, name, dataclasses.replace(on, ridge_radius=1.0))
     assert s_on.matched > s_wide.matched and s_on.precision >= s_wide.precision, (s_on, s_wide)
+
+
+def test_writing_on_a_dark_stain_is_kept(shared_data):
+    """A water stain across a fifth of a will (the paper 45 % darker there) is dark like a picture, but mostly
+    paper between the strokes: its lines stay."""
+    name = "poilus/batch-2/TestamentsDePoilus_will_AN_0006-0"
+    gray = load_image(shared_data / f"{name}.jpg")
+    h = gray.shape[0]
+    band = np.zeros(h, np.float32)
+    band[int(0.4 * h):int(0.6 * h)] = 1
+    band = cv2.GaussianBlur(band[:, None], (0, 0), 20)[:, 0]
+    stained = (gray.astype(np.float32) * (1 - 0.45 * band[:, None])).astype(np.uint8)
+    on = SegmentationParams()
+    count = lambda p: sum(len(r.lines) for r in segment_page(stained, p))  # noqa: E731
+    assert count(on) == count(dataclasses.replace(on, picture_darkness=0.0)) >= 15

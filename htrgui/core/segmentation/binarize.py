@@ -19,12 +19,18 @@ def _paper(gray: np.ndarray, window: int) -> tuple[np.ndarray, int]:
     return cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))), f
 
 
+#: Share of a dark area's pixels darker than ``darkness`` x its own paper colour for it to be a picture
+#: (engravings: 0.6 to 0.75; a water stain with writing on it: under 0.1).
+PICTURE_INK_SHARE = 0.5
+
+
 def picture_mask(gray: np.ndarray, window: int, darkness: float, min_area: float) -> np.ndarray:
     """Pictures: areas of at least ``min_area`` pixels where even the paper colour (the closing that removes
-    pen strokes) is darker than ``darkness`` x the page's paper, and at most a quarter of the page (more is
-    the paper itself, or a shadow). An engraving or a photograph is dark
-    throughout, where writing, however dense, leaves paper between its strokes; the lines found in a
-    picture are its hatching. Returned at full size, grown by ``window`` (the picture's edge)."""
+    pen strokes) is darker than ``darkness`` x the page's paper, at most a quarter of the page (more is the
+    paper itself, or a shadow), and mostly ink: at least half their pixels darker than ``darkness`` x the
+    area's own paper colour. An engraving or a photograph is dark throughout; writing, however dense, and a
+    stain, however dark, leave paper between the strokes. The lines found in a picture are its hatching.
+    Returned at full size, grown by ``window`` (the picture's edge)."""
     h, w = gray.shape
     bg, f = _paper(gray, window)
     # most of a page is paper (grey card and yellowed paper included): its median is the paper's colour
@@ -33,6 +39,14 @@ def picture_mask(gray: np.ndarray, window: int, darkness: float, min_area: float
     area = stats[:, cv2.CC_STAT_AREA] * f * f
     keep = (area >= min_area) & (area <= 0.25 * h * w)
     keep[0] = False
+    # a stain darkens the paper but leaves it paper: most of its pixels are as light as its paper colour;
+    # a picture is mostly ink (hatching, shading), darker than the lightest parts round it
+    if keep.any():
+        full = cv2.resize(labels.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
+        paper = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        inky = gray.astype(np.float32) < darkness * paper
+        for i in np.nonzero(keep)[0]:
+            keep[i] = bool(inky[full == i].mean() >= PICTURE_INK_SHARE)
     mask = keep[labels].astype(np.uint8)
     if mask.any():
         k = max(3, int(window / f) | 1)
