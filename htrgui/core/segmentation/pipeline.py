@@ -14,6 +14,7 @@ from htrgui.core.segmentation import deskew as dk
 from htrgui.core.segmentation import layout as lay
 from htrgui.core.segmentation import lines as ln
 from htrgui.core.segmentation import smalltext as stx
+from htrgui.core.segmentation import spreads as sp
 from htrgui.core.segmentation.params import SegmentationParams
 from htrgui.core.segmentation.polygons import line_polygon
 
@@ -73,14 +74,19 @@ def _is_ruled(vrules: np.ndarray, columns: int) -> bool:
     return int((vrules.sum(axis=0) > 0.3 * vrules.shape[0]).sum()) >= columns
 
 
-def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analysis | None:
-    """Run every step on ``gray`` and return what they found (None when the page is too small to hold text)."""
-    p = params or SegmentationParams()
-    gray = _as_gray(gray)
+@dataclass
+class FirstPass:
+    """The page at a fixed size, only to measure the text scale (and to find a spread's gutter)."""
+
+    factor: float  # reduced image = page x factor
+    gray: np.ndarray
+    ink: np.ndarray
+    scale: float  # text scale in reduced pixels; 0 when nothing of letter size was found
+
+
+def first_pass(gray: np.ndarray, p: SegmentationParams) -> FirstPass:
+    """Reduce ``gray`` to ``p.max_side``, clean its ink and measure its text scale."""
     h, w = gray.shape
-    if min(h, w) < MIN_SIDE:
-        return None
-    # first pass at a fixed size: only to measure the text scale
     f0 = min(1.0, p.max_side / max(h, w))
     g0 = _resize(gray, f0)
     ink0, _ = clean_ink(g0, max(g0.shape) / 120, p)
@@ -90,6 +96,20 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None) -> Analy
         # touching lines and big loops merge components and inflate the letter height; the distance
         # between lines bounds it (writing is rarely more than half as tall as its line spacing)
         h0 = min(h0, period / p.period_ratio)
+    return FirstPass(f0, g0, ink0, h0)
+
+
+def analyse(gray: np.ndarray, params: SegmentationParams | None = None,
+            first: FirstPass | None = None) -> Analysis | None:
+    """Run every step on ``gray`` and return what they found (None when the page is too small to hold text).
+    ``first``: its :func:`first_pass`, when already made."""
+    p = params or SegmentationParams()
+    gray = _as_gray(gray)
+    h, w = gray.shape
+    if min(h, w) < MIN_SIDE:
+        return None
+    fp = first or first_pass(gray, p)
+    f0, g0, ink0, h0 = fp.factor, fp.gray, fp.ink, fp.scale
     if h0 <= 0:
         return Analysis(f0, 0.0, 0.0, ink0, [], [], [])
     f1 = min(1.0, p.target_scale / h0)
@@ -264,12 +284,39 @@ def segment_page(image: np.ndarray, params: SegmentationParams | None = None) ->
     fresh ids, integer coordinates inside the image, each line with a left-to-right baseline inside its
     polygon. A blank, black or tiny image gives an empty list.
     """
+    p = params or SegmentationParams()
     gray = _as_gray(image)
-    a = analyse(gray, params)
+    if min(gray.shape) < MIN_SIDE:
+        return []
+    fp = first_pass(gray, p)
+    found = sp.gutter(fp.ink, fp.scale, p.spread_aspect, p.spread_gap)
+    if found is None:
+        return _regions(analyse(gray, p, fp), gray.shape)
+    # two facing pages: each is segmented on its own (its scale, its skew), the left one read first
+    x = round(found[0] / fp.factor)
+    a_left = analyse(np.ascontiguousarray(gray[:, :x]), p)
+    a_right = analyse(np.ascontiguousarray(gray[:, x:]), p)
+    left = _regions(a_left, (gray.shape[0], x))
+    right = _regions(a_right, (gray.shape[0], gray.shape[1] - x))
+    for region in right:
+        region.polygon = [(px + x, py) for px, py in region.polygon]
+        for line in region.lines:
+            line.polygon = [(px + x, py) for px, py in line.polygon]
+            line.baseline = [(px + x, py) for px, py in line.baseline]
+    # one hand at one size on both sides, its lines going on at the same heights: one sheet after all
+    hl, hr = (a.scale / a.factor if a is not None and a.scale > 0 else 0.0 for a in (a_left, a_right))
+    if min(hl, hr) > 0 and max(hl, hr) < sp.SAME_SCALE * min(hl, hr):
+        h = min(hl, hr)
+        if sp.runs_across(left, right, x, 0.5 * found[1] / fp.factor + sp.REACH * h, sp.SAME_HEIGHT * h):
+            return _regions(analyse(gray, p, fp), gray.shape)
+    return left + right
+
+
+def _regions(a: Analysis | None, page: tuple[int, int]) -> list[TextRegion]:
+    """The regions of an analysis in reading order, in the coordinates of a page of shape ``page``."""
     if a is None or not a.lines:
         return []
     shape = a.ink.shape
-    page = gray.shape
     made: list[tuple[TextRegion, tuple[float, float, float, float]]] = []
     for block in a.blocks:
         tls, boxes = [], []
