@@ -14,7 +14,6 @@ the fairer figure on a machine shared with other work.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -25,8 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from htrgui.core.paths import shared_dir  # noqa: E402
 
+from htrgui.cli.segment import parse_overrides  # noqa: E402
+from htrgui.core.errors import HtrError  # noqa: E402
 from htrgui.core.imaging import load_image  # noqa: E402
-from htrgui.core.segmentation import SegmentationParams, segment_page  # noqa: E402
+from htrgui.core.segmentation import segment_page  # noqa: E402
 from htrgui.core.segmentation.scoring import Score, score_page  # noqa: E402
 
 DATA = shared_dir() / "data"
@@ -91,14 +92,10 @@ def main() -> int:
     if not DATA.exists():
         print(json.dumps({"error": f"{DATA} is absent"}))
         return 1
-    fields = {f.name: f.type for f in dataclasses.fields(SegmentationParams)}
-    overrides = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        if name not in fields:
-            ap.error(f"unknown parameter {name!r}")
-        overrides[name] = int(value) if fields[name] in ("int", int) else float(value)
-    params = SegmentationParams(**overrides)
+    try:
+        params = parse_overrides(args.set)  # the CLI's parsing: same names, same types
+    except HtrError as e:
+        ap.error(str(e))
     result: dict[str, dict] = {}
     total, total_t, total_n, total_cpu = Score(0, 0, 0), 0.0, 0, 0.0
     for coll, paths in sorted(pages(args).items()):

@@ -37,6 +37,13 @@ def parse_overrides(items: list[str]):
         name, sep, value = item.partition("=")
         if not sep or name not in kinds:
             raise HtrError(f"--set {item}: expected NAME=VALUE with NAME one of {', '.join(kinds)}")
+        if kinds[name] in ("bool", bool):
+            flag = {"1": True, "true": True, "yes": True, "on": True,
+                    "0": False, "false": False, "no": False, "off": False}.get(value.strip().lower())
+            if flag is None:
+                raise HtrError(f"--set {item}: {value!r} is not true or false")
+            values[name] = flag
+            continue
         try:
             values[name] = int(value) if kinds[name] in ("int", int) else float(value)
         except ValueError:

@@ -108,6 +108,18 @@ def test_unknown_parameter_is_refused(tmp_path):
     assert run.returncode == 2 and "no_such" in run.stderr
 
 
+def test_parameter_values_are_parsed_by_type():
+    from htrgui.cli.segment import parse_overrides
+    from htrgui.core.errors import HtrError
+
+    p = parse_overrides(["rules_after_deskew=off", "max_gap=6", "small_text_parts=12"])
+    assert p.rules_after_deskew is False and p.max_gap == 6.0 and p.small_text_parts == 12
+    assert parse_overrides(["rules_after_deskew=Yes"]).rules_after_deskew is True
+    for bad in ("rules_after_deskew=maybe", "max_gap=wide"):
+        with pytest.raises(HtrError, match="--set"):
+            parse_overrides([bad])
+
+
 #: Wills written in pale pencil (one on squared paper): the whole writing is as light as bleed-through.
 PENCIL = ["poilus/batch-2/TestamentsDePoilus_will_AN_0030-0", "poilus/batch-1/TestamentsDePoilus_will_AN_0242-0"]
 

@@ -42,6 +42,8 @@ class SegmentationParams:
     #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines), not writing.
     hrule_length: float = 20.0
     vrule_length: float = 6.0
+    #: Look for horizontal rules again once the page is straightened (rules slanting with the writing).
+    rules_after_deskew: bool = True
     #: Gaps up to this (x H) along a rule are bridged: dotted and dashed rules of printed registers.
     rule_bridge: float = 0.5
     #: Components at least this wide and tall (x H) that fill at most ``frame_fill`` of their bounding box
@@ -89,6 +91,9 @@ class SegmentationParams:
     #: ... unless the middle of its ink moves on average at least this much (x H) from column to column:
     #: cursive in a fine pen jumps between the tops and feet of its letters, a stroke drifts; 0: off.
     stroke_wobble: float = 0.065
+    #: Thin ink in at least this fraction of a line's columns, all on one straight line, is a rule left in
+    #: pieces (faint or dashed printed rules); 0: off.
+    stroke_pieces: float = 0.3
     #: Lines lying mostly where even the paper colour is darker than this x the page's paper, over an area of
     #: at least ``picture_area`` (x H squared), are a picture's hatching (an engraved letterhead); 0: off.
     picture_darkness: float = 0.8

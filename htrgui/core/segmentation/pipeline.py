@@ -125,6 +125,11 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None,
     if abs(skew) >= 0.25:
         ink = dk.rotate_image(ink.astype(np.uint8), skew).astype(bool)
         vr = dk.rotate_image(vr.astype(np.uint8), skew).astype(bool)
+        if p.rules_after_deskew:
+            # printed rules slant with the writing: too far off the horizontal for the rule masks before
+            # straightening (a 1-degree rule climbs 4 px over 20 H), straight now
+            hr, _ = bz.rule_masks(ink, int(p.hrule_length * scale), ink.shape[0] + 1, int(p.rule_bridge * scale))
+            ink &= ~hr
     else:
         skew = 0.0
     ruled = ruled or _is_ruled(vr, p.ruled_columns)
@@ -148,7 +153,7 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None,
                                     p.min_cell_length * scale):
             # in a ruled cell a lone stroke is a ditto mark or a dash: a line of the table
             if not piece.in_cell and ln.is_stroke(piece, inku8, scale, p.stroke_coverage, p.stroke_thickness,
-                                                       p.stroke_wobble):
+                                                       p.stroke_wobble, p.stroke_pieces):
                 continue
             line = ln.fit_baseline(piece, inku8, scale, p.baseline_step * scale, p.baseline_fraction,
                                    p.baseline_edge or None)
