@@ -19,6 +19,10 @@ from htrgui.core.segmentation import layout as lay
 from htrgui.core.segmentation import lines as ln
 
 
+#: Share of an area of small text (the small ink grown along and across its lines) that is ink, at least.
+MIN_DENSITY = 0.06
+
+
 def split_by_size(ink: np.ndarray, main_scale: float, ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """(small, large) ink masks: components at most ``ratio`` x ``main_scale`` high (but at least 3 px, to
     leave specks out), and components higher than that."""
@@ -36,7 +40,8 @@ def small_text_areas(small: np.ndarray, large: np.ndarray, scale: float, min_par
     """Areas of small text: small components joined along the line (3 x ``scale``) and to the next line
     (1 x ``scale``); an area is kept when it holds at least ``min_parts`` letter-like components (at least
     0.6 ``scale`` high, at most four times as wide as high) and large components
-    make at most ``max_large`` of its ink (an area of handwriting has small pieces too: dots, accents)."""
+    make at most ``max_large`` of its ink (an area of handwriting has small pieces too: dots, accents), and
+    at least :data:`MIN_DENSITY` of it is ink."""
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(3 * scale) | 1), max(3, int(scale) | 1)))
     grown = cv2.dilate(small.astype(np.uint8), k)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
@@ -53,7 +58,10 @@ def small_text_areas(small: np.ndarray, large: np.ndarray, scale: float, min_par
     parts = np.bincount(first[1:][letter[1:]], minlength=n)
     small_ink = np.bincount(labels[small], minlength=n)
     large_ink = np.bincount(labels[large & (grown > 0)], minlength=n)
-    keep = (parts >= min_parts) & (large_ink <= max_large * (small_ink + large_ink))
+    # print is dense (a line of letters fills a sixth to a quarter of its area); the grain of a textured
+    # paper, which gathers into areas of specks of its own when a scan is reduced, fills a fiftieth
+    dense = small_ink >= MIN_DENSITY * stats[:, cv2.CC_STAT_AREA]
+    keep = (parts >= min_parts) & (large_ink <= max_large * (small_ink + large_ink)) & dense
     keep[0] = False
     return keep[labels]
 
