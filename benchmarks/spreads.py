@@ -3,7 +3,7 @@ segmented as one scan, scored against both pages' ground truth.
 
 Prints JSON per collection: F1 of the pages segmented alone (the baseline), of the spreads as the segmenter
 sees them by default (page by page where it finds a gutter), and of the spreads seen as one sheet
-(``spread_aspect=0``). Pairs are neighbours in sorted order (page 0 with 1, 2 with 3, ...), spread evenly
+(``spread_aspect=0 column_gap=0``). Pairs are neighbours in sorted order (page 0 with 1, 2 with 3, ...), spread evenly
 over each collection.
 
     python benchmarks/spreads.py --pairs 8
@@ -55,7 +55,7 @@ def score_pair(a: Path, b: Path, params: SegmentationParams) -> tuple[Score, Sco
     regions = None
     if all(t[2] is not None for t in truths):
         regions = sum((_moved(t[2], s, dx) for t, s, dx in zip(truths, scales, dxs)), [])
-    whole = dataclasses.replace(params, spread_aspect=0.0)
+    whole = dataclasses.replace(params, spread_aspect=0.0, column_gap=0.0)
     return (alone, score_page(truth, polys, _found(spread, params), regions),
             score_page(truth, polys, _found(spread, whole), regions))
 

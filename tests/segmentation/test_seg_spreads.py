@@ -14,7 +14,7 @@ from htrgui.core.imaging import load_image
 from htrgui.core.segmentation import SegmentationParams, segment_page
 from htrgui.core.segmentation.pipeline import first_pass
 from htrgui.core.segmentation.scoring import match_lines, score_page
-from htrgui.core.segmentation.spreads import gutter
+from htrgui.core.segmentation.spreads import gutter, min_gutter
 
 from seghelpers import check_geometry
 from segsynth import text_page
@@ -38,27 +38,32 @@ def _synthetic() -> tuple[np.ndarray, list, int]:
     return _spread(left, right), lt + [[(x + x0, y) for x, y in b] for b in rt], x0
 
 
+def _gutter(img: np.ndarray, p: SegmentationParams):
+    fp = first_pass(img, p)
+    return fp, gutter(fp.ink, fp.scale, min_gutter(img.shape, p.spread_aspect, p.spread_gap, p.column_gap))
+
+
 def test_gutter_is_found_between_two_pages_only():
     img, _, x0 = _synthetic()
     p = SegmentationParams()
-    fp = first_pass(img, p)
-    found = gutter(fp.ink, fp.scale, p.spread_aspect, p.spread_gap)
+    fp, found = _gutter(img, p)
     assert found is not None
     assert x0 - GUTTER - 60 <= found[0] / fp.factor <= x0 + 60  # between the pages' text, 60 px margins
-    # one page, portrait: never a spread; lines running across the middle: no gutter
+    # one page: no band; lines running across the middle of a wide sheet: no band
     page, _ = text_page(n_lines=14, width=1000, spacing=70, scale=0.9, seed=1)
-    fp = first_pass(page, p)
-    assert gutter(fp.ink, fp.scale, p.spread_aspect, p.spread_gap) is None
+    assert _gutter(page, p)[1] is None
     wide, _ = text_page(n_lines=5, width=2400, spacing=160, scale=2.0, seed=3)
-    fp = first_pass(wide, p)
-    assert gutter(fp.ink, fp.scale, p.spread_aspect, p.spread_gap) is None
+    assert _gutter(wide, p)[1] is None
+    # a narrow band parts a spread, not a page: on a page it may be the gap after short lines
+    assert min_gutter(img.shape, p.spread_aspect, p.spread_gap, p.column_gap) == p.spread_gap
+    assert min_gutter(page.shape, p.spread_aspect, p.spread_gap, p.column_gap) == p.column_gap > p.spread_gap
 
 
 def test_each_page_of_a_spread_is_segmented_at_its_own_scale():
     """Seen as one page, the large writing sets the scale and small lines are lost; page by page, every
     line is found, none crosses the binding, and the left page's lines come first."""
     img, truth, x0 = _synthetic()
-    whole = dataclasses.replace(SegmentationParams(), spread_aspect=0.0)
+    whole = dataclasses.replace(SegmentationParams(), spread_aspect=0.0, column_gap=0.0)
     old = [ln.baseline for r in segment_page(img, whole) for ln in r.lines]
     regions = segment_page(img)
     new = [ln.baseline for r in regions for ln in r.lines]
@@ -106,8 +111,7 @@ def test_writing_across_a_free_band_stays_one_page(shared_data):
     img = load_image(shared_data / f"{name}.jpg")
     truth, polys, regions_truth = _truth(shared_data, name)
     p = SegmentationParams()
-    fp = first_pass(img, p)
-    assert gutter(fp.ink, fp.scale, p.spread_aspect, p.spread_gap) is not None  # a band is there ...
+    assert _gutter(img, p)[1] is not None  # a band is there ...
     regions = segment_page(img, p)
     found = [ln.baseline for r in regions for ln in r.lines]
     assert score_page(truth, polys, found, regions_truth).matched >= 1
@@ -127,3 +131,22 @@ def test_two_pages_written_alike_are_not_one_sheet():
     found = [ln.baseline for r in regions for ln in r.lines]
     assert len(match_lines(truth, found, 8)) == len(truth)
     assert not any(b[0][0] < x0 - GUTTER and b[-1][0] > x0 for b in found)
+
+
+def test_two_columns_of_one_page_are_not_joined():
+    """A page written in two columns 4 H apart, lines at the same heights: seen as one, most lines were
+    joined across the columns (19 of 36 found); parted at the band between them, all are found."""
+    left, lt = text_page(n_lines=18, width=700, spacing=70, scale=1.0, seed=1)
+    right, rt = text_page(n_lines=18, width=700, spacing=70, scale=1.0, seed=2)
+    img = np.concatenate([left[:, :-30], right[:, 30:]], axis=1)  # 60 px between the columns' text
+    x0 = left.shape[1] - 60
+    truth = lt + [[(x + x0, y) for x, y in b] for b in rt]
+    assert img.shape[1] < img.shape[0] * SegmentationParams().spread_aspect  # a page, not a spread
+    whole = dataclasses.replace(SegmentationParams(), column_gap=0.0)
+    old = [ln.baseline for r in segment_page(img, whole) for ln in r.lines]
+    regions = segment_page(img)
+    new = [ln.baseline for r in regions for ln in r.lines]
+    assert len(match_lines(truth, old, 8)) < len(truth) - 5  # the failure this guards against
+    assert len(match_lines(truth, new, 8)) == len(truth)
+    assert not any(b[0][0] < x0 - 20 and b[-1][0] > x0 + 40 for b in new)
+    check_geometry(regions, img.shape[1], img.shape[0])

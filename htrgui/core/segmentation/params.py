@@ -113,12 +113,15 @@ class SegmentationParams:
     join_gap: float = 6.0
     join_dy: float = 0.4
 
-    # -- two facing pages in one scan -------------------------------------------------------------------
+    # -- two facing pages or two columns in one scan ---------------------------------------------------------
     #: A scan at least this many times as wide as high is looked at as a double-page spread (0: never) ...
     spread_aspect: float = 1.2
     #: ... and parted where a band of columns this wide (x H) in the middle of the width holds no ink, with
     #: text on both sides; each page is then segmented on its own.
     spread_gap: float = 0.8
+    #: On other scans, a band this wide (x H) parts two columns of one page, each segmented on its own
+    #: (0: never).
+    column_gap: float = 2.5
 
     # -- small print beside large writing ---------------------------------------------------------------------
     #: Ink components at most this fraction of the main writing's height are small text (the printed

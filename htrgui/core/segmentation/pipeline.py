@@ -294,10 +294,11 @@ def segment_page(image: np.ndarray, params: SegmentationParams | None = None) ->
     if min(gray.shape) < MIN_SIDE:
         return []
     fp = first_pass(gray, p)
-    found = sp.gutter(fp.ink, fp.scale, p.spread_aspect, p.spread_gap)
+    found = sp.gutter(fp.ink, fp.scale, sp.min_gutter(gray.shape, p.spread_aspect, p.spread_gap, p.column_gap))
     if found is None:
         return _regions(analyse(gray, p, fp), gray.shape)
-    # two facing pages: each is segmented on its own (its scale, its skew), the left one read first
+    # two facing pages or two columns: each is segmented on its own (its scale, its skew), the left one read
+    # first
     x = round(found[0] / fp.factor)
     a_left = analyse(np.ascontiguousarray(gray[:, :x]), p)
     a_right = analyse(np.ascontiguousarray(gray[:, x:]), p)

@@ -1,9 +1,11 @@
-"""Double-page spreads: a scan of two facing pages (an opened register or book) is segmented page by page.
+"""Double-page spreads and two-column pages: a scan of two facing pages (an opened register or book), or a
+page written in two columns, is segmented part by part.
 
 Each page of a spread has its own skew and often its own hand and size of writing; seen as one, the larger
 writing sets the scale and the smaller page's lines are lost, and a deskew angle between the two fits
 neither. Two pages meet at a gutter: a band of columns without ink from top to bottom, with text on both
-sides.
+sides. Two columns of one page are parted by such a band too, and seen as one their lines are joined
+across it whenever it is narrower than the widest gap a line may have.
 """
 
 from __future__ import annotations
@@ -27,16 +29,25 @@ SAME_HEIGHT = 0.7
 MAX_ACROSS = 3
 
 
-def gutter(ink: np.ndarray, scale: float, min_aspect: float, min_width: float) -> tuple[int, int] | None:
-    """Where two facing pages meet in ``ink`` (a cleaned ink mask, text scale ``scale`` px): the middle
-    column and the width of the band without ink, or None.
+def min_gutter(shape: tuple[int, int], spread_aspect: float, spread_gap: float, column_gap: float) -> float:
+    """Narrowest band (x H) that parts a scan of ``shape`` (rows, columns): ``spread_gap`` on a scan at least
+    ``spread_aspect`` times as wide as high (two facing pages; 0: never), else ``column_gap`` (two
+    columns of one page, a wider band than a spread's: single pages show bands of up to 2 H between
+    short lines and margin notes); 0 for none."""
+    h, w = shape
+    return spread_gap if spread_aspect > 0 and w >= spread_aspect * h else column_gap
 
-    Only a scan at least ``min_aspect`` times as wide as high is looked at; the gutter is the widest run of
-    columns without ink (specks left out) in the middle of the width, at least ``min_width`` x ``scale``
-    wide, with at least :data:`SIDE_SHARE` of the ink on each side.
+
+def gutter(ink: np.ndarray, scale: float, min_width: float) -> tuple[int, int] | None:
+    """Where two pages or two columns meet in ``ink`` (a cleaned ink mask, text scale ``scale`` px): the
+    middle column and the width of the band without ink, or None.
+
+    The band is the widest run of columns without ink (specks left out) in the middle of the width, at
+    least ``min_width`` x ``scale`` wide (0: never found), with at least :data:`SIDE_SHARE` of the ink on
+    each side.
     """
     h, w = ink.shape
-    if min_aspect <= 0 or scale <= 0 or w < min_aspect * h:
+    if min_width <= 0 or scale <= 0:
         return None
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     # specks (dust, bleed-through dots) must not break the band; letters and strokes are larger
