@@ -42,7 +42,8 @@ class SegmentationParams:
     #: Straight ink runs longer than this (x H) are rules (ruled paper, table lines), not writing.
     hrule_length: float = 20.0
     vrule_length: float = 6.0
-    #: Look for horizontal rules again once the page is straightened (rules slanting with the writing).
+    #: Look for rules and frames on the straightened ink: rules slanting with a skewed page are missed
+    #: before (False: they are looked for before straightening only).
     rules_after_deskew: bool = True
     #: Gaps up to this (x H) along a rule are bridged: dotted and dashed rules of printed registers.
     rule_bridge: float = 0.5

@@ -57,16 +57,28 @@ def _resize(img: np.ndarray, f: float) -> np.ndarray:
     return cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
-def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
-    """Ink without borders and rules, and the vertical-rule mask (used to cut lines at table columns)."""
+def raw_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> np.ndarray:
+    """Ink of the page (background flattened, binarised), without the dark borders of the scan."""
     norm = bz.flatten_background(gray, max(9, int(p.background_window * scale)))
     ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor, p.ink_contrast)
-    ink &= ~bz.border_mask(gray, p.border_min_fraction)
-    hr, vr = bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale),
-                           int(p.rule_bridge * scale))
-    ink &= ~hr & ~vr
-    ink &= ~bz.frame_mask(ink, int(p.frame_size * scale), p.frame_fill)
-    return ink, vr
+    return ink & ~bz.border_mask(gray, p.border_min_fraction)
+
+
+def rules(ink: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the horizontal and vertical rules of ``ink`` (text scale ``scale``)."""
+    return bz.rule_masks(ink, int(p.hrule_length * scale), int(p.vrule_length * scale), int(p.rule_bridge * scale))
+
+
+def without_frames(ink: np.ndarray, scale: float, p: SegmentationParams) -> np.ndarray:
+    """``ink`` without frames drawn round the text and sweeping flourishes."""
+    return ink & ~bz.frame_mask(ink, int(p.frame_size * scale), p.frame_fill)
+
+
+def clean_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
+    """Ink without borders, rules and frames, and the vertical-rule mask (used to cut lines at table columns)."""
+    ink = raw_ink(gray, scale, p)
+    hr, vr = rules(ink, scale, p)
+    return without_frames(ink & ~hr & ~vr, scale, p), vr
 
 
 def _is_ruled(vrules: np.ndarray, columns: int) -> bool:
@@ -116,20 +128,29 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None,
     factor = f0 * f1
     g = _resize(g0, f1)
     scale = h0 * f1
-    ink, vr = clean_ink(g, scale, p)
+    raw = raw_ink(g, scale, p)
+    hr, vr = rules(raw, scale, p)
+    ink = without_frames(raw & ~hr & ~vr, scale, p)
     # a register or a table (long vertical rules) has short entries in its cells; on free text a short
     # isolated line is far more often a scrap (a loop, a stamp's texture) than writing. Looked at before
     # and after straightening: a wrong skew estimate must not hide a table's rules
     ruled = _is_ruled(vr, p.ruled_columns)
     skew = dk.estimate_skew(ink, p.max_skew, scale)
-    if abs(skew) >= 0.25:
+    if abs(skew) >= 0.25 and p.rules_after_deskew:
+        # rules slant with the page: too far off the horizontal and vertical for the rule masks (a 1-degree
+        # rule climbs 4 px over 20 H), so a skewed table lost its columns. Looked for again on the whole
+        # straightened ink, they are straight; those found before (straight in the scan's frame: edges,
+        # folds) stay removed
+        def turn(mask: np.ndarray) -> np.ndarray:
+            return dk.rotate_image(mask.astype(np.uint8), skew).astype(bool)
+
+        raw = turn(raw)
+        hr2, vr2 = rules(raw, scale, p)
+        ink = without_frames(raw & ~turn(hr | vr) & ~hr2 & ~vr2, scale, p)
+        vr = turn(vr) | vr2
+    elif abs(skew) >= 0.25:
         ink = dk.rotate_image(ink.astype(np.uint8), skew).astype(bool)
         vr = dk.rotate_image(vr.astype(np.uint8), skew).astype(bool)
-        if p.rules_after_deskew:
-            # printed rules slant with the writing: too far off the horizontal for the rule masks before
-            # straightening (a 1-degree rule climbs 4 px over 20 H), straight now
-            hr, _ = bz.rule_masks(ink, int(p.hrule_length * scale), ink.shape[0] + 1, int(p.rule_bridge * scale))
-            ink &= ~hr
     else:
         skew = 0.0
     ruled = ruled or _is_ruled(vr, p.ruled_columns)
