@@ -21,6 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from segmentation import DATA, read_truth  # noqa: E402  (one definition of ground truth)
 
+from htrgui.cli.segment import parse_overrides  # noqa: E402
+from htrgui.core.errors import HtrError  # noqa: E402
 from htrgui.core.imaging import load_image  # noqa: E402
 from htrgui.core.segmentation import segment_page  # noqa: E402
 from htrgui.core.segmentation.scoring import Score, score_page  # noqa: E402
@@ -44,10 +46,15 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=10, help="pages per collection (spread evenly)")
     ap.add_argument("--factors", type=float, nargs="+", default=[0.5, 0.75, 1.0, 1.5])
     ap.add_argument("--angles", type=float, nargs="*", default=[3.0, -5.0], help="rotations (degrees)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="override SegmentationParams fields")
     args = ap.parse_args()
     if not DATA.exists():
         print(json.dumps({"error": f"{DATA} is absent"}))
         return 1
+    try:
+        params = parse_overrides(args.set)
+    except HtrError as e:
+        ap.error(str(e))
     variants = [(f, 0.0) for f in sorted(set(args.factors) | {1.0})] + [(1.0, a) for a in args.angles if a]
     result: dict[str, dict] = {}
     for coll_dir in sorted(p for p in DATA.iterdir() if p.is_dir()):
@@ -61,7 +68,7 @@ def main() -> int:
             truth, polys, regions = read_truth(path.with_suffix(".xml"))
             for f, angle in variants:
                 img, move = _variant(gray, f, angle)
-                found = [line.baseline for r in segment_page(img) for line in r.lines]
+                found = [line.baseline for r in segment_page(img, params) for line in r.lines]
                 sums[(f, angle)] = sums[(f, angle)] + score_page(
                     move(truth), move(polys), found, None if regions is None else move(regions))
         base = max(1e-9, sums[(1.0, 0.0)].f1)

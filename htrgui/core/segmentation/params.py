@@ -54,7 +54,7 @@ class SegmentationParams:
 
     # -- deskew -----------------------------------------------------------------------------------------
     #: Largest skew (degrees) searched for; the page is straightened before finding lines.
-    max_skew: float = 6.0
+    max_skew: float = 10.0
 
     # -- line detection ---------------------------------------------------------------------------------
     #: Anisotropic smoothing of the ink: horizontal and vertical Gaussian sigmas (x H).
