@@ -21,6 +21,8 @@ class SegmentationParams:
     target_scale: float = 14.0
     #: H is at most the line period (measured by autocorrelation) divided by this.
     period_ratio: float = 2.2
+    #: Measure the line period on the first pass's ink straightened (pages a few degrees askew).
+    period_deskew: bool = True
 
     # -- binarisation -----------------------------------------------------------------------------------
     #: Background estimate: ink is removed with a grey-level closing of this size (x H).

@@ -103,7 +103,13 @@ def first_pass(gray: np.ndarray, p: SegmentationParams) -> FirstPass:
     g0 = _resize(gray, f0)
     ink0, _ = clean_ink(g0, max(g0.shape) / 120, p)
     h0 = bz.text_scale(ink0)
-    period = bz.line_period(ink0)
+    # the distance between lines is measured on straightened ink: on a page a few degrees askew, long lines
+    # smear the row profile of each vertical strip and the period is lost
+    skew0 = dk.estimate_skew(ink0, p.max_skew, h0) if h0 > 0 and p.period_deskew else 0.0
+    if abs(skew0) >= 1.0:
+        period = bz.line_period(dk.rotate_image(ink0.astype(np.uint8), skew0).astype(bool))
+    else:
+        period = bz.line_period(ink0)
     if period > 0 and h0 > 0:
         # touching lines and big loops merge components and inflate the letter height; the distance
         # between lines bounds it (writing is rarely more than half as tall as its line spacing)
