@@ -314,7 +314,8 @@ def segment_page(image: np.ndarray, params: SegmentationParams | None = None) ->
 
     ``image``: uint8 grey (H, W) or RGB (H, W, 3) as returned by ``imaging.load_image``. Returns regions with
     fresh ids, integer coordinates inside the image, each line with a left-to-right baseline inside its
-    polygon. A blank, black or tiny image gives an empty list.
+    polygon. A blank, black or tiny image gives an empty list. Two facing pages or two columns (see
+    :mod:`spreads`) are segmented part by part, the left part's regions first.
     """
     p = params or SegmentationParams()
     gray = _as_gray(image)
