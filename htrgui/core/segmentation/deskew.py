@@ -51,6 +51,11 @@ def rotate_image(img: np.ndarray, angle: float, fill: int = 0) -> np.ndarray:
     return cv2.warpAffine(img, rotation((h, w), angle), (w, h), flags=cv2.INTER_NEAREST, borderValue=fill)
 
 
+def rotate_mask(mask: np.ndarray, angle: float) -> np.ndarray:
+    """A boolean mask rotated by ``angle`` degrees about its centre, same size, corners empty."""
+    return rotate_image(mask.astype(np.uint8), angle).astype(bool)
+
+
 def unrotate_points(xy: np.ndarray, shape: tuple[int, int], angle: float) -> np.ndarray:
     """Map (N, 2) points of the rotated image back to the original image."""
     inv = cv2.invertAffineTransform(rotation(shape, angle))

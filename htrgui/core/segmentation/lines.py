@@ -235,17 +235,17 @@ def is_stroke(trace: Trace, ink: np.ndarray, scale: float, coverage: float, thic
         return True
     if np.median(col[have]) > thickness * scale:
         return False
-    covered = have.mean() >= coverage
-    if not covered and not (pieces > 0 and have.mean() >= pieces):
-        return False
-    if (wobble <= 0 and covered) or have.sum() < 3:
-        return True
     rows = np.arange(b.shape[0], dtype=np.float64)[:, None]
-    centre = (b * rows).sum(axis=0)[have] / col[have]
-    if covered and np.mean(np.abs(np.diff(centre))) < wobble * scale:
-        return True
-    if covered and wobble > 0:
+    if have.mean() >= coverage:
+        if wobble <= 0 or have.sum() < 3:
+            return True
+        centre = (b * rows).sum(axis=0)[have] / col[have]
+        return bool(np.mean(np.abs(np.diff(centre))) < wobble * scale)
+    if pieces <= 0 or have.mean() < pieces:
         return False
+    if have.sum() < 3:
+        return True
+    centre = (b * rows).sum(axis=0)[have] / col[have]
     xs = np.flatnonzero(have).astype(np.float64)
     fit = np.polyval(np.polyfit(xs, centre, 1), xs)
     # nine columns in ten on the line: writing on a rule keeps its letters off it

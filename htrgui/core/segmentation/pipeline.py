@@ -107,7 +107,7 @@ def first_pass(gray: np.ndarray, p: SegmentationParams) -> FirstPass:
     # smear the row profile of each vertical strip and the period is lost
     skew0 = dk.estimate_skew(ink0, p.max_skew, h0) if h0 > 0 and p.period_deskew else 0.0
     if abs(skew0) >= 1.0:
-        period = bz.line_period(dk.rotate_image(ink0.astype(np.uint8), skew0).astype(bool))
+        period = bz.line_period(dk.rotate_mask(ink0, skew0))
     else:
         period = bz.line_period(ink0)
     if period > 0 and h0 > 0:
@@ -147,16 +147,13 @@ def analyse(gray: np.ndarray, params: SegmentationParams | None = None,
         # rule climbs 4 px over 20 H), so a skewed table lost its columns. Looked for again on the whole
         # straightened ink, they are straight; those found before (straight in the scan's frame: edges,
         # folds) stay removed
-        def turn(mask: np.ndarray) -> np.ndarray:
-            return dk.rotate_image(mask.astype(np.uint8), skew).astype(bool)
-
-        raw = turn(raw)
+        raw = dk.rotate_mask(raw, skew)
         hr2, vr2 = rules(raw, scale, p)
-        ink = without_frames(raw & ~turn(hr | vr) & ~hr2 & ~vr2, scale, p)
-        vr = turn(vr) | vr2
+        ink = without_frames(raw & ~dk.rotate_mask(hr | vr, skew) & ~hr2 & ~vr2, scale, p)
+        vr = dk.rotate_mask(vr, skew) | vr2
     elif abs(skew) >= 0.25:
-        ink = dk.rotate_image(ink.astype(np.uint8), skew).astype(bool)
-        vr = dk.rotate_image(vr.astype(np.uint8), skew).astype(bool)
+        ink = dk.rotate_mask(ink, skew)
+        vr = dk.rotate_mask(vr, skew)
     else:
         skew = 0.0
     ruled = ruled or _is_ruled(vr, p.ruled_columns)
@@ -252,7 +249,7 @@ def drop_in_pictures(lines: list[ln.Line], g: np.ndarray, scale: float, skew: fl
     if not pic.any():
         return lines
     if skew:
-        pic = dk.rotate_image(pic.astype(np.uint8), skew).astype(bool)
+        pic = dk.rotate_mask(pic, skew)
     h, w = pic.shape
 
     def inside(line: ln.Line) -> float:
@@ -272,8 +269,10 @@ def find_traces(density: np.ndarray, scale: float, p: SegmentationParams, ruled:
     return ln.merge_traces(traces, p.max_gap * scale, 0.5 * scale)
 
 
-def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[int, int]) -> list[tuple[int, int]]:
-    """Working coordinates -> integer page coordinates inside the image, consecutive duplicates dropped."""
+def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[int, int],
+             dx: int = 0) -> list[tuple[int, int]]:
+    """Working coordinates -> integer page coordinates inside the image (of shape ``page``, which starts
+    ``dx`` columns into the scan: the right part of a spread), consecutive duplicates dropped."""
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if a.skew:
         pts = dk.unrotate_points(pts, shape, a.skew)
@@ -283,8 +282,8 @@ def _to_page(xy: np.ndarray, a: Analysis, shape: tuple[int, int], page: tuple[in
     pts[:, 1] = np.clip(pts[:, 1], 0, ph - 1)
     out: list[tuple[int, int]] = []
     for x, y in np.rint(pts).astype(int):
-        if not out or out[-1] != (x, y):
-            out.append((int(x), int(y)))
+        if not out or out[-1] != (x + dx, y):
+            out.append((int(x) + dx, int(y)))
     if len(out) > 2 and out[0] == out[-1]:
         out.pop()
     return out
@@ -331,12 +330,7 @@ def segment_page(image: np.ndarray, params: SegmentationParams | None = None) ->
     a_left = analyse(np.ascontiguousarray(gray[:, :x]), p)
     a_right = analyse(np.ascontiguousarray(gray[:, x:]), p)
     left = _regions(a_left, (gray.shape[0], x))
-    right = _regions(a_right, (gray.shape[0], gray.shape[1] - x))
-    for region in right:
-        region.polygon = [(px + x, py) for px, py in region.polygon]
-        for line in region.lines:
-            line.polygon = [(px + x, py) for px, py in line.polygon]
-            line.baseline = [(px + x, py) for px, py in line.baseline]
+    right = _regions(a_right, (gray.shape[0], gray.shape[1] - x), x)
     # one hand at one size on both sides, its lines going on at the same heights: one sheet after all
     hl, hr = (a.scale / a.factor if a is not None and a.scale > 0 else 0.0 for a in (a_left, a_right))
     if min(hl, hr) > 0 and max(hl, hr) < sp.SAME_SCALE * min(hl, hr):
@@ -346,8 +340,9 @@ def segment_page(image: np.ndarray, params: SegmentationParams | None = None) ->
     return left + right
 
 
-def _regions(a: Analysis | None, page: tuple[int, int]) -> list[TextRegion]:
-    """The regions of an analysis in reading order, in the coordinates of a page of shape ``page``."""
+def _regions(a: Analysis | None, page: tuple[int, int], dx: int = 0) -> list[TextRegion]:
+    """The regions of an analysis in reading order, in the coordinates of a page of shape ``page`` that
+    starts ``dx`` columns into the scan."""
     if a is None or not a.lines:
         return []
     shape = a.ink.shape
@@ -355,8 +350,9 @@ def _regions(a: Analysis | None, page: tuple[int, int]) -> list[TextRegion]:
     for block in a.blocks:
         tls, boxes = [], []
         for i in block.lines:
-            baseline = _left_to_right(_to_page(np.stack([a.lines[i].xs, a.lines[i].ys], axis=1), a, shape, page))
-            polygon = _to_page(a.polygons[i], a, shape, page)
+            baseline = _left_to_right(_to_page(np.stack([a.lines[i].xs, a.lines[i].ys], axis=1), a, shape, page,
+                                                dx))
+            polygon = _to_page(a.polygons[i], a, shape, page, dx)
             if len(baseline) < 2 or len(polygon) < 4:
                 continue  # a speck: nothing left of it at page resolution
             tls.append(TextLine(id=new_id("l"), polygon=polygon, baseline=baseline))
