@@ -4,6 +4,8 @@ collection, printed as JSON (one object).
     python benchmarks/segmentation.py                       # every page of every collection
     python benchmarks/segmentation.py --limit 10            # the first 10 pages of each collection (quick)
     python benchmarks/segmentation.py --split test          # the general test split only
+    python benchmarks/segmentation.py --half dev            # even-indexed pages of each collection (tuning)
+    python benchmarks/segmentation.py --half confirm        # odd-indexed pages (checking what was tuned)
     python benchmarks/segmentation.py --pages poilus/batch-1/TestamentsDePoilus_will_AD78_0005-0
 
 Matching rules: see htrgui/core/segmentation/scoring.py. ``s_per_page`` is the wall time of
@@ -74,6 +76,9 @@ def pages(args: argparse.Namespace) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
     for p in chosen:
         out.setdefault(p.relative_to(DATA).parts[0], []).append(p)
+    if args.half:
+        # tuning is decided on one half of each collection and checked on the other
+        out = {c: ps[0 if args.half == "dev" else 1::2] for c, ps in out.items()}
     if args.limit:
         # spread the pages over the collection's sub-folders (hands, batches) rather than taking the first N
         out = {c: ps[:: max(1, len(ps) // args.limit)][: args.limit] for c, ps in out.items()}
@@ -84,6 +89,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=0, help="pages per collection (spread evenly)")
     ap.add_argument("--split", choices=["train", "validation", "test"], help="a split of splits.json 'general'")
+    ap.add_argument("--half", choices=["dev", "confirm"],
+                    help="even-indexed (dev) or odd-indexed (confirm) pages of each collection, in sorted order")
     ap.add_argument("--pages", nargs="*", help="page paths relative to ../shared/data, without extension")
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                     help="override SegmentationParams fields, e.g. --set sigma_x=2.5 max_gap=5")

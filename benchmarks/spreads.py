@@ -7,6 +7,7 @@ sees them by default (page by page where it finds a gutter), and of the spreads 
 over each collection.
 
     python benchmarks/spreads.py --pairs 8
+    python benchmarks/spreads.py --pairs 8 --half dev    # pairs of the even-indexed pages only (or confirm)
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def score_pair(a: Path, b: Path, params: SegmentationParams) -> tuple[Score, Sco
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=8, help="pairs per collection (spread evenly)")
+    ap.add_argument("--half", choices=["dev", "confirm"],
+                    help="pair only the even-indexed (dev) or odd-indexed (confirm) pages of each collection")
     args = ap.parse_args()
     if not DATA.exists():
         print(json.dumps({"error": f"{DATA} is absent"}))
@@ -73,6 +76,8 @@ def main() -> int:
         colls.setdefault(p.relative_to(DATA).parts[0], []).append(p)
     result = {}
     for coll, paths in sorted(colls.items()):
+        if args.half:
+            paths = paths[0 if args.half == "dev" else 1::2]
         pairs = list(zip(paths[0::2], paths[1::2]))
         pairs = pairs[:: max(1, len(pairs) // args.pairs)][: args.pairs]
         sums = [Score(0, 0, 0)] * 3

@@ -188,3 +188,23 @@ def test_close_typed_lines_of_a_letter_turned_askew_stay_apart(shared_data):
     the period is measured on the straightened first pass now."""
     s = _turned_score(next((shared_data / "stanford").glob("**/Lettre49.jpg")), -4.0)
     assert s.f1 >= 0.9, s
+
+
+def test_benchmark_halves_part_every_collection(shared_data):
+    """`benchmarks/segmentation.py --half dev|confirm`: the tuning half and the checking half share no page
+    and together hold every page of every collection."""
+    import argparse
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from segmentation import pages
+    finally:
+        sys.path.pop(0)
+    ask = dict(pages=None, split=None, limit=0)
+    every = pages(argparse.Namespace(half=None, **ask))
+    dev = pages(argparse.Namespace(half="dev", **ask))
+    confirm = pages(argparse.Namespace(half="confirm", **ask))
+    for coll, paths in every.items():
+        assert not set(dev[coll]) & set(confirm[coll])
+        assert sorted(dev[coll] + confirm[coll]) == sorted(paths)
+        assert 0 <= len(dev[coll]) - len(confirm[coll]) <= 1
