@@ -5,6 +5,8 @@
 writes train.npz (general/train pages), val.npz (all general/validation pages), val-subset.npz (a
 few validation pages of every collection, for cheap validation during training), test.npz
 (general/test) and synthetic.npz (lines rendered from ../shared/fonts and ../shared/text word lists).
+Training and validation texts (train, val, val-subset, synthetic) are put into the training convention
+(htrgui.core.training.conventions); test and adaptation lines keep their ground truth as written.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import json
 import time
 from pathlib import Path
 
+from htrgui.core.training.conventions import normalise
 from htrgui.core.training.data import LineSet, load_lineset
 from htrgui.core.paths import shared_dir  # noqa: E402
 from htrgui.core.training.synthetic import load_fonts, load_words, synthetic_lines
 
-WORD_LISTS = {"words-french.txt": 0.6, "words-american-english.txt": 0.25, "words-ngerman.txt": 0.05,
+# The real lines are nearly all French; synthetic lines carry most of the English (and the other languages).
+WORD_LISTS = {"words-american-english.txt": 0.5, "words-french.txt": 0.3, "words-ngerman.txt": 0.1,
               "words-italian.txt": 0.05, "words-spanish.txt": 0.05}
+NORMALISED = ("train", "val", "val-subset")
 
 
 def subset_pages(pages: list[str], per_collection: int) -> list[str]:
@@ -38,7 +43,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--out", default=".cache/lines")
-    ap.add_argument("--synthetic", type=int, default=4000)
+    ap.add_argument("--synthetic", type=int, default=8000)
     ap.add_argument("--val-pages-per-collection", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
@@ -52,6 +57,10 @@ def main() -> None:
                         ("val-subset", subset_pages(splits["general"]["validation"], args.val_pages_per_collection)),
                         ("adapt", splits["adaptation"]["adapt"]), ("adapt-test", splits["adaptation"]["test"])):
         lines = load_lineset([str(data / (p + ".xml")) for p in pages])
+        if name in NORMALISED:
+            keep = [i for i, t in enumerate(lines.texts) if normalise(t)]
+            lines = lines.subset(keep)
+            lines.texts = [normalise(t) for t in lines.texts]
         lines.save(out / f"{name}.npz")
         print(f"{name}: {len(pages)} pages, {len(lines)} lines, {time.time() - t0:.0f} s", flush=True)
     fonts = load_fonts(Path(args.shared) / "fonts")
@@ -60,7 +69,7 @@ def main() -> None:
         words = load_words(Path(args.shared) / "text" / lst)
         n = int(args.synthetic * share)
         for j, (img, text) in enumerate(synthetic_lines(fonts, words=words, count=n, seed=args.seed + i)):
-            synth.add(img, text, f"synthetic/{lst}/{j // 20}")
+            synth.add(img, normalise(text), f"synthetic/{lst}/{j // 20}")
     synth.save(out / "synthetic.npz")
     print(f"synthetic: {len(synth)} lines, {time.time() - t0:.0f} s", flush=True)
 

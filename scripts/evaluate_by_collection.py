@@ -1,6 +1,11 @@
 """CER/WER of a model on a split of ../shared/data, overall and per collection, with ``htrgui evaluate``.
 
     python scripts/evaluate_by_collection.py --model models/htrconvtext-small.pt --split general/test
+    python scripts/evaluate_by_collection.py --model models/htrconvtext-small.pt --caches .cache/lines/repos
+
+With ``--caches FOLDER``: the held-out test documents of the closed-list repositories instead (the
+``*-test.npz`` line caches of scripts/build_repo_cache.py, texts in the training convention), CER/WER per
+repository and their mean, greedy decoding as in validation.
 
 Runs ``htrgui evaluate --per-file`` once over the split's pages and sums the per-page edit counts by
 collection (the first folder of each page path), so every figure is a micro average like the CLI's.
@@ -27,8 +32,11 @@ def main() -> int:
     ap.add_argument("--split", default="general/test", help="KEY/SUBKEY of splits.json")
     ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--limit", type=int, help="only the first N pages (a quick check)")
+    ap.add_argument("--caches", help="a folder of *-test.npz caches: evaluate those instead of a split")
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more htrgui evaluate options")
     args = ap.parse_args()
+    if args.caches:
+        return evaluate_caches(args.model, Path(args.caches))
     data = Path(args.shared) / "data"
     listing = json.loads((data / "splits.json").read_text(encoding="utf-8"))
     for key in args.split.split("/"):
@@ -51,6 +59,26 @@ def main() -> int:
         c: {"cer": round(s["char_edits"] / max(1, s["chars"]), 4), "wer": round(s["word_edits"] / max(1, s["words"]), 4),
             **s} for c, s in sorted(sums.items())}}
     print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def evaluate_caches(model_path: str, folder: Path) -> int:
+    import torch
+
+    from htrgui.core.training import modelio
+    from htrgui.core.training.data import LineSet
+    from htrgui.core.training.validate import evaluate_lines
+
+    model, codec, _ = modelio.load(model_path)
+    out = {}
+    for cache in sorted(folder.glob("*-test.npz")):
+        lines = LineSet.load(cache)
+        r = evaluate_lines(model, codec, lines, torch.device("cpu"))
+        out[cache.name.removesuffix("-test.npz")] = {"cer": round(r["cer"], 4), "wer": round(r["wer"], 4),
+                                                     "lines": len(lines), "pages": len(lines.page_names())}
+        print(cache.name, out[cache.name.removesuffix("-test.npz")], file=sys.stderr, flush=True)
+    mean = {k: round(sum(v[k] for v in out.values()) / max(1, len(out)), 4) for k in ("cer", "wer")}
+    print(json.dumps({"model": model_path, "caches": str(folder), "mean": mean, "repositories": out}))
     return 0
 
 

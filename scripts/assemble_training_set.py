@@ -1,0 +1,68 @@
+"""Join the line caches into the shipped model's training and validation sets, in one convention.
+
+    python scripts/build_line_cache.py --shared ../shared --out .cache/lines         # ../shared/data + synthetic
+    python scripts/build_repo_cache.py --repos repos --out .cache/lines/repos        # the closed list
+    python scripts/assemble_training_set.py --lines .cache/lines                     # -> train-all, val-all
+
+train-all.npz: general/train of ../shared/data, every repository's training documents and the synthetic
+lines; val-all.npz: all of general/validation and every repository's validation documents (selection is made
+on it, never on test). The alphabet is the one the convention implies (conventions.implied_alphabet over the
+training text): lines with a rarer character are left out and counted. Prints a JSON report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from htrgui.core.training.conventions import MIN_COUNT, implied_alphabet, normalise, usable  # noqa: E402
+from htrgui.core.training.data import LineSet  # noqa: E402
+
+
+def source_of(page: str) -> str:
+    """Collection a line's page belongs to ('poilus', 'timeus', 'synthetic', ...), for the report."""
+    parts = Path(page).parts
+    if "data" in parts and "shared" in parts:
+        return parts[parts.index("data") + 1]
+    return parts[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", default=".cache/lines")
+    ap.add_argument("--min-count", type=int, default=MIN_COUNT)
+    args = ap.parse_args()
+    lines = Path(args.lines)
+    repos = sorted((lines / "repos").glob("*-train.npz"))
+    train = LineSet.load(lines / "train.npz")
+    for p in repos:
+        train.extend(LineSet.load(p))
+    train.extend(LineSet.load(lines / "synthetic.npz"))
+    val = LineSet.load(lines / "val.npz")
+    for p in sorted((lines / "repos").glob("*-validation.npz")):
+        val.extend(LineSet.load(p))
+    # the caches already hold normalised text; normalising again is a no-op that guards older caches
+    train.texts = [normalise(t) for t in train.texts]
+    val.texts = [normalise(t) for t in val.texts]
+    alphabet = implied_alphabet(train.texts, args.min_count)
+    report = {"alphabet": "".join(sorted(alphabet)), "alphabet_size": len(alphabet), "min_count": args.min_count}
+    for name, ls in (("train", train), ("val", val)):
+        keep = [i for i, t in enumerate(ls.texts) if usable(t, alphabet)]
+        kept_set = set(keep)
+        dropped = Counter(c for i, t in enumerate(ls.texts) if i not in kept_set for c in t if c not in alphabet)
+        kept = ls.subset(keep)
+        kept.save(lines / f"{name}-all.npz")
+        by_source = Counter(source_of(p) for p in kept.pages)
+        report[name] = {"lines": len(kept), "dropped_lines": len(ls) - len(kept),
+                        "dropped_for": "".join(c for c, _ in dropped.most_common(40)),
+                        "by_source": dict(sorted(by_source.items()))}
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
