@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, help="stop after this many validations without improvement")
     p.add_argument("--resume", action="store_true", help="continue from MODEL.train/last.pt")
     p.add_argument("--seed", type=int, default=123)
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                   help="arithmetic of training: auto takes bf16 on GPUs and CPUs that have it, else fp32")
     p.add_argument("--threads", type=int, help="CPU threads for torch (1 is fastest when other jobs share the CPU)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--update-bn", action="store_true",
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                       max_steps=args.max_steps, max_minutes=args.max_minutes, device=args.device,
                       lr=args.lr or (3e-4 if args.base else 1e-3), warmup_steps=args.warmup_steps,
                       batch_columns=args.batch_columns, sam=args.sam, val_every_minutes=args.val_every,
-                      patience=args.patience, seed=args.seed, freeze=args.freeze,
+                      patience=args.patience, seed=args.seed, freeze=args.freeze, precision=args.precision,
                       freeze_bn=bool(args.base) and not args.update_bn,
                       augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     meta = {"train_data": list(args.train), "val_data": list(args.val or []), "command": " ".join(sys.argv)}

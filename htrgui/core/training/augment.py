@@ -15,7 +15,10 @@ import numpy as np
 
 
 def projective(img: np.ndarray, rng: np.random.Generator, amount: float = 8.0) -> np.ndarray:
-    """Random perspective: corners move horizontally or vertically by up to ``amount`` px; size is kept."""
+    """Random perspective: corners move horizontally or vertically by up to ``amount`` px.
+
+    The warp goes onto a canvas that holds all four moved corners (so no ascender, descender or first or
+    last letter is cut off), which is then scaled back to the input height, aspect ratio kept."""
     h, w = img.shape
     horizontal = rng.random() < 0.5
     dw, dh = (amount, 0.0) if horizontal else (0.0, amount)
@@ -23,9 +26,18 @@ def projective(img: np.ndarray, rng: np.random.Generator, amount: float = 8.0) -
     jitter = np.stack([rng.uniform(-dw, dw, 4) if dw else np.zeros(4),
                        rng.uniform(-dh, dh, 4) if dh else np.zeros(4)], axis=1).astype(np.float32)
     dst = src + jitter
+    # the canvas holds the crop's own frame and every moved corner: corners moved inwards leave white as
+    # before, corners moved outwards enlarge it instead of being cut off
+    dst -= np.minimum(dst.min(axis=0), 0)
+    cw = int(np.ceil(max(dst[:, 0].max(), w - 1))) + 1
+    ch = int(np.ceil(max(dst[:, 1].max(), h - 1))) + 1
     m = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                               borderValue=255)
+    out = cv2.warpPerspective(img, m, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=255)
+    if ch == h:
+        return out
+    new_w = max(8, int(round(cw * h / ch)))
+    return cv2.resize(out, (new_w, h), interpolation=cv2.INTER_AREA if ch > h else cv2.INTER_LINEAR)
 
 
 def morphology(img: np.ndarray, rng: np.random.Generator, max_kernel: int = 2) -> np.ndarray:

@@ -59,6 +59,8 @@ class TrainConfig:
     checkpoint_every_minutes: float = 5.0
     patience: int | None = None       # validations without improvement before stopping early
     device: str = "auto"
+    precision: str = "auto"           # "auto": bf16 autocast where the hardware has it (benchmarks/training.py)
+    channels_last: bool | None = None  # None: on a CPU training in bf16, where oneDNN's convolutions run faster
     freeze_bn: bool = False           # fine-tuning: tiny batches would corrupt the BatchNorm statistics
     freeze: str = "none"              # "front": stem + first stage fixed, "backbone": only encoder + head learn
     distill_weight: float = 1.0
@@ -110,6 +112,37 @@ def _optimizer_step(wrapped: nn.Module, opt, sam: SAM | None, scaler, cfg: Train
         scaler.update()
         opt.zero_grad(set_to_none=True)
     return loss, parts
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """"fp32", "bf16" or "fp16" for ``device``. ``auto`` takes bf16 on a CUDA GPU that has it (else fp16 with
+    loss scaling) and on a CPU with native bf16 arithmetic (AVX-512 BF16 / AMX), where it is the fastest
+    setting measured by benchmarks/training.py; fp32 elsewhere."""
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise HtrError(f"unknown precision {precision!r}: auto, fp32, bf16 or fp16")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and cpu_has_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes in bf16 natively (AVX-512 BF16 or AMX; emulated bf16 is slower than fp32).
+    Read from Linux's /proc/cpuinfo; elsewhere False (fp32), which is always correct, only slower."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def autocast_for(device: torch.device, precision: str):
+    """The autocast context of ``precision`` ("fp32": none)."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 
 def pick_device(name: str) -> torch.device:
@@ -206,6 +239,11 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
 
     model, codec, base_meta, teacher_model, new_chars = _setup_model(train_set, cfg, base, teacher)
     model.to(device)
+    precision = resolve_precision(device, cfg.precision)
+    channels_last = cfg.channels_last if cfg.channels_last is not None else \
+        (device.type == "cpu" and precision == "bf16")
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     if teacher_model is not None:
         teacher_model.to(device).eval()
     ids = [modelio.encode(codec, t) for t in train_set.texts]
@@ -228,6 +266,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
 
     step, epoch, pos, best_cer, history = 0, 0, 0, math.inf, []
     initial_cer = None
+    warmup_end = None  # run fraction where the warm-up ended: the cosine decays from there, not from 0
     spent = 0.0  # seconds trained before this session (resume)
     sdir = state_dir(out)
     if resume and (sdir / "last.pt").is_file():
@@ -243,14 +282,13 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
         set_rng_state(st["rng"], np_rng, py_rng)
         step, epoch, pos, best_cer = st["step"], st["epoch"], st["pos"], st["best_cer"]
         initial_cer, spent, history = st.get("initial_cer"), st.get("spent", 0.0), st.get("history", [])
+        warmup_end = st.get("warmup_end")
     wrapped: nn.Module = trainable
     if world > 1:
         wrapped = nn.parallel.DistributedDataParallel(
             trainable, device_ids=[device.index] if device.type == "cuda" else None)
-    amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
     # fp16 needs loss scaling; SAM's two backward passes per step do not fit GradScaler's protocol
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16 and not cfg.sam)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and precision == "fp16" and not cfg.sam)
 
     def eval_model() -> nn.Module:
         return ema.module if ema is not None else model
@@ -269,6 +307,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             "optimizer": (sam or opt).state_dict(), "ema": ema.state_dict() if ema is not None else None,
             "rng": rng_state(np_rng, py_rng), "step": step, "epoch": epoch, "pos": pos, "best_cer": best_cer,
             "initial_cer": initial_cer, "spent": spent + time.monotonic() - t0, "history": history,
+            "warmup_end": warmup_end,
             "codec": modelio.characters(codec), "model_config": model.config.to_dict(),
         }, sdir / "last.pt")
 
@@ -297,7 +336,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     val_cer, bad_vals, losses, stop_reason = None, 0, [], "done"
     yield Progress(step, total_steps, "training", {"lines": len(images), "dropped": dropped, "world": world,
                    "new_chars": "".join(new_chars), "params":
-                   sum(p.numel() for p in model.parameters()), "device": str(device), "initial_cer": initial_cer})
+                   sum(p.numel() for p in model.parameters()), "device": str(device), "precision": precision,
+                   "initial_cer": initial_cer})
 
     def fraction() -> float:
         parts = []
@@ -319,7 +359,9 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
                 n_batches = len(batches)
             idx = batches[pos]
             pos += 1
-            lr = cosine_lr(fraction(), step, cfg.lr, cfg.warmup_steps, cfg.min_lr)
+            if warmup_end is None and step >= cfg.warmup_steps:
+                warmup_end = fraction()
+            lr = cosine_lr(fraction(), step, cfg.lr, cfg.warmup_steps, cfg.min_lr, warmup_fraction=warmup_end)
             for group in opt.param_groups:
                 group["lr"] = lr
             wrapped.train()
@@ -330,13 +372,15 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             batch_imgs = [augment(images[i], np_rng, cfg.augment) for i in idx]
             x, w = collate(batch_imgs)
             x, w = x.to(device), w.to(device)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             tgts = [targets[i] for i in idx]
             t_logits = None
             if teacher_model is not None:
                 with torch.no_grad():
                     t_logits = teacher_model(x, w)[0]
             loss, parts = _optimizer_step(wrapped, opt, sam, scaler, cfg, (x, w, tgts, cfg, t_logits),
-                                          lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp))
+                                          lambda: autocast_for(device, precision))
             if ema is not None:
                 ema.update(model)
             step += 1
