@@ -171,3 +171,193 @@ def beam_search(probs: np.ndarray, codec: Codec, beam_width: int = 8, lexicon: f
     best = max(beams.items(), key=lambda kv: _logadd(kv[1][0], kv[1][1]) + kv[1][2] + word_cost(kv[0]))[0]
     ids = list(best)
     return _finish(codec, ids, align_confidences(probs, ids), probs)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The batched prefix beam search with a character language model (what the engine uses)
+
+#: Measured defaults (docs/recognition.md: chosen on general/validation pages, never on test pages).
+DEFAULT_BEAM = 8
+DEFAULT_LM_WEIGHT = 0.7
+DEFAULT_INSERTION_BONUS = 0.5
+#: A frame whose blank posterior is at least this is read as blank for every prefix (the other paths together
+#: weigh less than 1 - BLANK_SKIP); a frame's characters under CHAR_MIN never start a prefix.
+BLANK_SKIP = 0.999
+CHAR_MIN = 1e-3
+MAX_CANDIDATES = 6
+
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def beam_search_batch(probs: np.ndarray, lengths: Iterable[int], codec: Codec, *, beam_width: int = DEFAULT_BEAM,
+                      lm=None, lm_weight: float = DEFAULT_LM_WEIGHT,
+                      insertion_bonus: float = DEFAULT_INSERTION_BONUS, blank_skip: float = BLANK_SKIP,
+                      char_min: float = CHAR_MIN, max_candidates: int = MAX_CANDIDATES) -> list[Decoded]:
+    """CTC prefix beam search over a batch of posteriors ``probs`` (B, T, C), line ``b`` using its first
+    ``lengths[b]`` frames, scored by ``log P_ctc + lm_weight * log P_lm + insertion_bonus * characters``
+    (``lm``: a :class:`~htrgui.core.recognition.lm.MixedLM`, or None for the acoustic score alone).
+
+    All lines and beams advance together, one frame at a time, in numpy. Frames where the blank is nearly
+    certain (``blank_skip``) are not searched: every prefix just ends in a blank there. Only the
+    ``max_candidates`` likeliest characters of a frame (at least ``char_min``) can extend a prefix.
+
+    Character confidences: the highest posterior of the character over the frames it was read on (as greedy
+    decoding gives it), times how much the language model moved the frame's posterior towards it at the frame
+    where it was appended (``P(c) L(c)^w / sum_c' P(c') L(c')^w`` over ``P(c)``, capped at 1): a character the
+    language model chose against the frames is less certain than one both agree on. A beam of width 1 without
+    a language model is best-path (greedy) decoding.
+    """
+    lengths = [int(n) for n in lengths]
+    bsz = len(lengths)
+    if bsz == 0:
+        return []
+    if beam_width <= 1 and lm is None:
+        return [greedy(probs[b, :n], codec) for b, n in enumerate(lengths)]
+    K = max(1, int(beam_width))
+    C = probs.shape[2]
+    M = max(1, min(int(max_candidates), C - 1))
+    # ---- the frames worth searching, per line, packed to the front
+    T = probs.shape[1]
+    in_line = np.arange(T)[None, :] < np.array(lengths)[:, None]
+    active = in_line & (probs[:, :, BLANK] < blank_skip)
+    n_act = active.sum(axis=1)
+    S = int(n_act.max()) if bsz else 0
+    order = np.argsort(~active, axis=1, kind="stable")[:, :max(S, 1)]      # active frame indices first, in order
+    act_t = np.where(np.arange(max(S, 1))[None, :] < n_act[:, None], order, -1)
+    prev_t = np.concatenate([np.full((bsz, 1), -1), act_t[:, :-1]], axis=1)
+    fold = (act_t - prev_t > 1) & (act_t >= 0)                              # a skipped blank frame before this one
+    P = np.take_along_axis(probs, np.maximum(act_t, 0)[:, :, None], axis=1).astype(np.float64)  # (B, S, C)
+    logP = np.log(np.maximum(P, 1e-30))
+    cands = np.argpartition(-P[:, :, 1:], M - 1, axis=2)[:, :, :M] + 1 if C - 1 > M else \
+        np.broadcast_to(np.arange(1, C), (bsz, max(S, 1), C - 1)).copy()
+    M = cands.shape[2]
+    cand_p = np.take_along_axis(P, cands, axis=2)
+    cand_ok = cand_p >= char_min
+    # ---- beams
+    NEG = -np.inf
+    lpb = np.full((bsz, K), NEG)
+    lpb[:, 0] = 0.0
+    lpnb = np.full((bsz, K), NEG)
+    lms = np.zeros((bsz, K))
+    last = np.zeros((bsz, K), dtype=np.int64)
+    hsh = np.zeros((bsz, K), dtype=np.uint64)
+    node = np.full((bsz, K), -1, dtype=np.int64)
+    use_lm = lm is not None
+    maps = lm.for_alphabet(codec.chars) if use_lm else None
+    nc = len(lm.components) if use_lm else 0
+    lmst = np.repeat(lm.initial(bsz)[:, None, :], K, axis=1) if use_lm else None
+    # nodes of the prefix tree: parent, class, best frame posterior, language-model factor
+    cap = bsz * K * M * max(S, 1) + 1
+    n_parent = np.empty(cap, dtype=np.int64)
+    n_cls = np.empty(cap, dtype=np.int64)
+    n_conf = np.empty(cap)
+    n_rho = np.empty(cap)
+    n_used = 0
+    rows = np.arange(bsz)[:, None]
+    for s in range(S):
+        live = (s < n_act)[:, None]                                         # (B, 1): this line still has frames
+        f = fold[:, s][:, None]
+        if f.any():
+            lpb = np.where(f, np.logaddexp(lpb, lpnb), lpb)
+            lpnb = np.where(f, NEG, lpnb)
+        lp = logP[:, s]                                                     # (B, C)
+        tot = np.logaddexp(lpb, lpnb)
+        s_lpb = tot + lp[:, :1]
+        s_lpnb = np.where(last > 0, lpnb + lp[rows, last], NEG)
+        c = cands[:, s]                                                     # (B, M)
+        pc = lp[rows, c]
+        e_lpnb = np.where(c[:, None, :] == last[:, :, None], lpb[:, :, None], tot[:, :, None]) + pc[:, None, :]
+        e_ok = cand_ok[:, s][:, None, :] & np.isfinite(tot)[:, :, None] & live[:, :, None]
+        if use_lm:
+            q_cls = np.broadcast_to(c[:, None, :], (bsz, K, M)).reshape(bsz * K, M)
+            lm_lp = lm.score(lmst.reshape(-1, nc), q_cls, maps).reshape(bsz, K, M).astype(np.float64)
+            e_lms = lms[:, :, None] + lm_weight * lm_lp + insertion_bonus
+            # how far the language model moves this frame's posterior towards each candidate
+            w = np.exp(lm_weight * lm_lp) * cand_p[:, s][:, None, :]
+            rho = w / np.maximum(w.sum(axis=2, keepdims=True), 1e-300) * \
+                cand_p[:, s].sum(axis=1)[:, None, None] / np.maximum(cand_p[:, s][:, None, :], 1e-300)
+        else:
+            e_lms = np.broadcast_to(lms[:, :, None] + insertion_bonus, (bsz, K, M))
+            rho = np.ones((bsz, K, M))
+        e_hash = hsh[:, :, None] * _HASH_MUL + (c[:, None, :].astype(np.uint64) + np.uint64(1))
+        # an extension that is already a beam (prefix + c exists): its paths join that beam's
+        e_ok_f = e_ok.reshape(bsz, K * M)
+        same = (e_hash.reshape(bsz, K * M)[:, :, None] == hsh[:, None, :]) & e_ok_f[:, :, None] \
+            & np.isfinite(tot)[:, None, :] & (node >= 0)[:, None, :]
+        joined = same.any(axis=1)                                           # (B, K) stays that receive an extension
+        if joined.any():
+            src = same.argmax(axis=1)
+            s_lpnb = np.where(joined, np.logaddexp(s_lpnb, e_lpnb.reshape(bsz, K * M)[rows, src]),
+                              s_lpnb)
+            e_ok_f = e_ok_f & ~same.any(axis=2)
+        stay_score = np.where(np.isfinite(tot), np.logaddexp(s_lpb, s_lpnb) + lms, NEG)
+        ext_score = np.where(e_ok_f, e_lpnb.reshape(bsz, K * M) + e_lms.reshape(bsz, K * M), NEG)
+        allsc = np.concatenate([stay_score, ext_score], axis=1)
+        if allsc.shape[1] > K:
+            pick = np.argpartition(-allsc, K - 1, axis=1)[:, :K]
+        else:
+            pick = np.broadcast_to(np.arange(allsc.shape[1]), (bsz, allsc.shape[1]))
+        picked = allsc[rows, pick]
+        is_ext = (pick >= K) & np.isfinite(picked) & live
+        beam_i = np.where(pick >= K, (pick - K) // M, pick)
+        cand_m = np.where(pick >= K, (pick - K) % M, 0)
+        new_lpb = np.where(pick >= K, NEG, s_lpb[rows, np.minimum(pick, K - 1)])
+        new_lpnb = np.where(pick >= K, e_lpnb.reshape(bsz, K * M)[rows, np.maximum(pick - K, 0)],
+                            s_lpnb[rows, np.minimum(pick, K - 1)])
+        new_lms = np.where(pick >= K, e_lms.reshape(bsz, K * M)[rows, np.maximum(pick - K, 0)],
+                           lms[rows, np.minimum(pick, K - 1)])
+        ext_cls = c[rows, cand_m]
+        new_last = np.where(pick >= K, ext_cls, last[rows, beam_i])
+        new_hash = np.where(pick >= K, e_hash.reshape(bsz, K * M)[rows, np.maximum(pick - K, 0)],
+                            hsh[rows, beam_i])
+        parent_node = node[rows, beam_i]
+        new_node = parent_node.copy()
+        # the repeated character of a kept beam: its best frame posterior may rise
+        stay_rep = (pick < K) & np.isfinite(picked) & (new_last > 0) & (parent_node >= 0) & live
+        if stay_rep.any():
+            pr = P[:, s][rows, new_last]
+            at = parent_node[stay_rep]
+            n_conf[at] = np.maximum(n_conf[at], pr[stay_rep])
+        n_new = int(is_ext.sum())
+        if n_new:
+            ids = np.arange(n_used, n_used + n_new)
+            new_node[is_ext] = ids
+            n_parent[ids] = parent_node[is_ext]
+            n_cls[ids] = ext_cls[is_ext]
+            n_conf[ids] = cand_p[:, s][rows, cand_m][is_ext]
+            n_rho[ids] = rho.reshape(bsz, K * M)[rows, np.maximum(pick - K, 0)][is_ext]
+            n_used += n_new
+        if use_lm:
+            st = lmst[rows, beam_i]
+            if is_ext.any():
+                adv = lm.advance(st[is_ext], ext_cls[is_ext], maps)
+                st[is_ext] = adv
+            new_lmst = st
+        # lines without frames left keep their beams
+        keep = ~live
+        lpb = np.where(keep, lpb, np.where(np.isfinite(picked), new_lpb, NEG))
+        lpnb = np.where(keep, lpnb, np.where(np.isfinite(picked), new_lpnb, NEG))
+        lms = np.where(keep, lms, new_lms)
+        last = np.where(keep, last, new_last)
+        hsh = np.where(keep, hsh, new_hash)
+        node = np.where(keep, node, new_node)
+        if use_lm:
+            lmst = np.where(keep[:, :, None], lmst, new_lmst)
+    # ---- the end of the line
+    final = np.logaddexp(lpb, lpnb) + lms
+    if use_lm:
+        end = lm.score(lmst.reshape(-1, nc), np.full(bsz * K, -1), maps).reshape(bsz, K)
+        final = final + lm_weight * end
+    best = np.argmax(np.where(np.isfinite(final), final, NEG), axis=1)
+    out: list[Decoded] = []
+    for b in range(bsz):
+        ids, confs = [], []
+        k = int(node[b, best[b]])
+        while k >= 0:
+            ids.append(int(n_cls[k]))
+            confs.append(float(min(1.0, n_conf[k] * n_rho[k])))
+            k = int(n_parent[k])
+        ids.reverse()
+        confs.reverse()
+        out.append(_finish(codec, ids, confs, probs[b, :lengths[b]]))
+    return out

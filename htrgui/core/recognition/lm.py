@@ -1,0 +1,476 @@
+"""A character n-gram language model for CTC decoding: interpolated modified Kneser-Ney, built from text.
+
+Keyed by characters, never by a model's class ids, so one language model serves every model whose alphabet
+shares its characters (a retrained model with a larger alphabet included). A line is ``<s> c1 ... cm </s>``;
+characters outside the model's vocabulary are ``<unk>``, which only ever gets the uniform floor's share.
+
+Stored in backoff form (as ARPA files are): every n-gram seen keeps its interpolated log probability, every
+context its backoff weight, so ``P(c | h) = p(h c)`` when ``h c`` was seen, else ``bow(h) * P(c | h')``
+(``h'``: ``h`` without its first character). Pruned n-grams get their context's backoff weight recomputed, so
+the probabilities of every context still sum to one. All n-grams of all orders sit in one sorted table of
+64-bit keys (order in the top 4 bits, then one ``bits``-wide field per symbol), and a batch of queries is one
+``searchsorted`` over all orders at once: the decoder asks thousands of questions per frame.
+
+Files are ``.npz`` (numpy, ``allow_pickle=False``) with a JSON header naming the format and version; nothing in
+them is executed. Building from a few thousand lines takes a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from htrgui.core.errors import HtrError
+
+FORMAT = "htrgui-char-ngram"
+VERSION = 1
+#: What a language model file is called beside its recognition model: ``NAME.pt`` -> ``NAME.lm.npz``.
+SUFFIX = ".lm.npz"
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+SPECIALS = ("", "<s>", "</s>", "<unk>")
+_ORDER_SHIFT = 60
+DEFAULT_ORDER = 7
+
+
+class LanguageModelError(HtrError):
+    """A language model file that is not ours, is damaged, or a model that cannot be built."""
+
+
+def _bits_for(vocab_size: int) -> int:
+    return max(1, int(vocab_size - 1).bit_length())
+
+
+class CharNgramLM:
+    """An n-gram model over characters. Build with :meth:`from_texts`, save/load with :meth:`save`/:meth:`load`.
+
+    Decoding uses :meth:`symbols` (characters -> symbol ids), :meth:`initial_state` and :meth:`score`
+    (vectorised: arrays of states and symbols in, log probabilities and next states out). A state is the
+    last ``order - 1`` symbols packed in one ``uint64`` (0 fields before the line's start).
+    """
+
+    def __init__(self, order: int, vocab: Sequence[str], keys: np.ndarray, logp: np.ndarray,
+                 ctx_keys: np.ndarray, ctx_bow: np.ndarray, meta: dict[str, Any] | None = None) -> None:
+        self.order = int(order)
+        self.vocab = tuple(vocab)
+        self.bits = _bits_for(len(self.vocab))
+        if self.order < 1 or self.bits * self.order > _ORDER_SHIFT:
+            raise LanguageModelError(f"order {order} with {len(self.vocab)} symbols does not fit 64-bit keys")
+        self.keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        self.logp = np.ascontiguousarray(logp, dtype=np.float32)
+        self.ctx_keys = np.ascontiguousarray(ctx_keys, dtype=np.uint64)
+        self.ctx_bow = np.ascontiguousarray(ctx_bow, dtype=np.float32)
+        self.meta = dict(meta or {})
+        self._index = {c: i for i, c in enumerate(self.vocab) if i > UNK}
+        self._sym_cache: dict[tuple[str, ...], np.ndarray] = {}
+        b = self.bits
+        self._b = np.uint64(b)
+        self._sym_mask = np.uint64((1 << b) - 1)
+        self._state_mask = np.uint64((1 << (b * (self.order - 1))) - 1)
+        ks = range(1, self.order + 1)
+        self._ctx_masks = np.array([(1 << (b * (k - 1))) - 1 for k in ks], dtype=np.uint64)
+        self._first_shift = np.array([b * max(k - 2, 0) for k in ks], dtype=np.uint64)
+        self._order_bits = np.array([k << _ORDER_SHIFT for k in ks], dtype=np.uint64)
+        self._ctx_order_bits = np.array([j << _ORDER_SHIFT for j in range(1, self.order)], dtype=np.uint64)
+        self._ctx_lengths = np.arange(1, self.order)
+        # one open-addressing hash table of n-grams (order k in the top bits) and contexts (order 8 + length)
+        self._table = _HashTable(np.concatenate([self.keys, self.ctx_keys + np.uint64(8 << _ORDER_SHIFT)]),
+                                 np.concatenate([self.logp, self.ctx_bow]))
+        self._ctx_flag = np.array([(8 + j) << _ORDER_SHIFT for j in range(1, self.order)], dtype=np.uint64)
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        """Number of n-grams stored (all orders)."""
+        return len(self.keys)
+
+    def symbol(self, char: str) -> int:
+        return self._index.get(char, UNK)
+
+    def symbols(self, chars: Sequence[str]) -> np.ndarray:
+        """Symbol ids of a model's alphabet, with a leading entry for the CTC blank (``PAD``, never queried)."""
+        key = tuple(chars)
+        out = self._sym_cache.get(key)
+        if out is None:
+            out = np.array([PAD] + [self.symbol(c) for c in key], dtype=np.uint64)
+            self._sym_cache[key] = out
+        return out
+
+    def initial_state(self, n: int = 1) -> np.ndarray:
+        """States of ``n`` empty lines (just after ``<s>``)."""
+        return np.full(n, BOS if self.order > 1 else 0, dtype=np.uint64)
+
+    def advance(self, states: np.ndarray, syms: np.ndarray) -> np.ndarray:
+        """States after appending ``syms``."""
+        if self.order == 1:
+            return np.zeros_like(states)
+        return ((states << np.uint64(self.bits)) | syms.astype(np.uint64)) & self._state_mask
+
+    def score(self, states: np.ndarray, syms: np.ndarray) -> np.ndarray:
+        """Natural log ``P(sym | state)``: ``states`` (Q,), ``syms`` (Q,) or (Q, M) (M symbols after each state)."""
+        states = np.asarray(states, dtype=np.uint64).ravel()
+        syms = np.asarray(syms, dtype=np.uint64)
+        flat = syms.ndim == 1
+        if flat:
+            syms = syms[:, None]
+        n, q_n, m = self.order, len(states), syms.shape[1]
+        ctx = states[:, None] & self._ctx_masks[None, :]            # context of length k-1 for orders k = 1..n
+        # a context of length k-1 exists only when its oldest field is a symbol (not before the line start) and
+        # the model has seen it; its backoff weights are looked up once per state, not once per symbol
+        known = ((states[:, None] >> self._first_shift[None, :]) & self._sym_mask) != 0
+        known[:, 0] = True
+        bow_tail = np.zeros((q_n, n + 1), dtype=np.float32)         # [:, j] = sum of bows of lengths >= j
+        if n > 1:
+            value, found = self._table.get((self._ctx_flag[None, :] | ctx[:, 1:]).ravel())
+            found = found.reshape(q_n, n - 1) & known[:, 1:]
+            known[:, 1:] = found
+            bow = np.where(found, value.reshape(q_n, n - 1), np.float32(0))
+            bow_tail[:, 1:n] = np.cumsum(bow[:, ::-1], axis=1)[:, ::-1]
+        # n-grams: only where their context is known (an n-gram with an unseen context cannot exist)
+        q = self._order_bits[None, None, :] | (ctx[:, None, :] << self._b) | syms[:, :, None]
+        ask = np.broadcast_to(known[:, None, :], q.shape)
+        value = np.zeros(q.shape, dtype=np.float32)
+        hit = np.zeros(q.shape, dtype=bool)
+        v, f = self._table.get(q[ask])
+        value[ask], hit[ask] = v, f
+        # the longest order found (the unigram always is: every vocabulary symbol has one) and the backoff
+        # weights of the longer contexts
+        best = n - 1 - np.argmax(hit[:, :, ::-1], axis=2)            # (Q, M): order found - 1
+        logp = np.take_along_axis(value, best[:, :, None], axis=2)[:, :, 0]
+        logp = logp + np.take_along_axis(bow_tail, best + 1, axis=1)
+        return logp[:, 0] if flat else logp
+
+    def line_logprob(self, text: str) -> float:
+        """Natural log probability of a whole line (``</s>`` included)."""
+        state = self.initial_state(1)
+        total = 0.0
+        for sym in [self.symbol(c) for c in text] + [EOS]:
+            s = np.array([sym], dtype=np.uint64)
+            total += float(self.score(state, s)[0])
+            state = self.advance(state, s)
+        return total
+
+    def distribution(self, history: str) -> dict[str, float]:
+        """``P(symbol | history)`` for every symbol that can follow (``</s>`` and ``<unk>`` included)."""
+        state = self.initial_state(1)
+        for c in history:
+            state = self.advance(state, np.array([self.symbol(c)], dtype=np.uint64))
+        syms = np.arange(EOS, len(self.vocab), dtype=np.uint64)
+        p = np.exp(self.score(np.repeat(state, len(syms)), syms).astype(np.float64))
+        return {self.vocab[int(s)]: float(v) for s, v in zip(syms, p)}
+
+    def describe(self) -> dict[str, Any]:
+        per_order = np.bincount((self.keys >> np.uint64(_ORDER_SHIFT)).astype(np.int64), minlength=self.order + 1)
+        return {"kind": FORMAT, "order": self.order, "vocabulary": len(self.vocab) - len(SPECIALS),
+                "ngrams": int(len(self.keys)), "ngrams_per_order": [int(x) for x in per_order[1:]],
+                **{k: v for k, v in self.meta.items() if k != "vocab"}}
+
+    # ------------------------------------------------------------------------------------------ build
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], order: int = DEFAULT_ORDER, *, prune: int = 0,
+                   max_vocab: int | None = None, meta: dict[str, Any] | None = None) -> "CharNgramLM":
+        """Count the lines of ``texts`` (NFC, white space folded) and smooth with interpolated modified Kneser-Ney.
+
+        ``prune``: n-grams of order 3 and more seen at most this many times (raw counts) are dropped (their
+        probability then comes from the backoff, renormalised). ``max_vocab`` keeps the commonest characters
+        (the rest become ``<unk>``); by default as many as fit the key width for ``order``.
+        """
+        from htrgui.core.recognition.codec import normalize
+
+        lines = [t for t in (normalize(x) for x in texts) if t]
+        counts: Counter[str] = Counter()
+        for t in lines:
+            counts.update(t)
+        limit = (1 << (_ORDER_SHIFT // max(order, 1))) - len(SPECIALS)
+        if max_vocab is not None:
+            limit = min(limit, max_vocab)
+        chars = sorted(c for c, _ in counts.most_common(limit))
+        vocab = SPECIALS + tuple(chars)
+        bits = _bits_for(len(vocab))
+        index = {c: i + len(SPECIALS) for i, c in enumerate(chars)}
+        # one token stream: <s> line </s> <s> line </s> ...
+        total = sum(len(t) + 2 for t in lines)
+        tokens = np.empty(total, dtype=np.uint64)
+        start = np.empty(total, dtype=np.int64)                  # position of each token's line start
+        pos = 0
+        for t in lines:
+            n = len(t) + 2
+            tokens[pos] = BOS
+            tokens[pos + 1: pos + n - 1] = [index.get(c, UNK) for c in t]
+            tokens[pos + n - 1] = EOS
+            start[pos: pos + n] = pos
+            pos += n
+        info = {"lines": len(lines), "characters": int(sum(len(t) for t in lines)), "prune": prune,
+                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **dict(meta or {})}
+        return cls._build(tokens, start, order, vocab, bits, prune, info)
+
+    @classmethod
+    def _build(cls, tokens: np.ndarray, start: np.ndarray, order: int, vocab: tuple[str, ...], bits: int,
+               prune: int, info: dict[str, Any]) -> "CharNgramLM":
+        b = np.uint64(bits)
+        positions = np.arange(len(tokens))
+        target = tokens != BOS
+        # raw counts of every order: key of the k symbols ending at each position (first symbol most significant)
+        uniq: list[np.ndarray] = [np.zeros(0, np.uint64)]
+        raw: list[np.ndarray] = [np.zeros(0, np.int64)]
+        key = np.zeros(len(tokens), dtype=np.uint64)
+        for k in range(1, order + 1):
+            back = positions - (k - 1)
+            valid = target & (back >= start)
+            key = key | (tokens[np.clip(back, 0, None)] << (b * np.uint64(k - 1)))
+            u, c = np.unique(key[valid], return_counts=True)
+            uniq.append(u)
+            raw.append(c.astype(np.int64))
+        masks = [np.uint64((1 << (bits * j)) - 1) for j in range(order + 1)]
+        vsize = len(vocab) - 2                                   # symbols that can be predicted: not PAD, not <s>
+        # tables[k] = (n-gram keys of order k, their probabilities, contexts (order k-1) and backoff weights)
+        tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for k in range(1, order + 1):
+            u = uniq[k]
+            if k == order:
+                adj = raw[k].copy()
+            else:
+                # continuation counts: distinct symbols seen before; n-grams starting with <s> keep raw counts
+                su, sc = np.unique(uniq[k + 1] & masks[k], return_counts=True)
+                adj = np.zeros(len(u), dtype=np.int64)
+                adj[np.searchsorted(u, su)] = sc
+                starts_bos = (u >> (b * np.uint64(k - 1))) == BOS
+                adj[starts_bos] = raw[k][starts_bos]
+            d1, d2, d3 = _discounts(adj)
+            disc = np.where(adj >= 3, d3, np.where(adj == 2, d2, d1))
+            ctx = u >> b if k > 1 else np.zeros(len(u), np.uint64)
+            cu, cinv = np.unique(ctx, return_inverse=True)
+            tot = np.bincount(cinv, weights=adj)
+            gamma = np.bincount(cinv, weights=disc) / tot
+            own = (adj - disc) / tot[cinv]
+            if k == 1:
+                # every predictable symbol gets a unigram (one never seen: the uniform floor only)
+                allsyms = np.arange(EOS, len(vocab), dtype=np.uint64)
+                p = np.full(len(allsyms), gamma[0] / vsize)
+                p[np.searchsorted(allsyms, u)] += own
+                tables[1] = (allsyms, p, np.zeros(0, np.uint64), np.zeros(0))
+                continue
+            p = own + gamma[cinv] * _backoff_prob(tables, u & masks[k - 1], k - 1, b, masks)
+            keep = raw[k] > prune if (prune and k >= 3) else np.ones(len(u), dtype=bool)
+            u_k, p_k, c_k = u[keep], p[keep], ctx[keep]
+            # each context's backoff weight: the mass its kept n-grams leave, over what the lower order gives the
+            # other symbols (without pruning this is exactly the interpolation weight gamma)
+            lower = _backoff_prob(tables, u_k & masks[k - 1], k - 1, b, masks)
+            cu, cinv = np.unique(c_k, return_inverse=True)
+            num = 1.0 - np.bincount(cinv, weights=p_k, minlength=len(cu))
+            den = 1.0 - np.bincount(cinv, weights=lower, minlength=len(cu))
+            bow = np.where((num > 1e-12) & (den > 1e-12), num / np.maximum(den, 1e-300), 1.0)
+            tables[k] = (u_k, p_k, cu, bow)
+        keys = np.concatenate([(np.uint64(k) << np.uint64(_ORDER_SHIFT)) | tables[k][0] for k in tables])
+        logp = np.concatenate([np.log(np.maximum(tables[k][1], 1e-30)) for k in tables])
+        ctx_keys = np.concatenate([np.zeros(0, np.uint64)] + [(np.uint64(k - 1) << np.uint64(_ORDER_SHIFT))
+                                                              | tables[k][2] for k in tables if k > 1])
+        ctx_bow = np.concatenate([np.zeros(0)] + [np.log(np.maximum(tables[k][3], 1e-30)) for k in tables if k > 1])
+        return cls(order, vocab, keys, logp, ctx_keys, ctx_bow, info)
+
+    # ------------------------------------------------------------------------------------------ files
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model atomically as a compressed ``.npz`` with a JSON header (keys stored as differences)."""
+        from htrgui.core.io import atomic_write_bytes
+
+        path = Path(path)
+        header = {"format": FORMAT, "format_version": VERSION, "order": self.order, "vocab": list(self.vocab),
+                  "meta": self.meta}
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf, header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), np.uint8),
+            keys=np.diff(self.keys, prepend=np.uint64(0)), logp=self.logp,
+            ctx_keys=np.diff(self.ctx_keys, prepend=np.uint64(0)), ctx_bow=self.ctx_bow)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CharNgramLM":
+        """Read a file written by :meth:`save`; :class:`LanguageModelError` naming the file and the fault otherwise."""
+        path = Path(path)
+        if not path.is_file():
+            raise LanguageModelError(f"{path}: no such language model file")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "header" not in z.files:
+                    raise LanguageModelError(f"{path}: not an htrgui language model (no header)")
+                header = json.loads(bytes(z["header"]).decode("utf-8"))
+                arrays = {k: z[k] for k in ("keys", "logp", "ctx_keys", "ctx_bow")}
+        except LanguageModelError:
+            raise
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise LanguageModelError(f"{path}: cannot read this language model: the file is truncated or damaged "
+                                     f"({exc})") from None
+        except KeyError as exc:
+            raise LanguageModelError(f"{path}: language model file lacks {exc}") from None
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise LanguageModelError(f"{path}: not an htrgui language model ({str(exc)[:200]})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise LanguageModelError(f"{path}: not an htrgui language model (no '{FORMAT}' header)")
+        version = header.get("format_version")
+        if not isinstance(version, int) or version > VERSION:
+            raise LanguageModelError(f"{path}: language model format version {version!r} is newer than this "
+                                     f"htrgui reads ({VERSION})")
+        vocab, order = header.get("vocab"), header.get("order")
+        if (not isinstance(vocab, list) or not all(isinstance(c, str) for c in vocab)
+                or tuple(vocab[:len(SPECIALS)]) != SPECIALS or not isinstance(order, int)):
+            raise LanguageModelError(f"{path}: bad language model header")
+        keys = np.cumsum(arrays["keys"].astype(np.uint64), dtype=np.uint64)
+        ctx_keys = np.cumsum(arrays["ctx_keys"].astype(np.uint64), dtype=np.uint64)
+        if (len(keys) != len(arrays["logp"]) or len(ctx_keys) != len(arrays["ctx_bow"])
+                or np.any(keys[1:] <= keys[:-1]) or np.any(ctx_keys[1:] <= ctx_keys[:-1])
+                or not np.all(np.isfinite(arrays["logp"])) or not np.all(np.isfinite(arrays["ctx_bow"]))):
+            raise LanguageModelError(f"{path}: language model tables are inconsistent (damaged file?)")
+        try:
+            lm = cls(order, vocab, keys, arrays["logp"], ctx_keys, arrays["ctx_bow"], header.get("meta") or {})
+        except LanguageModelError as exc:
+            raise LanguageModelError(f"{path}: {exc}") from None
+        unigrams = (keys >> np.uint64(_ORDER_SHIFT)) == 1
+        if int(unigrams.sum()) != len(vocab) - 2:
+            raise LanguageModelError(f"{path}: language model lacks unigrams (damaged file?)")
+        lm.meta.setdefault("path", str(path))
+        return lm
+
+
+class _HashTable:
+    """uint64 keys (never 0) -> float32 values, open addressing with linear probing, looked up in batches."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        size = 1 << max(4, int(2 * len(keys)).bit_length())
+        self.mask = np.uint64(size - 1)
+        self.shift = np.uint64(64 - (size.bit_length() - 1))
+        self.keys = np.zeros(size, dtype=np.uint64)
+        self.values = np.zeros(size, dtype=np.float32)
+        slot = self._home(keys)
+        todo = np.arange(len(keys))
+        self.max_probe = 0
+        probe = 0
+        while len(todo):
+            at = (slot[todo] + np.uint64(probe)) & self.mask
+            free = self.keys[at] == 0
+            # of the keys wanting one free slot, the first takes it
+            cand = todo[free]
+            at_f = at[free]
+            _, first = np.unique(at_f, return_index=True)
+            placed = cand[first]
+            self.keys[at_f[first]] = keys[placed]
+            self.values[at_f[first]] = values[placed]
+            done = np.zeros(len(keys), dtype=bool)
+            done[placed] = True
+            todo = todo[~done[todo]]
+            self.max_probe = probe
+            probe += 1
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return (keys * np.uint64(0x9E3779B97F4A7C15)) >> self.shift
+
+    def get(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values, found) of the keys ``q`` (values 0 where not found)."""
+        slot = self._home(q)
+        value = np.zeros(len(q), dtype=np.float32)
+        found = np.zeros(len(q), dtype=bool)
+        todo = np.arange(len(q))
+        for probe in range(self.max_probe + 1):
+            at = (slot[todo] + np.uint64(probe)) & self.mask
+            k = self.keys[at]
+            hit = k == q[todo]
+            if hit.any():
+                value[todo[hit]] = self.values[at[hit]]
+                found[todo[hit]] = True
+            todo = todo[~hit & (k != 0)]
+            if not len(todo):
+                break
+        return value, found
+
+
+def _backoff_prob(tables: dict, q: np.ndarray, k: int, b: np.uint64, masks: list) -> np.ndarray:
+    """``P(w | h)`` of order-``k`` sequences ``q`` (= h w) by backoff through the finished ``tables``."""
+    out = np.empty(len(q), dtype=np.float64)
+    todo = np.arange(len(q))
+    factor = np.ones(len(q))
+    cur = q
+    for j in range(k, 0, -1):
+        u, pj, cu, bw = tables[j]
+        at = np.searchsorted(u, cur).clip(max=len(u) - 1)
+        hit = u[at] == cur
+        out[todo[hit]] = factor[hit] * pj[at[hit]]
+        miss = ~hit
+        if not miss.any():
+            return out
+        todo, cur, factor = todo[miss], cur[miss], factor[miss]
+        if len(cu):
+            ctx = cur >> b
+            at = np.searchsorted(cu, ctx).clip(max=len(cu) - 1)
+            factor = factor * np.where(cu[at] == ctx, bw[at], 1.0)
+        cur = cur & masks[j - 1]
+    raise LanguageModelError("a symbol has no unigram")
+
+
+def _discounts(adj: np.ndarray) -> tuple[float, float, float]:
+    """Modified Kneser-Ney discounts D1, D2, D3+ from the counts of counts (Chen & Goodman), kept in range."""
+    n = [int(np.count_nonzero(adj == i)) for i in (1, 2, 3, 4)]
+    if min(n) == 0:  # too little text to estimate them: the usual values
+        return (0.5, 1.0, 1.5)
+    y = n[0] / (n[0] + 2 * n[1])
+    d1 = 1 - 2 * y * n[1] / n[0]
+    d2 = 2 - 3 * y * n[2] / n[1]
+    d3 = 3 - 4 * y * n[3] / n[2]
+    return (float(np.clip(d1, 0.05, 1.0)), float(np.clip(d2, 0.05, 2.0)), float(np.clip(d3, 0.05, 3.0)))
+
+
+class MixedLM:
+    """Linear interpolation of character LMs (the shipped one, the project's, a user's text), queried by class id.
+
+    ``P(c | h) = sum_i w_i P_i(c | h)``; each component keeps its own state (its last ``order - 1`` symbols),
+    so the state of a line is one ``uint64`` per component.
+    """
+
+    def __init__(self, components: Sequence[tuple[CharNgramLM, float]]) -> None:
+        comps = [(lm, float(w)) for lm, w in components if w > 0]
+        if not comps:
+            raise LanguageModelError("a mixture needs at least one language model with a positive weight")
+        total = sum(w for _, w in comps)
+        self.components = [lm for lm, _ in comps]
+        self.weights = [w / total for _, w in comps]
+        self._logw = np.log(np.array(self.weights, dtype=np.float32))
+        self._maps: dict[tuple[str, ...], list[np.ndarray]] = {}
+
+    def for_alphabet(self, chars: Sequence[str]) -> list[np.ndarray]:
+        key = tuple(chars)
+        maps = self._maps.get(key)
+        if maps is None:
+            maps = self._maps[key] = [lm.symbols(key) for lm in self.components]
+        return maps
+
+    def initial(self, n: int) -> np.ndarray:
+        """(n, components) states of empty lines."""
+        return np.stack([lm.initial_state(n) for lm in self.components], axis=1)
+
+    def score(self, states: np.ndarray, classes: np.ndarray, maps: list[np.ndarray]) -> np.ndarray:
+        """Log ``P(class | state)`` for (Q, components) states and (Q,) or (Q, M) class ids (0 = blank is never
+        asked); ``classes`` of -1 ask for the end of the line."""
+        out = None
+        for i, lm in enumerate(self.components):
+            syms = np.where(classes < 0, np.uint64(EOS), maps[i][np.maximum(classes, 0)]).astype(np.uint64)
+            lp = lm.score(states[:, i], syms)
+            if len(self.components) == 1:
+                return lp
+            lp = lp + self._logw[i]
+            out = lp if out is None else np.logaddexp(out, lp)
+        return out
+
+    def advance(self, states: np.ndarray, classes: np.ndarray, maps: list[np.ndarray]) -> np.ndarray:
+        return np.stack([lm.advance(states[:, i], maps[i][classes]) for i, lm in enumerate(self.components)], axis=1)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{**lm.describe(), "weight": round(w, 4)} for lm, w in zip(self.components, self.weights)]
