@@ -20,7 +20,8 @@ from torch import nn
 
 from htrgui.core.document import Page, TextLine
 from htrgui.core.recognition.checkpoint import LoadedModel, load_checkpoint
-from htrgui.core.recognition.decode import Decoded, beam_search, greedy_from_best
+from htrgui.core.recognition.decode import (DEFAULT_INSERTION_BONUS, DEFAULT_LM_WEIGHT, Decoded, beam_search,
+                                            beam_search_batch, greedy_from_best)
 from htrgui.core.recognition.linecrop import crop_line
 from htrgui.core.recognition.preprocess import batch_lines, width_buckets
 
@@ -34,6 +35,8 @@ class LineResult:
     confidence: float
     char_confidences: list[float] = field(default_factory=list)
     error: str = ""
+    #: Best-path (greedy) text of the same posteriors, when the recogniser was asked to compare (``evaluate``).
+    greedy_text: str | None = None
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -84,7 +87,11 @@ class Recognizer:
 
     def __init__(self, model: LoadedModel | str | Path | None = None, *, device: str = "auto",
                  batch_size: int | None = None, beam_width: int = 1, lexicon: frozenset[str] | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, lm=None, lm_weight: float = DEFAULT_LM_WEIGHT,
+                 insertion_bonus: float = DEFAULT_INSERTION_BONUS, compare_greedy: bool = False) -> None:
+        """``lm``: a :class:`~htrgui.core.recognition.lm.MixedLM` (see ``lm.decoding_lm``) for the batched beam
+        search of ``beam_width``; without one, width 1 is greedy decoding. ``lexicon`` without ``lm`` keeps the
+        word-list beam search. ``compare_greedy`` also fills ``LineResult.greedy_text`` (same forward pass)."""
         if isinstance(model, LoadedModel):
             # the caller may go on training this model: fold BatchNorm in a copy, not in theirs
             import copy
@@ -116,6 +123,11 @@ class Recognizer:
         self.pad_multiple = model.config.width_multiple * (1 if self.device.type == "cpu" else 4)
         self.beam_width = beam_width
         self.lexicon = lexicon
+        self.lm = lm
+        self.lm_weight = lm_weight
+        self.insertion_bonus = insertion_bonus
+        self.compare_greedy = compare_greedy
+        self._last_greedy: list[str] | None = None
 
     @property
     def source(self) -> str:
@@ -144,7 +156,18 @@ class Recognizer:
 
     def decode_batch(self, images: list[np.ndarray]) -> list[Decoded]:
         """Decoded text of a batch of line images."""
-        if self.beam_width > 1 or self.lexicon:
+        if self.lm is not None or (self.beam_width > 1 and not self.lexicon):
+            probs, lengths = self._forward(images)
+            probs = probs.cpu().numpy()
+            lengths = lengths.tolist()
+            out = beam_search_batch(probs, lengths, self.codec, beam_width=self.beam_width, lm=self.lm,
+                                    lm_weight=self.lm_weight, insertion_bonus=self.insertion_bonus)
+            if self.compare_greedy:
+                from htrgui.core.recognition.decode import greedy
+
+                self._last_greedy = [greedy(probs[i, :n], self.codec).text for i, n in enumerate(lengths)]
+            return out
+        if self.lexicon:
             return [beam_search(p, self.codec, max(self.beam_width, 2), self.lexicon)
                     for p in self.probabilities(images)]
         probs, lengths = self._forward(images)
@@ -173,8 +196,11 @@ class Recognizer:
         max_pixels = self.batch_size * 1024 if self.device.type == "cpu" else None
         for group in width_buckets(widths, self.batch_size, max_pixels):
             idx = [valid[g] for g in group]
-            for i, d in zip(idx, self.decode_batch([chunk[i][1] for i in idx])):
+            self._last_greedy = None
+            for n, (i, d) in enumerate(zip(idx, self.decode_batch([chunk[i][1] for i in idx]))):
                 done[i] = LineResult(chunk[i][0], d.text, d.confidence, d.char_confidences)
+                if self.compare_greedy:
+                    done[i].greedy_text = self._last_greedy[n] if self._last_greedy is not None else d.text
         for i, (line_id, _) in enumerate(chunk):
             yield done.get(i) or LineResult(line_id, "", 0.0, [], error="no usable line geometry")
 

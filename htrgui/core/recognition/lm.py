@@ -474,3 +474,151 @@ class MixedLM:
 
     def describe(self) -> list[dict[str, Any]]:
         return [{**lm.describe(), "weight": round(w, 4)} for lm, w in zip(self.components, self.weights)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Which language model a recognition uses
+
+#: Weight of the project's own language model (its verified lines) against the shipped one, at full strength;
+#: it grows with the project's text as ``chars / (chars + PROJECT_HALF_CHARS)`` (measured: docs/recognition.md).
+PROJECT_WEIGHT = 0.5
+PROJECT_HALF_CHARS = 2000
+#: Weight of a user's text (word list or any plain text) added to the shipped model.
+TEXT_WEIGHT = 0.3
+#: Order of the language models built on the fly (project lines, a user's text).
+PROJECT_ORDER = 7
+LM_CHOICES = ("none", "model", "project")
+
+
+def lm_path_for(model_path: str | os.PathLike) -> Path:
+    """Where the language model of a model file lives: ``NAME.pt`` -> ``NAME.lm.npz`` beside it."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + SUFFIX)
+
+
+def model_lm_path(model_path: str | os.PathLike | None) -> Path | None:
+    """The language model of a model: the one beside it, else the shipped default's (a fine-tune of the
+    shipped model writes the same language); None when neither exists."""
+    if model_path is not None:
+        beside = lm_path_for(model_path)
+        if beside.is_file():
+            return beside
+    from htrgui.core.paths import bundled_models_dir
+    from htrgui.core.recognition.library import DEFAULT_MODEL
+
+    shipped = lm_path_for(bundled_models_dir() / DEFAULT_MODEL)
+    return shipped if shipped.is_file() else None
+
+
+_LOADED: dict[tuple[str, float], CharNgramLM] = {}
+
+
+def load_cached(path: str | os.PathLike) -> CharNgramLM:
+    """:meth:`CharNgramLM.load`, kept in memory per file and modification time (the shipped model is read once)."""
+    path = Path(path)
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime)
+    except OSError:
+        return CharNgramLM.load(path)
+    lm = _LOADED.get(key)
+    if lm is None:
+        lm = CharNgramLM.load(path)
+        _LOADED.clear()
+        _LOADED[key] = lm
+    return lm
+
+
+def text_lines(path: str | os.PathLike) -> list[str]:
+    """Training lines of a plain-text file (UTF-8): its lines; a word list (one word a line) is joined into
+    lines of a dozen words, so the model also learns how words meet at spaces."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LanguageModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if data[:4] == b"PK\x03\x04":
+        raise LanguageModelError(f"{path}: not a plain-text file (a zip or .npz archive)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise LanguageModelError(f"{path}: neither an htrgui language model nor UTF-8 text") from None
+    if "\x00" in text:
+        raise LanguageModelError(f"{path}: neither an htrgui language model nor UTF-8 text (binary data)")
+    lines = [" ".join(x.split()) for x in text.splitlines()]
+    lines = [x for x in lines if x]
+    if lines and sum(" " not in x for x in lines) >= 0.9 * len(lines):
+        lines = [" ".join(lines[i:i + 12]) for i in range(0, len(lines), 12)]
+    return lines
+
+
+def verified_texts(pages: Iterable) -> list[str]:
+    """The texts of the verified lines of pages (``Page`` objects)."""
+    return [line.text for page in pages for line in page.lines() if line.status == "verified" and line.text.strip()]
+
+
+def project_lm(texts: Sequence[str]) -> CharNgramLM | None:
+    """A language model of a project's verified lines (None when there are none)."""
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        return None
+    return CharNgramLM.from_texts(texts, order=PROJECT_ORDER, meta={"source": "verified lines"})
+
+
+def project_weight(lm: CharNgramLM) -> float:
+    chars = int(lm.meta.get("characters", 0))
+    return PROJECT_WEIGHT * chars / (chars + PROJECT_HALF_CHARS)
+
+
+def decoding_lm(choice: str | os.PathLike | None, model_path: str | os.PathLike | None = None, *,
+                project_texts: Sequence[str] | None = None, extra_text: str | os.PathLike | None = None
+                ) -> MixedLM | None:
+    """The language model a recognition uses.
+
+    ``choice``: ``none`` (no language model), ``model`` (the one shipped with the model), ``project`` (that one
+    mixed with a model of ``project_texts``, the verified lines), or a file: an htrgui language model (used
+    alone) or a plain-text file (a word list or any text), mixed with the model's. ``extra_text`` adds a
+    text file to any choice but ``none``.
+
+    Raises:
+        LanguageModelError: the file is not a language model nor text, or the model has no language model.
+    """
+    if choice is None or str(choice) == "none":
+        return None
+    choice = str(choice)
+    components: list[tuple[CharNgramLM, float]] = []
+
+    def base() -> CharNgramLM:
+        path = model_lm_path(model_path)
+        if path is None:
+            raise LanguageModelError("this model has no language model (no .lm.npz beside it, and the shipped "
+                                     "one is not installed); use --lm none or --lm FILE")
+        return load_cached(path)
+
+    if choice in ("model", "project"):
+        components.append((base(), 1.0))
+        if choice == "project" and project_texts:
+            own = project_lm(project_texts)
+            if own is not None:
+                w = project_weight(own)
+                components = [(lm, (1 - w) * cw) for lm, cw in components] + [(own, w)]
+    else:
+        path = Path(choice)
+        if not path.is_file():
+            raise LanguageModelError(f"{path}: no such language model or text file (--lm takes none, model, "
+                                     "project or a file)")
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PK\x03\x04" or path.name.endswith(SUFFIX):
+            components.append((load_cached(path), 1.0))
+        else:
+            components += [(base(), 1.0 - TEXT_WEIGHT), (_text_lm(path), TEXT_WEIGHT)]
+    if extra_text is not None:
+        components = [(lm, (1 - TEXT_WEIGHT) * w) for lm, w in components] + [(_text_lm(extra_text), TEXT_WEIGHT)]
+    return MixedLM(components)
+
+
+def _text_lm(path: str | os.PathLike) -> CharNgramLM:
+    lines = text_lines(path)
+    if not lines:
+        raise LanguageModelError(f"{path}: the text file is empty")
+    return CharNgramLM.from_texts(lines, order=PROJECT_ORDER, meta={"source": Path(path).name})
