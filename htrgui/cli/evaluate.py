@@ -1,7 +1,9 @@
 """``htrgui evaluate``: recognise the lines of ground-truth PAGE/ALTO files and report CER and WER.
 
 Micro-averaged over all lines (NFC, white space folded, see ``htrgui.core.metrics``); the JSON summary is
-the last line on stdout, per-file figures go before it.
+the last line on stdout, per-file figures go before it. The summary's top-level figures are those of the
+decoding asked for (by default the beam search with the model's language model); ``greedy`` holds best-path
+decoding of the same posteriors, side by side.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.progress import Progress, StderrReporter
 
     files = xml_files(args.inputs)
-    recognizer = make_recognizer(args)
+    recognizer = make_recognizer(args, compare_greedy=True)
     total = ErrorRates()
+    greedy_total = ErrorRates()
     report = StderrReporter()
     skipped = 0
     for n, path in enumerate(files):
@@ -71,10 +74,14 @@ def run(args: argparse.Namespace) -> int:
         for result in recognizer.recognize_lines(pairs):
             rates.add(result.text, truth[result.line_id])
             total.add(result.text, truth[result.line_id])
+            greedy_total.add(result.greedy_text if result.greedy_text is not None else result.text,
+                             truth[result.line_id])
         if args.per_file:
             print(json.dumps({"file": str(path), **rates.as_dict()}, ensure_ascii=False))
         report(Progress(n + 1, len(files), path.name, {"cer": total.cer}))
+    decoding = ("greedy" if recognizer.lm is None and recognizer.beam_width <= 1 and not recognizer.lexicon
+                else f"beam {recognizer.beam_width}" + (f" + lm {args.lm}" if recognizer.lm is not None else ""))
     summary = {"model": recognizer.loaded.name, "files": len(files) - skipped, "skipped_files": skipped,
-               **total.as_dict()}
+               "decoding": decoding, **total.as_dict(), "greedy": greedy_total.as_dict()}
     print(json.dumps(summary, ensure_ascii=False))
     return 2 if skipped == len(files) else 0

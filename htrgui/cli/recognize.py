@@ -24,9 +24,20 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="lines per batch (default: 8 on CPU, 64 on GPU)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads (default: all cores; fewer leaves room for other work)")
-    p.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (default 1: greedy decoding)")
+    p.add_argument("--lm", default="model", metavar="none|model|project|FILE",
+                   help="language model for the beam search: none (greedy decoding unless --beam is given), model "
+                        "(the one shipped beside the model; the default), project (that one mixed with the verified "
+                        "lines of the PAGE files in the inputs' folders), or a file: an htrgui language model "
+                        "(.lm.npz, used alone) or a plain-text file or word list, mixed with the model's")
+    p.add_argument("--beam", type=int, default=None, metavar="N",
+                   help="beam width (default: 8 with a language model, else 1 = greedy decoding)")
+    p.add_argument("--lm-weight", type=float, default=None, metavar="W",
+                   help="weight of the language model's log probability (default 0.7)")
+    p.add_argument("--insertion-bonus", type=float, default=None, metavar="B",
+                   help="score added per character, against the LM's preference for short lines (default 0.5)")
     p.add_argument("--lexicon", type=Path, default=None, metavar="FILE",
-                   help="word list (one word per line) the beam search favours; implies --beam 8 if not set")
+                   help="word list (one word per line): with a language model its words are mixed into it; with "
+                        "--lm none the beam search favours them (implies --beam 8)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,26 +48,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def make_recognizer(args: argparse.Namespace):
+def project_texts(inputs: list[Path]) -> list[str]:
+    """Verified line texts of the PAGE files in the inputs' folders (an image's ``page/`` folder for scans)."""
+    from htrgui.core.errors import HtrError
+    from htrgui.core.io import read_document
+    from htrgui.core.recognition.lm import verified_texts
+
+    folders = []
+    for path in inputs:
+        folder = path.parent if path.suffix.lower() in XML_SUFFIXES else path.parent / "page"
+        if folder.is_dir() and folder not in folders:
+            folders.append(folder)
+    pages = []
+    for folder in folders:
+        for xml in sorted(folder.glob("*.xml")):
+            try:
+                pages.append(read_document(xml))
+            except HtrError:
+                continue
+    return verified_texts(pages)
+
+
+def make_recognizer(args: argparse.Namespace, compare_greedy: bool = False):
     """A :class:`Recognizer` from the shared options."""
     from htrgui.core.errors import HtrError
-    from htrgui.core.recognition.decode import load_lexicon
+    from htrgui.core.recognition import decode
     from htrgui.core.recognition.engine import Recognizer
+    from htrgui.core.recognition.library import resolve_model
+    from htrgui.core.recognition.lm import decoding_lm
 
-    lexicon = None
-    beam = args.beam
-    if args.lexicon is not None:
-        try:
-            lexicon = load_lexicon(args.lexicon.read_text(encoding="utf-8").splitlines())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise HtrError(f"{args.lexicon}: cannot read the word list ({exc})") from None
-        beam = max(beam, 8)
     if args.batch_size is not None and args.batch_size < 1:
         raise HtrError("--batch-size must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise HtrError("--threads must be at least 1")
-    return Recognizer(args.model, device=args.device, batch_size=args.batch_size, beam_width=beam, lexicon=lexicon,
-                      threads=args.threads)
+    if args.beam is not None and args.beam < 1:
+        raise HtrError("--beam must be at least 1")
+    model_path = resolve_model(args.model)
+    choice = str(args.lm)
+    texts = project_texts(list(args.inputs)) if choice == "project" else None
+    if args.lexicon is not None and not args.lexicon.is_file():
+        raise HtrError(f"{args.lexicon}: cannot read the word list (no such file)")
+    lexicon = None
+    if choice == "none":
+        lm = None
+        if args.lexicon is not None:
+            try:
+                lexicon = decode.load_lexicon(args.lexicon.read_text(encoding="utf-8").splitlines())
+            except (OSError, UnicodeDecodeError) as exc:
+                raise HtrError(f"{args.lexicon}: cannot read the word list ({exc})") from None
+        beam = args.beam or (8 if lexicon else 1)
+    else:
+        lm = decoding_lm(choice, model_path, project_texts=texts, extra_text=args.lexicon)
+        beam = args.beam or decode.DEFAULT_BEAM
+    return Recognizer(model_path, device=args.device, batch_size=args.batch_size, beam_width=beam, lexicon=lexicon,
+                      threads=args.threads, lm=lm,
+                      lm_weight=decode.DEFAULT_LM_WEIGHT if args.lm_weight is None else args.lm_weight,
+                      insertion_bonus=(decode.DEFAULT_INSERTION_BONUS if args.insertion_bonus is None
+                                       else args.insertion_bonus),
+                      compare_greedy=compare_greedy)
 
 
 def pages_of(path: Path):
@@ -129,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             print(f"htrgui recognize: error: {exc}", file=sys.stderr)
     report(Progress(len(args.inputs), len(args.inputs), "done", {"lines": lines_done}), force=True)
+    how = (f"beam {recognizer.beam_width} with the language model ({args.lm})" if recognizer.lm is not None
+           else "greedy decoding" if recognizer.beam_width <= 1 and not recognizer.lexicon else
+           f"beam {recognizer.beam_width}")
     print(f"htrgui recognize: {written} page(s) written to {args.output}, {lines_done} lines read with "
-          f"{recognizer.loaded.name} on {recognizer.device}", file=sys.stderr)
+          f"{recognizer.loaded.name} on {recognizer.device}, {how}", file=sys.stderr)
     return 2 if failed else 0

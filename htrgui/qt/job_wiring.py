@@ -63,15 +63,20 @@ def segment_pages(tasks: list[PageTask], params=None):
     return run
 
 
-def recognize_pages(tasks: list[PageTask], model: str, device: str = "auto"):
-    """A job factory: recognise each page's lines and yield a :class:`RecognitionResult` per page."""
+def recognize_pages(tasks: list[PageTask], model: str, device: str = "auto", language_model: str = "none",
+                    verified: tuple[list[str], list[Path]] = ([], [])):
+    """A job factory: recognise each page's lines and yield a :class:`RecognitionResult` per page.
+
+    ``language_model``: ``project``, ``model`` or ``none`` (settings.LANGUAGE_MODELS); ``verified``: the project's
+    verified line texts of the pages in memory, and the PAGE files of the others (read in the worker)."""
 
     def run(token: CancelToken):
         from htrgui.core.imaging import load_image
-        from htrgui.qt.recognition_adapter import load_recognizer, recognize_lines
+        from htrgui.qt.recognition_adapter import load_recognizer, project_texts, recognize_lines
 
         yield Progress(0, len(tasks), "Loading the model")
-        recognizer, model_id = load_recognizer(model, device)
+        texts = project_texts(*verified) if language_model == "project" else None
+        recognizer, model_id = load_recognizer(model, device, language_model, texts)
         total_lines = sum(len(t.lines) for t in tasks)
         done = 0
         for task in tasks:
@@ -207,10 +212,30 @@ class JobWiring(QObject):
         self.last_report = {}
         self._settle_memory()
         self._project = self.session.project
-        self._worker = self.runner.run("Recognising", recognize_pages(tasks, self.model_name(), self.settings.device),
+        choice = getattr(self.settings, "language_model", "project")
+        verified = self._verified() if choice == "project" else ([], [])
+        self._worker = self.runner.run("Recognising", recognize_pages(tasks, self.model_name(), self.settings.device,
+                                                                      choice, verified),
                         on_item=self._apply_recognition, on_finished=self._report_recognition,
                         on_cancelled=self._report_recognition)
         return True
+
+    def _verified(self) -> tuple[list[str], list[Path]]:
+        """What the project's language model learns from: verified lines of the pages in memory (as edited now)
+        and the PAGE files of the pages not loaded."""
+        from htrgui.core.recognition.lm import verified_texts
+
+        texts: list[str] = []
+        files: list[Path] = []
+        project = self.session.project
+        for i, entry in enumerate(self.session.entries):
+            if self.session.loaded(i):
+                texts += verified_texts([self.session.page(i)])
+            elif project is not None:
+                source = project.source_xml(entry)
+                if source is not None:
+                    files.append(source)
+        return texts, files
 
     def _apply_recognition(self, result: object) -> None:
         if not isinstance(result, RecognitionResult) or self._stopped():

@@ -13,8 +13,13 @@ from htrgui.core.document import TextLine
 from htrgui.core.progress import CancelToken
 
 
-def load_recognizer(model: str, device: str = "auto"):
+def load_recognizer(model: str, device: str = "auto", language_model: str = "none",
+                    project_texts: list[str] | None = None):
     """(recognizer, model id) for a model name or path ("" = the shipped default).
+
+    ``language_model``: ``project`` (the shipped language model mixed with one of ``project_texts``, the
+    project's verified lines, built here in a few tens of milliseconds), ``model`` or ``none`` (greedy). A model
+    without a language model is read greedily rather than not at all.
 
     One core is left to the window: on a small CPU, torch on every core makes the interface stutter.
 
@@ -23,11 +28,37 @@ def load_recognizer(model: str, device: str = "auto"):
     """
     import os
 
+    from htrgui.core.recognition.decode import DEFAULT_BEAM
     from htrgui.core.recognition.engine import Recognizer
+    from htrgui.core.recognition.library import resolve_model
+    from htrgui.core.recognition.lm import LanguageModelError, decoding_lm
 
     threads = max(1, (os.cpu_count() or 2) - 1)
-    recognizer = Recognizer(model or None, device=device, threads=threads)
+    path = resolve_model(model or None)
+    lm = None
+    if language_model != "none":
+        try:
+            lm = decoding_lm(language_model, path, project_texts=project_texts)
+        except LanguageModelError:
+            lm = None
+    recognizer = Recognizer(path, device=device, threads=threads, lm=lm,
+                            beam_width=DEFAULT_BEAM if lm is not None else 1)
     return recognizer, recognizer.source
+
+
+def project_texts(texts: list[str], files: list) -> list[str]:
+    """The verified line texts given, and those of the PAGE files named (pages the window has not loaded)."""
+    from htrgui.core.errors import HtrError
+    from htrgui.core.io import read_document
+    from htrgui.core.recognition.lm import verified_texts
+
+    out = list(texts)
+    for path in files:
+        try:
+            out += verified_texts([read_document(path)])
+        except HtrError:
+            continue
+    return out
 
 
 def recognize_lines(recognizer, gray: np.ndarray, lines: list[TextLine],

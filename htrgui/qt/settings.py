@@ -22,6 +22,9 @@ from htrgui.core.paths import user_config_dir
 SCHEMA_VERSION = 1
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("system", "light", "dark")
+#: How recognition decodes: with the shipped language model and the project's verified lines (``project``),
+#: with the shipped language model only (``model``), or greedily without one (``none``).
+LANGUAGE_MODELS = ("project", "model", "none")
 MAX_RECENT = 10
 
 #: Characters of medieval and early modern manuscripts that keyboards lack (MUFI abbreviations among them).
@@ -44,6 +47,8 @@ class Settings:
     device: str = "auto"
     #: Name or path of the recognition model, "" for the shipped default.
     default_model: str = ""
+    #: Language model of the beam search (see LANGUAGE_MODELS): by default the project's corrections teach it.
+    language_model: str = "project"
     #: Editor font; "" lets Qt choose the system's default font.
     font_family: str = ""
     font_size: int = 14
@@ -83,6 +88,8 @@ def _valid(name: str, value: Any) -> bool:
         return value in DEVICES
     if name == "theme":
         return value in THEMES
+    if name == "language_model":
+        return value in LANGUAGE_MODELS
     if name == "font_size":
         return isinstance(value, int) and not isinstance(value, bool) and 4 <= value <= 96
     if name == "remember_lines":

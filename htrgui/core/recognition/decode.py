@@ -201,11 +201,14 @@ def beam_search_batch(probs: np.ndarray, lengths: Iterable[int], codec: Codec, *
     certain (``blank_skip``) are not searched: every prefix just ends in a blank there. Only the
     ``max_candidates`` likeliest characters of a frame (at least ``char_min``) can extend a prefix.
 
-    Character confidences: the highest posterior of the character over the frames it was read on (as greedy
-    decoding gives it), times how much the language model moved the frame's posterior towards it at the frame
-    where it was appended (``P(c) L(c)^w / sum_c' P(c') L(c')^w`` over ``P(c)``, capped at 1): a character the
-    language model chose against the frames is less certain than one both agree on. A beam of width 1 without
-    a language model is best-path (greedy) decoding.
+    Character confidences come from the search's posterior: the highest posterior of the character over the
+    frames it was read on (as greedy decoding gives it), times the factor by which the language model changed
+    the frame's posterior of it where it was appended (``P(c) L(c)^w / sum_c' P(c') L(c')^w`` over the same
+    without the LM), when that factor is below 1. So a character the language model chose against the frames,
+    or one it found unlikely, is flagged as uncertain; where frames and LM agree the confidence is the frames'.
+    (Measured on general/validation: of the characters read wrong, 47 % get a confidence under 0.5, against
+    36 % with greedy decoding; docs/recognition.md.) A beam of width 1 without a language model is best-path
+    (greedy) decoding.
     """
     lengths = [int(n) for n in lengths]
     bsz = len(lengths)
@@ -355,7 +358,7 @@ def beam_search_batch(probs: np.ndarray, lengths: Iterable[int], codec: Codec, *
         k = int(node[b, best[b]])
         while k >= 0:
             ids.append(int(n_cls[k]))
-            confs.append(float(min(1.0, n_conf[k] * n_rho[k])))
+            confs.append(float(n_conf[k] * min(1.0, n_rho[k])))
             k = int(n_parent[k])
         ids.reverse()
         confs.reverse()

@@ -32,11 +32,13 @@ from PySide6.QtWidgets import (
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken, Progress
 from htrgui.qt.dialogs.errors import show_error
-from htrgui.qt.settings import DEVICES, THEMES, Settings, save_settings
+from htrgui.qt.settings import DEVICES, LANGUAGE_MODELS, THEMES, Settings, save_settings
 from htrgui.qt.workers import GeneratorWorker
 
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cpu": "CPU only", "cuda": "NVIDIA GPU (CUDA)"}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+LANGUAGE_MODEL_LABELS = {"project": "Shipped, and learn from this project's verified lines",
+                         "model": "Shipped language model only", "none": "None (greedy decoding)"}
 
 
 def parse_characters(text: str) -> list[str]:
@@ -106,7 +108,9 @@ class PreferencesDialog(QDialog):
 
     def _build_model(self) -> QGroupBox:
         box = QGroupBox("Recognition model")
-        row = QHBoxLayout(box)
+        column = QVBoxLayout(box)
+        row = QHBoxLayout()
+        column.addLayout(row)
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setToolTip("The model used to recognise pages; empty uses the model shipped with htrgui")
@@ -116,6 +120,17 @@ class PreferencesDialog(QDialog):
         browse.setToolTip("Choose a model file (.pt)")
         browse.clicked.connect(self._browse_model)
         row.addWidget(browse)
+        lm_row = QHBoxLayout()
+        lm_row.addWidget(QLabel("Language model"))
+        self.language_model = QComboBox()
+        for key in LANGUAGE_MODELS:
+            self.language_model.addItem(LANGUAGE_MODEL_LABELS[key], key)
+        self.language_model.setToolTip(
+            "Recognition reads each line with a model of the language: the one shipped with htrgui, and (by "
+            "default) what your verified lines of this project taught it, rebuilt each time you recognise. "
+            "Without one, each character is read on its own (faster, more errors).")
+        lm_row.addWidget(self.language_model, 1)
+        column.addLayout(lm_row)
         return box
 
     def _build_editor(self) -> QGroupBox:
@@ -149,6 +164,7 @@ class PreferencesDialog(QDialog):
     def load_from(self, s: Settings) -> None:
         self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.language_model.setCurrentIndex(max(0, self.language_model.findData(s.language_model)))
         self._fill_models(s.default_model)
         if s.font_family:
             self.font_family.setCurrentFont(QFont(s.font_family))
@@ -181,6 +197,7 @@ class PreferencesDialog(QDialog):
         s.device = self.device.currentData()
         s.theme = self.theme.currentData()
         s.default_model = self.chosen_model()
+        s.language_model = self.language_model.currentData()
         s.font_family = self.font_family.currentFont().family()
         s.font_size = self.font_size.value()
         chars = parse_characters(self.characters.text())
