@@ -34,7 +34,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lm-weight", type=float, default=None, metavar="W",
                    help="weight of the language model's log probability (default 0.7)")
     p.add_argument("--insertion-bonus", type=float, default=None, metavar="B",
-                   help="score added per character, against the LM's preference for short lines (default 0.5)")
+                   help="score added per character, against the LM's preference for short lines (default 2.0)")
     p.add_argument("--lexicon", type=Path, default=None, metavar="FILE",
                    help="word list (one word per line): with a language model its words are mixed into it; with "
                         "--lm none the beam search favours them (implies --beam 8)")

@@ -481,7 +481,7 @@ class MixedLM:
 
 #: Weight of the project's own language model (its verified lines) against the shipped one, at full strength;
 #: it grows with the project's text as ``chars / (chars + PROJECT_HALF_CHARS)`` (measured: docs/recognition.md).
-PROJECT_WEIGHT = 0.5
+PROJECT_WEIGHT = 0.2
 PROJECT_HALF_CHARS = 2000
 #: Weight of a user's text (word list or any plain text) added to the shipped model.
 TEXT_WEIGHT = 0.3
