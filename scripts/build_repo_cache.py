@@ -270,9 +270,12 @@ def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_f
     results = pool.imap(cut_page, jobs_list, chunksize=2) if pool else map(cut_page, jobs_list)
     try:
         for i, (p, res) in enumerate(zip(xmls, results)):
+            split = split_of.get(doc[p], "train")
+            if split != "test" and any(fnmatch.fnmatch(p, pat) for pat in entry.get("not_for_training", [])):
+                skips["not for training"] += 1
+                continue
             if res["skip"]:
                 skips[res["skip"].split(":")[0]] += 1
-            split = split_of.get(doc[p], "train")
             for crop, text, _raw in res["lines"]:
                 if text:
                     sets[split].add(crop, text, f"{name}/{p}")
@@ -289,6 +292,8 @@ def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_f
     for s, ls in sets.items():
         if len(ls):
             ls.save(out / f"{name}-{s}.npz")
+        else:
+            (out / f"{name}-{s}.npz").unlink(missing_ok=True)  # a set left empty by a rebuild: no stale file
     (out / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return report
 
