@@ -34,6 +34,33 @@ def test_ln_list_reads_images_and_transcriptions(real_lines, tmp_path):
     assert len(lines.page_names()) == 2  # lines of one form are one "page" for validation
 
 
+def test_ln_lines_get_the_paper_tone_page_crops_get(real_lines, tmp_path):
+    """A yellowed scan of a line in an .ln list comes out with white paper, exactly as crop_line cuts the
+    same pixels out of a page (paper tone to white, then height 64)."""
+    from htrgui.core.document import TextLine
+    from htrgui.core.imaging import load_image
+    from htrgui.core.recognition.linecrop import crop_line
+
+    line = real_lines.images[0]
+    tall = cv2.resize(line, (line.shape[1] * 2, 128), interpolation=cv2.INTER_CUBIC)  # a scan, not 64 high
+    paper_bgr = np.array([150, 200, 222], np.float32)  # yellowed paper, darker than white
+    scan = np.clip(tall[:, :, None].astype(np.float32) / 255.0 * paper_bgr, 0, 255).astype(np.uint8)
+    (tmp_path / "lines").mkdir()
+    cv2.imwrite(str(tmp_path / "lines" / "y01-000-00.png"), scan)
+    (tmp_path / "lines" / "y01-000-00.txt").write_text(real_lines.texts[0] + "\n", encoding="utf-8")
+    (tmp_path / "train.ln").write_text("y01-000-00.png\n", encoding="utf-8")
+
+    got = load_lineset([str(tmp_path / "train.ln")]).images[0]
+    gray = load_image(tmp_path / "lines" / "y01-000-00.png", mode="L")
+    assert np.percentile(gray, 90) < 215  # the file's paper really is dark
+    h, w = gray.shape
+    whole = TextLine(id="l", polygon=[(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)], baseline=[])
+    expected = crop_line(gray, whole)
+    assert got.shape == expected.shape and got.shape[0] == 64
+    assert np.array_equal(got, expected)
+    assert np.percentile(got, 90) >= 250 and got.min() < 128  # white paper, ink kept
+
+
 def test_alto_and_page_give_the_same_lines(page_files, real_lines, tmp_path):
     from htrgui.core.io import read_document
     from htrgui.core.pagexml import write_page

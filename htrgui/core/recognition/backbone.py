@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from htrgui.core.recognition.config import ModelConfig
-from htrgui.core.recognition.layers import col_mask, zero_pad_cols
+from htrgui.core.recognition.layers import RealColumns, batch_norm_cols, col_mask, zero_pad_cols
 
 
 class BasicBlock(nn.Module):
@@ -27,10 +27,17 @@ class BasicBlock(nn.Module):
     def forward(self, x: torch.Tensor, widths: torch.Tensor, padded: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """``x`` has zeros in its padded columns when ``padded``; so has the output."""
         out_w = widths // self.stride_w
-        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.conv1(x)
+        # training-mode BatchNorm statistics over the real columns only
+        cols = RealColumns.of(out_w, y.shape[-1]) if padded and self.training else None
+        y = F.relu(batch_norm_cols(y, cols, self.bn1))
         if padded:
             y = zero_pad_cols(y, out_w)
-        y = F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+        if isinstance(self.shortcut, nn.Sequential):  # 1x1 conv + BatchNorm
+            short = batch_norm_cols(self.shortcut[0](x), cols, self.shortcut[1])
+        else:
+            short = self.shortcut(x)
+        y = F.relu(batch_norm_cols(self.conv2(y), cols, self.bn2) + short)
         return (zero_pad_cols(y, out_w) if padded else y), out_w
 
 
@@ -73,7 +80,8 @@ class MVPEBlock(nn.Module):
         self.proj_bn = nn.BatchNorm2d(c)
 
     def forward(self, x: torch.Tensor, widths: torch.Tensor, padded: bool) -> torch.Tensor:
-        y = self.local1(F.relu(self.local_bn(self.local3(x))))
+        real = RealColumns.of(widths, x.shape[-1]) if padded and self.training else None  # for BatchNorm
+        y = self.local1(F.relu(batch_norm_cols(self.local3(x), real, self.local_bn)))
         b, c, h, w = y.shape
         gh, gw = h // 2, w // 2
         # 2x2 patches: one sequence per pixel position inside the patch, over all patches (row-major).
@@ -89,12 +97,17 @@ class MVPEBlock(nn.Module):
         grid = grid + self.peg(grid)
         seq = self.norm(grid.flatten(2).transpose(1, 2))
         y = seq.view(b, 2, 2, gh, gw, c).permute(0, 5, 3, 1, 4, 2).reshape(b, c, h, w)
-        y = F.relu(self.proj_bn(self.proj(y)))
+        y = F.relu(batch_norm_cols(self.proj(y), real, self.proj_bn))
         return zero_pad_cols(y, widths) if padded else y
 
 
 class Backbone(nn.Module):
-    """Stem, three residual stages with optional MV-PE blocks, final pool: (B,1,64,W) -> (B,d,1,W/R)."""
+    """Stem, three residual stages with optional MV-PE blocks, final pool: (B,1,64,W) -> (B,d,1,W/R).
+
+    In training mode every BatchNorm takes its batch statistics from the lines' real columns at its own
+    resolution (``widths`` shrinks with each stride like the output lengths do), so padding neither shifts
+    the normalisation nor leaks into the running statistics inference uses.
+    """
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -114,7 +127,9 @@ class Backbone(nn.Module):
         x = mask(x, widths)
         widths = widths // self.stem_stride_w
         # ReLU outputs are >= 0, so zeroed padding acts like the max-pool's -inf padding.
-        x = mask(self.pool(mask(F.relu(self.stem_bn(self.stem(x))), widths)), widths)
+        x = self.stem(x)
+        cols = RealColumns.of(widths, x.shape[-1]) if padded and self.training else None  # for BatchNorm
+        x = mask(self.pool(mask(F.relu(batch_norm_cols(x, cols, self.stem_bn)), widths)), widths)
         for blocks, mv in zip(self.stages, self.mvpe):
             for block in blocks:
                 x, widths = block(x, widths, padded)

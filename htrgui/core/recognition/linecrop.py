@@ -1,8 +1,9 @@
 """Cut a line image out of a page for the recogniser.
 
 The crop is the line polygon's bounding box with everything outside the polygon (the neighbouring lines'
-ascenders and descenders) replaced by white. The paper tone inside the polygon is mapped to white as well,
-so a yellowed or dark scan looks like the lines the model was trained on. The result is scaled to a fixed
+ascenders and descenders) replaced by white. The paper tone inside the polygon is mapped to white as well
+(:func:`paper_to_white`, which the trainer applies to line images of ``.ln`` lists too), so a yellowed or
+dark scan looks like the lines the model was trained on. The result is scaled to a fixed
 height keeping the aspect ratio (a 30:1 archival line stays 30:1, up to ``max_width``).
 """
 
@@ -49,15 +50,21 @@ def crop_polygon(gray: np.ndarray, polygon: list[tuple[int, int]]) -> np.ndarray
     box = gray[y0:y1, x0:x1]
     mask = np.zeros(box.shape, dtype=np.uint8)
     cv2.fillPoly(mask, [pts - np.array([x0, y0], dtype=np.int32)], 255)
-    inside = box[mask > 0]
-    if inside.size == 0:
-        return np.full(box.shape, 255, dtype=np.uint8)
-    # Most pixels of a line are paper; its 90th percentile is the paper tone even on dark scans.
-    paper = float(np.percentile(inside, 90))
-    scale = 255.0 / max(paper, 1.0)
-    out = np.clip(box.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+    out = paper_to_white(box, mask > 0)
     out[mask == 0] = 255
     return out
+
+
+def paper_to_white(gray: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
+    """``gray`` (uint8) scaled so its paper tone becomes white: a yellowed or dark scan looks like the lines
+    the model was trained on. The paper tone is the 90th percentile of the pixels in ``region`` (a bool
+    mask; all pixels by default): most pixels of a line are paper, even on dark scans. No pixel: white."""
+    inside = gray[region] if region is not None else gray
+    if inside.size == 0:
+        return np.full(gray.shape, 255, dtype=np.uint8)
+    paper = float(np.percentile(inside, 90))
+    scale = 255.0 / max(paper, 1.0)
+    return np.clip(gray.astype(np.float32) * scale, 0, 255).astype(np.uint8)
 
 
 def resize_to_height(img: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:

@@ -7,9 +7,11 @@ depthwise convolution module, LayerScale, stochastic depth, one down/up level wi
 LayerNorm and a linear CTC head. The Textual Context Module is training-only and lives with the trainer.
 
 Beyond the paper, lines keep their aspect ratio: height 64, any width. Every operation that mixes columns
-(3x3 convs, max-pools, MV-PE attention and its positional conv, encoder attention, depthwise convs and the
-GroupNorm statistics) sees padding as if it were absent, so a line padded in a batch gives the same output
-as the line alone. Output frame ``t`` covers input columns ``[t*R, (t+1)*R)`` with ``R = reduction``.
+(3x3 convs, max-pools, MV-PE attention and its positional conv, encoder attention, depthwise convs, the
+GroupNorm statistics and, in training mode, the BatchNorm statistics) sees padding as if it were absent, so
+a line padded in a batch gives the same output as the line alone, and the running statistics inference uses
+are those training normalised with. Output frame ``t`` covers input columns ``[t*R, (t+1)*R)`` with
+``R = reduction``.
 """
 
 from __future__ import annotations

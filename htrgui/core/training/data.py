@@ -171,18 +171,9 @@ def _read_label(path: Path) -> str:
     return normalize_text(raw.decode("latin-1"))
 
 
-def to_height(gray: np.ndarray, height: int = HEIGHT) -> np.ndarray:
-    """Scale a grey line image to ``height`` keeping its aspect ratio."""
-    import cv2
-
-    h, w = gray.shape[:2]
-    new_w = max(8, int(round(w * height / max(h, 1))))
-    interp = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
-    return cv2.resize(gray, (new_w, height), interpolation=interp)
-
-
 def _ln_lines(list_path: Path) -> Iterator[tuple[np.ndarray, str, str]]:
     from htrgui.core.imaging import load_image
+    from htrgui.core.recognition.linecrop import paper_to_white, resize_to_height
 
     try:
         names = [n.strip() for n in list_path.read_text(encoding="utf-8").splitlines() if n.strip()]
@@ -198,7 +189,8 @@ def _ln_lines(list_path: Path) -> Iterator[tuple[np.ndarray, str, str]]:
             raise FormatError(f"no transcription {label.name} beside {img_path.name}", list_path)
         # IAM ids are form-line (a01-000u-00): lines of one form share a hand, so they form one "page".
         page = f"{list_path}:{img_path.stem.rsplit('-', 1)[0]}"
-        yield to_height(load_image(img_path, mode="L")), _read_label(label), page
+        # the same preparation as a line cut from a page (crop_line): paper tone to white, then height 64
+        yield resize_to_height(paper_to_white(load_image(img_path, mode="L")), HEIGHT), _read_label(label), page
 
 
 def _page_lines(doc: Path, only_verified: bool) -> Iterator[tuple[np.ndarray, str, str]]:

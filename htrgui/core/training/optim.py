@@ -5,13 +5,16 @@
 - :func:`param_groups`: no weight decay on norms, biases, LayerScale gammas, tables and embeddings.
 - :class:`ModelEma`: floating-point weights and statistics are averaged, integer counters copied.
 - :class:`SAM`: sharpness-aware minimisation whose ``state_dict`` holds the base optimiser's state too, so
-  a resumed run continues Adam's moments instead of silently restarting them.
+  a resumed run continues Adam's moments instead of silently restarting them; its second forward pass runs
+  under :func:`frozen_bn_stats`, so BatchNorm statistics move once per step, from the real weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -76,10 +79,27 @@ class ModelEma:
         self.max_decay = float(state.get("max_decay", self.max_decay))
 
 
+@contextlib.contextmanager
+def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
+    """BatchNorm layers in training mode keep normalising with the batch's statistics but update neither
+    their running statistics nor ``num_batches_tracked`` (SAM's second pass at the perturbed weights).
+    Layers in eval mode are left alone (they already use, and keep, their running statistics)."""
+    layers = [m for m in model.modules()
+              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats]
+    for m in layers:
+        m.track_running_stats = False  # in training mode: batch statistics, nothing written back
+    try:
+        yield
+    finally:
+        for m in layers:
+            m.track_running_stats = True
+
+
 class SAM:
     """Sharpness-aware minimisation around a base optimiser (non-adaptive, rho 0.05).
 
-    Use: loss.backward(); sam.first_step(); loss2.backward(); sam.second_step().
+    Use: loss.backward(); sam.first_step(); loss2 (its forward under :func:`frozen_bn_stats`).backward();
+    sam.second_step().
     """
 
     def __init__(self, base: torch.optim.Optimizer, rho: float = 0.05) -> None:

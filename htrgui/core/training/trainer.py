@@ -9,6 +9,7 @@ leaves the last good files. Under ``torchrun`` each process trains on its share 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -26,7 +27,7 @@ from htrgui.core.training import modelio
 from htrgui.core.training.augment import AugmentConfig, augment
 from htrgui.core.training.data import LineSet, collate, make_batches
 from htrgui.core.training.losses import ctc_loss, distill_loss
-from htrgui.core.training.optim import SAM, ModelEma, cosine_lr, param_groups
+from htrgui.core.training.optim import SAM, ModelEma, cosine_lr, frozen_bn_stats, param_groups
 from htrgui.core.training.state import atomic_torch_save, load_state, rng_state, set_rng_state, state_dir
 from htrgui.core.training.tcm import TCMHead, tcm_dims
 from htrgui.core.training.validate import evaluate_lines
@@ -95,9 +96,10 @@ def _setup_model(train_set: LineSet, cfg: TrainConfig, base: str | None, teacher
 
 
 def _optimizer_step(wrapped: nn.Module, opt, sam: SAM | None, scaler, cfg: TrainConfig, batch, autocast):
-    """Forward (mixed precision on GPU), backward, clip, step (SAM: at w, then at the perturbed point)."""
+    """Forward (mixed precision on GPU), backward, clip, step (SAM: at w, then at the perturbed point, where
+    BatchNorm normalises with the batch as usual but leaves its running statistics as the first pass set them)."""
     for p_i in range(2 if sam else 1):
-        with autocast():
+        with autocast(), (frozen_bn_stats(wrapped) if p_i else contextlib.nullcontext()):
             loss, parts = wrapped(*batch)
         scaler.scale(loss).backward()
         if scaler.is_enabled():
