@@ -195,7 +195,8 @@ def beam_search_batch(probs: np.ndarray, lengths: Iterable[int], codec: Codec, *
                       char_min: float = CHAR_MIN, max_candidates: int = MAX_CANDIDATES) -> list[Decoded]:
     """CTC prefix beam search over a batch of posteriors ``probs`` (B, T, C), line ``b`` using its first
     ``lengths[b]`` frames, scored by ``log P_ctc + lm_weight * log P_lm + insertion_bonus * characters``
-    (``lm``: a :class:`~htrgui.core.recognition.lm.MixedLM`, or None for the acoustic score alone).
+    (``lm``: a :class:`~htrgui.core.recognition.lm.MixedLM`, or None for the acoustic score alone, without
+    the bonus).
 
     All lines and beams advance together, one frame at a time, in numpy. Frames where the blank is nearly
     certain (``blank_skip``) are not searched: every prefix just ends in a blank there. Only the
@@ -280,7 +281,8 @@ def beam_search_batch(probs: np.ndarray, lengths: Iterable[int], codec: Codec, *
             rho = w / np.maximum(w.sum(axis=2, keepdims=True), 1e-300) * \
                 cand_p[:, s].sum(axis=1)[:, None, None] / np.maximum(cand_p[:, s][:, None, :], 1e-300)
         else:
-            e_lms = np.broadcast_to(lms[:, :, None] + insertion_bonus, (bsz, K, M))
+            # the bonus offsets the LM's cost per character; without an LM it would only favour insertions
+            e_lms = np.broadcast_to(lms[:, :, None], (bsz, K, M))
             rho = np.ones((bsz, K, M))
         e_hash = hsh[:, :, None] * _HASH_MUL + (c[:, None, :].astype(np.uint64) + np.uint64(1))
         # an extension that is already a beam (prefix + c exists): its paths join that beam's
