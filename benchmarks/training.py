@@ -87,6 +87,34 @@ def run(lines: LineSet, batches: list[list[int]], threads: int, precision: str, 
     return times
 
 
+def accuracy(args) -> None:
+    """CER per step of fp32 and bf16 training from the same start: bf16 must not cost accuracy."""
+    import tempfile
+
+    from htrgui.core.training.trainer import train
+
+    torch.set_num_threads(args.threads)
+    lines = LineSet.load(args.cache)
+    val = LineSet.load(args.val)
+    val = val.subset(range(0, len(val), max(1, len(val) // args.val_lines)))
+    out = {}
+    for precision in ("fp32", "bf16"):
+        cfg = TrainConfig(precision=precision, max_steps=args.accuracy, val_every_steps=max(1, args.accuracy // 3),
+                          lr=5e-4, warmup_steps=20, val_every_minutes=1e9, checkpoint_every_minutes=1e9)
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as td:
+            last = None
+            for last in train(lines, val, Path(td) / "m.pt", cfg, base=args.base):
+                pass
+        hist = last.info["history"]
+        out[precision] = {"minutes": round((time.perf_counter() - t0) / 60, 2),
+                          "initial_cer": round(last.info["initial_cer"], 4),
+                          "cer_by_step": {h["step"]: round(h["val_cer"], 4) for h in hist}}
+        print(precision, out[precision], file=sys.stderr, flush=True)
+    print(json.dumps({"benchmark": "training-accuracy", "steps": args.accuracy, "val_lines": len(val),
+                      "threads": args.threads, "results": out}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=".cache/lines/train.npz")
@@ -94,7 +122,20 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--config", default="small")
     ap.add_argument("--only", nargs="*", help="setting names to run")
+    ap.add_argument("--configs", nargs="*",
+                    help="instead of the settings: these model configs, each in the default setting (bf16, "
+                         "--threads, channels-last), lines per second relative to the first")
+    ap.add_argument("--threads", type=int, default=1, help="threads for --configs and --accuracy")
+    ap.add_argument("--accuracy", type=int, metavar="STEPS",
+                    help="instead: train STEPS steps from --base in fp32 and in bf16 (same seed, batches and "
+                         "augmentation) and report validation CER every STEPS/3 steps for both")
+    ap.add_argument("--base", default="models/htrconvtext-small.pt")
+    ap.add_argument("--val", default=".cache/lines/val-all.npz")
+    ap.add_argument("--val-lines", type=int, default=600)
     args = ap.parse_args()
+    if args.accuracy:
+        accuracy(args)
+        return
     lines = load_lines(args.cache, 3000)
     cfg = TrainConfig()
     from htrgui.core.recognition.model import CONFIGS
@@ -106,6 +147,18 @@ def main() -> None:
                            max_lines=cfg.max_batch_lines)[: args.steps + args.warmup]
     n_lines = [len(b) for b in batches[args.warmup:]]
     results = {}
+    if args.configs:
+        for config in args.configs:
+            times = run(lines, batches, args.threads, "bf16", True, config, args.warmup)
+            results[config] = {"s_per_step": round(statistics.median(times), 3),
+                               "lines_per_s": round(sum(n_lines) / sum(times), 2)}
+            print(config, results[config], file=sys.stderr, flush=True)
+        first = results[args.configs[0]]["lines_per_s"]
+        for r in results.values():
+            r["ratio_to_first"] = round(r["lines_per_s"] / first, 2)
+        print(json.dumps({"benchmark": "training-configs", "threads": args.threads, "steps": args.steps,
+                          "torch": torch.__version__, "results": results}))
+        return
     for name, threads, precision, cl in SETTINGS:
         if args.only and name not in args.only:
             continue

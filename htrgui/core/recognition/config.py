@@ -69,6 +69,11 @@ CONFIGS: dict[str, ModelConfig] = {
     "base": ModelConfig(),
     "small": ModelConfig(dim=128, depth=6, heads=4, mlp_ratio=4.0, down_after=2, up_after=5,
                          mv_head_dim=32, mv_stages=(False, True, True), stem_stride_w=2),
+    # Candidates for a larger CPU model (issue 16: compared with ``small`` per CPU-hour): wider, or deeper.
+    "medium": ModelConfig(dim=192, depth=6, heads=6, mlp_ratio=4.0, down_after=2, up_after=5,
+                          mv_head_dim=32, mv_stages=(False, True, True), stem_stride_w=2),
+    "small-deep": ModelConfig(dim=128, depth=10, heads=4, mlp_ratio=4.0, down_after=3, up_after=8,
+                              mv_head_dim=32, mv_stages=(False, True, True), stem_stride_w=2),
     "tiny": ModelConfig(dim=64, depth=2, heads=2, mlp_ratio=2.0, down_after=1, up_after=2,
                         mv_head_dim=16, mv_stages=(False, True, True), stem_stride_w=2, dropout=0.0,
                         attn_dropout=0.0, drop_path=0.0, layer_scale_init=0.1),
