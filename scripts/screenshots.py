@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def take(args, work: Path, width: int, height: int) -> int:
-    from htrgui.qt.app import apply_theme, create_app
+    from htrgui.qt.app import create_app
+    from htrgui.qt.theme import apply_theme
 
     app = create_app([])
     apply_theme(app, args.theme)

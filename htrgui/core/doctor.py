@@ -22,16 +22,7 @@ from typing import Iterator
 
 from htrgui import __version__
 from htrgui.core.progress import CancelToken, Progress
-
-#: Width of the synthetic lines timed: a typical line of a scanned page, 64 px high, resized.
-LINE_WIDTH = 800
-#: Padded line columns per fine-tuning batch when the trainer does not say (its ``batch_columns`` default).
-TRAIN_COLUMNS = 12000
-#: A typical fine-tune: about 20 corrected pages (~500 lines), 5 passes over them.
-FINETUNE_LINES = 500
-FINETUNE_EPOCHS = 5
-#: A page of a register or letter holds about this many lines: used to turn lines/s into seconds per page.
-LINES_PER_PAGE = 30
+from htrgui.core.speedtest import LINES_PER_PAGE, SpeedEstimate, measure_speed
 
 #: Libraries reported: key in the JSON -> (name shown, distributions it may be installed as, first found wins).
 PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -56,34 +47,6 @@ class GpuInfo:
     driver: str = ""
     usable: bool = True
     note: str = ""
-
-
-@dataclass
-class SpeedEstimate:
-    """Measured on this machine with synthetic 64-px lines; ``finetune_s`` = ``train_step_s`` x ``finetune_steps``.
-
-    A training step is timed as the fine-tuning recipe runs it (front end and BatchNorm frozen, the trainer's
-    batch size); ``finetune_steps`` covers ``finetune_lines`` lines ``finetune_epochs`` times.
-    """
-
-    device: str
-    model: str
-    threads: int
-    line_width: int
-    batch_size: int
-    lines_per_s: float
-    train_batch_size: int
-    train_step_s: float
-    finetune_steps: int
-    finetune_s: float
-    measured_s: float
-    finetune_lines: int = FINETUNE_LINES
-    finetune_epochs: int = FINETUNE_EPOCHS
-
-    @property
-    def page_s(self) -> float:
-        """Seconds to recognise a page of :data:`LINES_PER_PAGE` lines."""
-        return LINES_PER_PAGE / self.lines_per_s
 
 
 @dataclass
@@ -293,7 +256,6 @@ def check(measure: bool = True, *, model: str | None = None, device: str | None 
         models=installed_models(),
     )
     if measure:
-        from htrgui.core.speedtest import measure_speed  # torch-heavy: only when asked
 
         try:
             for item in measure_speed(model=model, device=device or report.device, config=config,

@@ -10,12 +10,52 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from htrgui.core.doctor import FINETUNE_EPOCHS, FINETUNE_LINES, LINE_WIDTH, TRAIN_COLUMNS, SpeedEstimate
 from htrgui.core.errors import ModelError
 from htrgui.core.progress import CancelToken, Progress
+
+#: Width of the synthetic lines timed: a typical line of a scanned page, 64 px high, resized.
+LINE_WIDTH = 800
+#: Padded line columns per fine-tuning batch when the trainer does not say (its ``batch_columns`` default).
+TRAIN_COLUMNS = 12000
+#: A typical fine-tune: about 20 corrected pages (~500 lines), 5 passes over them.
+FINETUNE_LINES = 500
+FINETUNE_EPOCHS = 5
+#: A page of a register or letter holds about this many lines: used to turn lines/s into seconds per page.
+LINES_PER_PAGE = 30
+
+
+@dataclass
+class SpeedEstimate:
+    """Measured on this machine with synthetic 64-px lines; ``finetune_s`` = ``train_step_s`` x ``finetune_steps``.
+
+    A training step is timed as the fine-tuning recipe runs it (front end and BatchNorm frozen, the trainer's
+    batch size); ``finetune_steps`` covers ``finetune_lines`` lines ``finetune_epochs`` times.
+    """
+
+    device: str
+    model: str
+    threads: int
+    line_width: int
+    batch_size: int
+    lines_per_s: float
+    train_batch_size: int
+    train_step_s: float
+    finetune_steps: int
+    finetune_s: float
+    measured_s: float
+    finetune_lines: int = FINETUNE_LINES
+    finetune_epochs: int = FINETUNE_EPOCHS
+
+    @property
+    def page_s(self) -> float:
+        """Seconds to recognise a page of :data:`LINES_PER_PAGE` lines."""
+        return LINES_PER_PAGE / self.lines_per_s
+
+
 
 
 def synthetic_lines(batch: int, width: int, seed: int = 0):

@@ -24,8 +24,10 @@ from htrgui.qt.line_tools import LineTools
 from htrgui.qt.page_controller import PageController
 from htrgui.qt.page_list import PageList
 from htrgui.qt.page_view import PageView
+from htrgui.qt.preload import preload_heavy_modules
 from htrgui.qt.search_bar import SearchBar
 from htrgui.qt.session import Session
+from htrgui.qt.theme import apply_theme
 
 STATE_VERSION = 1
 
@@ -103,8 +105,6 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- construction
     def _preload(self) -> None:
-        from htrgui.qt.app import preload_heavy_modules
-
         self.preload_thread = preload_heavy_modules()
 
     def warmed_up(self) -> bool:
@@ -220,8 +220,6 @@ class MainWindow(QMainWindow):
     def apply_settings(self) -> None:
         """Editor font, recent projects and, when it changed, the look."""
         from PySide6.QtWidgets import QApplication
-
-        from htrgui.qt.app import apply_theme
 
         if getattr(self, "_theme", None) not in (None, self.settings.theme):
             apply_theme(QApplication.instance(), self.settings.theme)

@@ -131,7 +131,7 @@ def _icon_lightness(action) -> float:
 def test_dark_look(qtbot, window):
     from PySide6.QtGui import QPalette
 
-    from htrgui.qt.app import apply_theme
+    from htrgui.qt.theme import apply_theme
 
     app = QApplication.instance()
     try:
