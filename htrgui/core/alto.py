@@ -20,10 +20,12 @@ from xml.etree import ElementTree as ET
 
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import FormatError, HtrError
-from htrgui.core.io import atomic_write_bytes, ensure_valid_ids, finish_page
+from htrgui.core.fileio import atomic_write_bytes
+from htrgui.core.pagefix import ensure_valid_ids, finish_page
 from htrgui.core.xmlsafe import (ALTO4, ALTO_NS, XSI, baseline_from_polygon, bbox_polygon, child, children,
-                                 clean_text, clip_points, from_string, local, ns_of, parse_points, parse_polygon,
-                                 polygon_for_export, polygon_from_baseline, renamespace, to_string, warn)
+                                 clean_text, clip_points, detect_format, from_string, local, ns_of, parse_points,
+                                 parse_polygon, parse_xml, polygon_for_export, polygon_from_baseline, renamespace,
+                                 to_string, warn)
 
 __all__ = ["read_alto", "page_from_alto", "write_alto"]
 
@@ -35,12 +37,10 @@ STATUSES = ("empty", "predicted", "verified")
 
 def read_alto(path: Path | str) -> Page:
     """Read an ALTO file (see :func:`htrgui.core.io.read_document` for errors and warnings)."""
-    from htrgui.core.io import read_document
-
-    page = read_document(path)
-    if not page.extras.source_format.startswith("alto"):
+    root = parse_xml(Path(path))
+    if detect_format(root.tag) != "alto":
         raise FormatError("not an ALTO file", path)
-    return page
+    return page_from_alto(root, Path(path))
 
 
 def _int(elem: ET.Element, name: str, path: Path) -> int:

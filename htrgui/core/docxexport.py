@@ -15,7 +15,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from htrgui.core.document import Page, TextRegion
-from htrgui.core.io import atomic_write_bytes
+from htrgui.core.fileio import atomic_write_bytes
 from htrgui.core.xmlsafe import clean_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -1,87 +1,23 @@
-"""Reading any supported document file, atomic writes, and what every reader does after parsing.
+"""Reading and writing any supported document file: the switch between the formats.
 
 ``read_document(path)`` detects PAGE (2013, 2019, and other PAGE versions read by local name) or ALTO
-(v2, v3, v4) from the root element's namespace. Writes go through :func:`atomic_write_bytes`: a temporary
-file in the same folder, flushed and fsynced, then ``os.replace``: a crash or a kill mid-save leaves the old
-file intact, never a half-written one.
+(v2, v3, v4) from the root element's namespace. Atomic writes live in :mod:`htrgui.core.fileio`, the
+post-parse fix-up every reader does in :mod:`htrgui.core.pagefix` (re-exported here); the format modules
+import those, never this switch, so there is no import cycle.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from htrgui.core.document import Page
 from htrgui.core.errors import FormatError, HtrError
-from htrgui.core.xmlsafe import ALTO_NS, PAGE_NS_PREFIX, FormatWarning, local, make_ncname, ns_of, parse_xml, warn
+from htrgui.core.fileio import atomic_write_bytes, atomic_write_text
+from htrgui.core.pagefix import ensure_valid_ids, finish_page, image_reference, resolve_image
+from htrgui.core.xmlsafe import FormatWarning, detect_format, local, ns_of, parse_xml
 
 __all__ = ["FormatWarning", "atomic_write_bytes", "atomic_write_text", "detect_format", "read_document",
-           "write_document", "resolve_image", "finish_page", "ensure_valid_ids", "export_pages"]
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the complete new one."""
-    path = Path(path)
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise HtrError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            # keep the permissions the user gave the old file
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise HtrError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows has no directory fsync."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path | str, text: str) -> None:
-    """:func:`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def detect_format(root_tag: str) -> str:
-    """``"page"``, ``"alto"`` or ``""`` from a root element's Clark tag."""
-    ns = ns_of(root_tag)
-    if local(root_tag) == "PcGts" and (ns.startswith(PAGE_NS_PREFIX) or "PAGE" in ns or not ns):
-        return "page"
-    if local(root_tag).lower() == "alto" and (ns in ALTO_NS or "alto" in ns.lower() or not ns):
-        return "alto"
-    return ""
+           "write_document", "resolve_image", "image_reference", "finish_page", "ensure_valid_ids", "export_pages"]
 
 
 def read_document(path: Path | str) -> Page:
@@ -135,120 +71,6 @@ def write_document(page: Page, path: Path | str, fmt: str) -> None:
         write_docx(page, path)
     else:
         raise HtrError(f"unknown output format {fmt!r}: use {', '.join(EXTENSIONS)}")
-
-
-def resolve_image(xml_path: Path, filename: str) -> Path | None:
-    """The image an XML file names, or None when not found.
-
-    Looked up relative to the XML's folder first (kraken, eScriptorium), then to its parent (the
-    ``page/`` layout of Transkribus and of our projects), then by bare name in both folders.
-    """
-    if not filename:
-        return None
-    name = filename.replace("\\", "/")
-    if name.startswith("file://"):
-        name = name[len("file://"):]
-    candidates = [Path(name)] if Path(name).is_absolute() else []
-    folder = xml_path.resolve().parent
-    base = Path(name).name
-    for d in (folder, folder.parent):
-        candidates += [d / name, d / base]
-    found = next((c for c in candidates if c.is_file()), None)
-    return Path(os.path.normpath(found)) if found else None  # "page/../a.jpg" -> "a.jpg"
-
-
-def image_reference(image: Path, folder: Path) -> str:
-    """How a PAGE file in ``folder`` names its image (the inverse of :func:`resolve_image`): relative when
-    near (same folder, or the parent as in a ``page/`` layout), else absolute, so that moving the output
-    folder does not break a long ``../../..`` chain."""
-    rel = os.path.relpath(Path(image).resolve(), Path(folder).resolve())
-    if rel.split(os.sep).count("..") <= 1:
-        return rel.replace(os.sep, "/")
-    return str(Path(image).resolve())
-
-
-def finish_page(page: Page, xml_path: Path) -> Page:
-    """What every reader does last: find the image, check the size, make ids valid and unique."""
-    if not page.image_filename:
-        page.image_filename = _same_stem_image(xml_path)
-        warn(xml_path, None, "the file does not name its image (imageFilename / fileName)"
-             + (f"; using {page.image_filename}, which has the same name" if page.image_filename else ""))
-    page.image_path = resolve_image(xml_path, page.image_filename)
-    size = None
-    if page.image_path is not None:
-        from htrgui.core.imaging import image_size
-
-        try:
-            size = image_size(page.image_path, page.page_index)
-        except HtrError as exc:
-            warn(xml_path, None, f"image cannot be read ({exc})")
-    if page.width <= 0 or page.height <= 0:
-        if size is None:
-            raise FormatError(f"page size unknown: the file gives {page.width}x{page.height} and the image "
-                              f"{page.image_filename!r} was not found or cannot be read", xml_path, "Page")
-        page.width, page.height = size
-    elif size is not None and size != (page.width, page.height) and _raw_size(page) == (page.width, page.height):
-        # the XML was made on the stored pixels, ignoring the photo's EXIF rotation (seen in eScriptorium data)
-        page.metadata["imageOrientation"] = "raw"
-    elif size is not None and size != (page.width, page.height):
-        warn(xml_path, "Page", f"the file says {page.width}x{page.height} but the image {page.image_path.name} "
-             f"is {size[0]}x{size[1]}; coordinates follow the file")
-    if page.image_path is None:
-        warn(xml_path, "Page", f"image {page.image_filename!r} not found beside the file; working without it")
-    _unique_ids(page, xml_path)
-    return page
-
-
-def _same_stem_image(xml_path: Path) -> str:
-    """The name of a scan beside the XML file (or one folder up) with the same stem, or ``""``."""
-    from htrgui.core.imaging import SUFFIXES
-
-    folder = xml_path.resolve().parent
-    for d in (folder, folder.parent):
-        for suffix in SUFFIXES:
-            for name in (xml_path.stem + suffix, xml_path.stem + suffix.upper()):
-                if (d / name).is_file():
-                    return name
-    return ""
-
-
-def _raw_size(page: Page) -> tuple[int, int] | None:
-    from htrgui.core.imaging import raw_size
-
-    try:
-        return raw_size(page.image_path, page.page_index)
-    except HtrError:
-        return None
-
-
-def ensure_valid_ids(page: Page, where: object) -> None:
-    """Make region and line ids valid and unique in place (a warning lists renamed ones); writers call it."""
-    _unique_ids(page, where)
-
-
-def _unique_ids(page: Page, xml_path: object) -> None:
-    """Make region and line ids valid xsd:IDs and unique; changes are reported once per file."""
-    seen: set[str] = set()
-    changed = []
-
-    def fix(old: str, prefix: str) -> str:
-        new = make_ncname(old, prefix) if old else prefix
-        base, n = new, 1
-        while new in seen:
-            n += 1
-            new = f"{base}_{n}"
-        seen.add(new)
-        if new != old:
-            changed.append(f"{old!r}->{new!r}")
-        return new
-
-    for region in page.regions:
-        region.id = fix(region.id, "r")
-        for line in region.lines:
-            line.id = fix(line.id, "l")
-    if changed:
-        warn(xml_path, None, f"{len(changed)} ids were not valid or not unique and were renamed: "
-             + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
 
 
 EXTENSIONS = {"page": ".xml", "page2013": ".xml", "alto": ".xml", "txt": ".txt", "pdf": ".pdf", "tei": ".tei.xml",

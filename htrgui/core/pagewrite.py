@@ -16,7 +16,8 @@ from xml.etree import ElementTree as ET
 from htrgui import __version__
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import HtrError
-from htrgui.core.io import atomic_write_bytes, ensure_valid_ids
+from htrgui.core.fileio import atomic_write_bytes
+from htrgui.core.pagefix import ensure_valid_ids
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, LINE_ATTRS, PAGE_ATTRS, PAGE_TEXT_TYPES,
                                     REGION_ATTRS, allowed_child, build_custom, child_rank, encode_confidences)
 from htrgui.core.xmlsafe import (PAGE2019, XSI, baseline_from_polygon, bbox_polygon, clean_text, clip_points,

@@ -12,13 +12,13 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
-from htrgui.core.io import finish_page
+from htrgui.core.pagefix import finish_page
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, REGION_ELEMENTS, CustomTag, decode_confidences,
                                     format_tag, parse_custom)
 from htrgui.core.pagetables import cells_of, read_table
 from htrgui.core.xmlsafe import (PAGE2013, PAGE2019, FormatError, baseline_from_polygon, bbox_polygon, child,
-                                 children, from_string, local, ns_of, parse_points, parse_polygon,
-                                 polygon_from_baseline, to_string, warn)
+                                 children, detect_format, from_string, local, ns_of, parse_points, parse_polygon,
+                                 parse_xml, polygon_from_baseline, to_string, warn)
 
 __all__ = ["read_page", "page_from_xml", "write_page"]
 
@@ -29,12 +29,10 @@ _INTERPRETED_PAGE = {"ReadingOrder", "TextRegion", "TableRegion"}
 
 def read_page(path: Path | str) -> Page:
     """Read a PAGE-XML file (see :func:`htrgui.core.io.read_document` for errors and warnings)."""
-    from htrgui.core.io import read_document
-
-    page = read_document(path)
-    if page.extras.source_format.startswith("page"):
-        return page
-    raise FormatError("not a PAGE-XML file", path)
+    root = parse_xml(Path(path))
+    if detect_format(root.tag) != "page":
+        raise FormatError("not a PAGE-XML file", path)
+    return page_from_xml(root, Path(path))
 
 
 def write_page(page: Page, path: Path | str, version: str = "2019") -> None:

@@ -25,7 +25,7 @@ from PIL import Image
 
 from htrgui.core.document import Page, TextLine
 from htrgui.core.errors import HtrError
-from htrgui.core.io import atomic_write_bytes
+from htrgui.core.fileio import atomic_write_bytes
 
 DEFAULT_DPI = 300.0
 JPEG_QUALITY = 85

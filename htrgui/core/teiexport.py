@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from htrgui.core.document import Page, Point
-from htrgui.core.io import atomic_write_bytes, ensure_valid_ids
+from htrgui.core.fileio import atomic_write_bytes
+from htrgui.core.pagefix import ensure_valid_ids
 from htrgui.core.xmlsafe import bbox_polygon, clean_text
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from htrgui.core.document import Page
-from htrgui.core.io import atomic_write_text
+from htrgui.core.fileio import atomic_write_text
 
 
 def page_text(page: Page) -> str:

@@ -243,3 +243,13 @@ def polygon_from_baseline(baseline: list[tuple[int, int]], height: int = 40) -> 
     up = [(x, max(y - height, 0)) for x, y in baseline]
     down = [(x, y + max(height // 4, 1)) for x, y in reversed(baseline)]
     return up + down
+
+
+def detect_format(root_tag: str) -> str:
+    """``"page"``, ``"alto"`` or ``""`` from a root element's Clark tag."""
+    ns = ns_of(root_tag)
+    if local(root_tag) == "PcGts" and (ns.startswith(PAGE_NS_PREFIX) or "PAGE" in ns or not ns):
+        return "page"
+    if local(root_tag).lower() == "alto" and (ns in ALTO_NS or "alto" in ns.lower() or not ns):
+        return "alto"
+    return ""
