@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from htrgui.core.training.conventions import MIN_COUNT, implied_alphabet, normalise, usable  # noqa: E402
+from htrgui.core.training.conventions import MIN_COUNT, implied_alphabet, usable  # noqa: E402
 from htrgui.core.training.data import LineSet  # noqa: E402
 
 
@@ -46,9 +46,6 @@ def main() -> None:
     val = LineSet.load(lines / "val.npz")
     for p in sorted((lines / "repos").glob("*-validation.npz")):
         val.extend(LineSet.load(p))
-    # the caches already hold normalised text; normalising again is a no-op that guards older caches
-    train.texts = [normalise(t) for t in train.texts]
-    val.texts = [normalise(t) for t in val.texts]
     alphabet = implied_alphabet(train.texts, args.min_count)
     report = {"alphabet": "".join(sorted(alphabet)), "alphabet_size": len(alphabet), "min_count": args.min_count}
     for name, ls in (("train", train), ("val", val)):

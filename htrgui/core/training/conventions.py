@@ -18,6 +18,8 @@ import unicodedata
 from collections import Counter
 from typing import Iterable
 
+from htrgui.core.recognition.codec import normalize
+
 #: Characters of the training text seen fewer times than this leave their lines out (see module doc).
 MIN_COUNT = 25
 
@@ -46,14 +48,8 @@ _SUPERSCRIPT = {chr(0x0363 + i): "^" + c for i, c in enumerate("aeioucdhmrtvx")}
 
 def normalise(text: str) -> str:
     """The training convention of ``text``: NFC, one space between words, unified spellings (see _MAP)."""
-    text = unicodedata.normalize("NFC", text)
-    out = []
-    for c in text:
-        if c in _SUPERSCRIPT:
-            out.append(_SUPERSCRIPT[c])
-        else:
-            out.append(_MAP.get(c, c))
-    return " ".join(unicodedata.normalize("NFC", "".join(out)).split())
+    mapped = "".join(_SUPERSCRIPT.get(c) or _MAP.get(c, c) for c in unicodedata.normalize("NFC", text))
+    return normalize(mapped)  # the codec's NFC and white-space folding, as labels are compared
 
 
 def implied_alphabet(texts: Iterable[str], min_count: int = MIN_COUNT) -> set[str]:
