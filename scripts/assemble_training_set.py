@@ -6,7 +6,8 @@
 
 train-all.npz: general/train of ../shared/data, every repository's training documents and the synthetic
 lines; val-all.npz: all of general/validation and every repository's validation documents (selection is made
-on it, never on test). The alphabet is the one the convention implies (conventions.implied_alphabet over the
+on it, never on test). --repeat stanford=4 takes each line of a collection that many times (the real English
+letters are a small share of the real lines, and general/test reads them). The alphabet is the one the convention implies (conventions.implied_alphabet over the
 training text): lines with a rarer character are left out and counted. Prints a JSON report.
 """
 
@@ -36,7 +37,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", default=".cache/lines")
     ap.add_argument("--min-count", type=int, default=MIN_COUNT)
+    ap.add_argument("--repeat", nargs="*", default=[], metavar="SOURCE=N",
+                    help="take every training line of SOURCE (see the report's by_source) N times")
+    ap.add_argument("--name", default="train-all", help="file name of the training set (without .npz)")
     args = ap.parse_args()
+    repeat = {k: int(v) for k, v in (r.split("=", 1) for r in args.repeat)}
     lines = Path(args.lines)
     repos = sorted((lines / "repos").glob("*-train.npz"))
     train = LineSet.load(lines / "train.npz")
@@ -51,11 +56,13 @@ def main() -> None:
     for name, ls in (("train", train), ("val", val)):
         keep = [i for i, t in enumerate(ls.texts) if usable(t, alphabet)]
         kept_set = set(keep)
+        if name == "train" and repeat:
+            keep = [i for i in keep for _ in range(repeat.get(source_of(ls.pages[i]), 1))]
         dropped = Counter(c for i, t in enumerate(ls.texts) if i not in kept_set for c in t if c not in alphabet)
         kept = ls.subset(keep)
-        kept.save(lines / f"{name}-all.npz")
+        kept.save(lines / (f"{args.name}.npz" if name == "train" else "val-all.npz"))
         by_source = Counter(source_of(p) for p in kept.pages)
-        report[name] = {"lines": len(kept), "dropped_lines": len(ls) - len(kept),
+        report[name] = {"lines": len(kept), "dropped_lines": len(ls) - len(kept_set),
                         "dropped_for": "".join(c for c, _ in dropped.most_common(40)),
                         "by_source": dict(sorted(by_source.items()))}
     print(json.dumps(report, ensure_ascii=False, indent=1))
