@@ -175,6 +175,11 @@ def main() -> None:
     ap.add_argument("--grid", action="store_true", help="try weights, bonuses and beams (for general/validation)")
     ap.add_argument("--project-grid", action="store_true",
                     help="adaptation/adapt: LM from 17 pages, project weights tried on the other 3")
+    ap.add_argument("--project-pages", default=None,
+                    help="with --project-grid: comma list of how many pages (those just before the measured ones) "
+                         "the project LM reads, e.g. 1,3,17 (default: all skipped pages)")
+    ap.add_argument("--project-weights", default="0.2,0.35,0.5,0.65,0.8",
+                    help="with --project-grid: project weights to try")
     args = ap.parse_args()
 
     import torch
@@ -233,11 +238,15 @@ def main() -> None:
         if args.project_grid:
             # the LM from the pages of adaptation/adapt not measured here (run with --sets adaptation/adapt
             # --skip-pages 17: LM from the first 17 pages, weights tried on the last 3)
-            own = lmmod.project_lm(page_texts(list(splits["adaptation"]["adapt"])[: args.skip_pages]))
-            for pw in (0.2, 0.35, 0.5, 0.65, 0.8):
-                mix = lmmod.MixedLM([(shipped, 1 - pw), (own, pw)])
-                r = run(f"beam+lm+project pw={pw}", beam_width=beam, lm=mix, lm_weight=weight, insertion_bonus=bonus)
-                print(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}), flush=True)
+            adapt = list(splits["adaptation"]["adapt"])
+            counts = [int(k) for k in args.project_pages.split(",")] if args.project_pages else [args.skip_pages]
+            for n_pages in counts:
+                own = lmmod.project_lm(page_texts(adapt[max(0, args.skip_pages - n_pages): args.skip_pages]))
+                for pw in (float(x) for x in args.project_weights.split(",")):
+                    mix = lmmod.MixedLM([(shipped, 1 - pw), (own, pw)])
+                    r = run(f"beam+lm+project pages={n_pages} chars={own.meta['characters']} pw={pw}", beam_width=beam,
+                            lm=mix, lm_weight=weight, insertion_bonus=bonus)
+                    print(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}), flush=True)
         run("beam", beam_width=beam, insertion_bonus=0.0)
         run("beam+lm", beam_width=beam, lm=base, lm_weight=weight, insertion_bonus=bonus)
         if group == "adaptation" and split == "test":

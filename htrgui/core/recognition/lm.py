@@ -480,9 +480,11 @@ class MixedLM:
 # Which language model a recognition uses
 
 #: Weight of the project's own language model (its verified lines) against the shipped one, at full strength;
-#: it grows with the project's text as ``chars / (chars + PROJECT_HALF_CHARS)`` (measured: docs/recognition.md).
-PROJECT_WEIGHT = 0.2
-PROJECT_HALF_CHARS = 2000
+#: it grows with the project's text as ``chars / (chars + PROJECT_HALF_CHARS)``. Measured on adaptation/adapt
+#: (docs/model.md): the best weight was 0.5 with one verified page (1,839 characters), 0.5-0.7 with three and
+#: 0.7 with seventeen; a few verified lines (a couple of hundred characters) get about 0.2.
+PROJECT_WEIGHT = 0.7
+PROJECT_HALF_CHARS = 500
 #: Weight of a user's text (word list or any plain text) added to the shipped model.
 TEXT_WEIGHT = 0.3
 #: Order of the language models built on the fly (project lines, a user's text).
