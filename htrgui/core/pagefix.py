@@ -1,4 +1,5 @@
-"""What every reader does after parsing: find the image, check the page size, make ids valid and unique."""
+"""What every reader does after parsing: repair the tree (PAGE 2010, TranskribusDU: :mod:`htrgui.core.pagelegacy`),
+find the image, check the page size, make ids valid and unique."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from pathlib import Path
 
 from htrgui.core.document import Page
 from htrgui.core.errors import FormatError, HtrError
+from htrgui.core.pagelegacy import repair_tree
 from htrgui.core.xmlsafe import make_ncname, warn
+
+__all__ = ["resolve_image", "image_reference", "finish_page", "repair_tree", "ensure_valid_ids"]
 
 
 def resolve_image(xml_path: Path, filename: str) -> Path | None:
