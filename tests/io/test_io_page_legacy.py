@@ -116,3 +116,52 @@ def test_transkribus_du_separators_and_negative_table(tmp_path, page_xsd):
     assert "orient" in joined and "SeparatorRegion" in joined and "negative" in joined
     again, _ = _read(out)  # the repaired file reads back without new repairs of the same kind
     assert [r.id for r in again.regions] == ["r1"]
+
+
+def _kraken_custom(s: str) -> dict[str, str]:
+    """How kraken (and so eScriptorium) reads a custom attribute: split at '}', '{', ';' and the first ':',
+    no unescaping (kraken/lib/xml/common.py parse_page_custom)."""
+    out = {}
+    for chunk in (c for c in s.split("}") if c.strip()):
+        tag, vals = chunk.split("{")
+        for val in (v.strip() for v in vals.split(";") if v.strip()):
+            key, *rest = val.split(":")
+            out.setdefault(tag.strip(), {})[key] = ":".join(rest).strip()
+    return out
+
+
+def test_segmonto_subtypes_with_colon_written_as_escriptorium_does(tmp_path, page_xsd):
+    from htrgui.core.document import Page, TextLine, TextRegion
+
+    line = TextLine("l1", [(10, 10), (290, 10), (290, 50), (10, 50)], [(10, 45), (290, 45)], text="Typed",
+                    type="DefaultLine:Typewritten")
+    region = TextRegion("r1", [(5, 5), (295, 5), (295, 95), (5, 95)], type="MainZone:column#1", lines=[line])
+    out = tmp_path / "segmonto.xml"
+    write_page(Page("x.png", 300, 100, regions=[region]), out)
+    assert page_xsd.errors(out) == []
+    root = lxml_root(out)
+    ns = {"p": PAGE2019}
+    line_custom = root.find(".//p:TextLine", ns).get("custom")
+    assert "structure {type:DefaultLine:Typewritten;}" in line_custom
+    assert "\\u003a" not in line_custom
+    assert _kraken_custom(line_custom)["structure"]["type"] == "DefaultLine:Typewritten"
+    assert _kraken_custom(root.find(".//p:TextRegion", ns).get("custom"))["structure"]["type"] == "MainZone:column#1"
+    again, _ = _read(out)
+    assert again.regions[0].type == "MainZone:column#1"
+    assert list(again.lines())[0].type == "DefaultLine:Typewritten"
+
+
+def test_segmonto_subtypes_read_plain_and_escaped(tmp_path):
+    xml = f"""<PcGts xmlns="{PAGE2019}"><Page imageFilename="e.jpg" imageWidth="300" imageHeight="200">
+      <TextRegion id="r1" custom="structure {{type:MainZone\\u003acolumn;}}"><Coords points="5,5 295,5 295,195 5,195"/>
+        <TextLine id="l1" custom="readingOrder {{index:0;}} structure {{type:DefaultLine\\u003aTypewritten;}}">
+          <Coords points="10,10 290,10 290,50 10,50"/><Baseline points="10,45 290,45"/></TextLine>
+        <TextLine id="l2" custom="readingOrder {{index:1;}} structure {{type:DefaultLine:Handwritten;}}">
+          <Coords points="10,60 290,60 290,100 10,100"/><Baseline points="10,95 290,95"/></TextLine>
+        <TextLine id="l3" custom="type {{type:HeadingLine:title;}}">
+          <Coords points="10,110 290,110 290,150 10,150"/><Baseline points="10,145 290,145"/></TextLine>
+      </TextRegion></Page></PcGts>"""
+    page, _ = _read(_write(tmp_path, xml, "e.xml"))
+    assert page.regions[0].type == "MainZone:column"
+    assert [ln.type for ln in page.lines()] == ["DefaultLine:Typewritten", "DefaultLine:Handwritten",
+                                                "HeadingLine:title"]
