@@ -85,9 +85,23 @@ def test_missing_image_with_size_is_a_warning(tmp_path):
     assert any("'a.png' not found" in m and "p.xml" in m for m in messages)
 
 
-def test_zero_size_without_image_is_an_error(tmp_path):
+def test_zero_size_without_image_or_coordinates_is_an_error(tmp_path):
     with pytest.raises(FormatError, match="page size unknown"):
         read_document(_page(tmp_path, "", width="0", height="0"))
+
+
+def test_zero_size_without_image_takes_the_extent_of_the_coordinates(tmp_path, page_xsd):
+    from htrgui.core.pagexml import write_page
+
+    lines = '<TextLine id="l"><Coords points="10,10 250,10 250,40 10,40"/><Baseline points="10,38 260,38"/></TextLine>'
+    body = '<TextRegion id="r"><Coords points="5,5 255,5 255,120 5,120"/>' + lines + '</TextRegion>'
+    page, messages = _read(_page(tmp_path, body, width="0", height="0"))
+    assert (page.width, page.height) == (261, 121)
+    assert any("extent of the coordinates" in m and "261x121" in m and "p.xml" in m for m in messages)
+    out = tmp_path / "out.xml"
+    write_page(page, out)
+    assert page_xsd.errors(out) == []
+    assert next(read_document(out).lines()).baseline == [(10, 38), (260, 38)]
 
 
 def test_zero_size_is_taken_from_the_image(tmp_path):
@@ -132,11 +146,11 @@ def test_invalid_and_duplicate_ids_are_made_valid(tmp_path):
     assert any("renamed" in m for m in messages)
 
 
-def test_alto_in_millimetres_is_refused(tmp_path):
+def test_alto_in_millimetres_without_its_scan_is_refused(tmp_path):
     path = tmp_path / "mm.xml"
     path.write_text(f'<alto xmlns="{ALTO4}"><Description><MeasurementUnit>mm10</MeasurementUnit></Description>'
                     '<Layout><Page WIDTH="10" HEIGHT="10"/></Layout></alto>', encoding="utf-8")
-    with pytest.raises(FormatError, match="pixel"):
+    with pytest.raises(FormatError, match="mm10.*resolution.*not found"):
         read_document(path)
 
 
