@@ -171,3 +171,23 @@ def test_missing_image_name_uses_the_scan_with_the_same_stem(tmp_path):
     page, messages = _read(_page(tmp_path, "", image=""))
     assert page.image_filename == "p.png" and page.image_path == tmp_path / "p.png"
     assert any("does not name its image" in m and "p.png" in m for m in messages)
+
+
+def _deep_page(tmp_path, levels: int):
+    region = '<TextRegion id="r{n}"><Coords points="0,0 9,0 9,9 0,9"/>'
+    body = "".join(region.format(n=n) for n in range(levels)) + "</TextRegion>" * levels
+    return _page(tmp_path, body, name=f"deep{levels}.xml")
+
+
+def test_deeply_nested_file_is_refused_with_a_clear_message(tmp_path, capsys):
+    from htrgui.cli import main
+    from htrgui.core.xmlsafe import MAX_XML_DEPTH
+
+    with pytest.raises(FormatError, match=f"nested more than {MAX_XML_DEPTH} levels"):
+        read_document(_deep_page(tmp_path, 5000))
+    # the whole command: one line naming the file, no RecursionError traceback
+    assert main(["convert", str(tmp_path / "deep5000.xml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "deep5000.xml" in err and "nested more than" in err and "Traceback" not in err
+    page, _ = _read(_deep_page(tmp_path, 20))  # nested regions as real files have them still read
+    assert [r.id for r in page.regions] == ["r0"]
