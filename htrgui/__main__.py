@@ -1,4 +1,5 @@
-"""Entry point: no arguments (or ``gui``) starts the desktop app, anything else is the command line."""
+"""Entry point: no arguments starts the desktop app, anything else goes through the command line's parser
+(``htrgui FOLDER``, ``htrgui gui --help`` included)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] == "gui":
+    if not argv:
         from htrgui.qt.app import run  # Qt is imported only when the window is wanted
 
-        return run(argv[1:])
+        return run([])
     from htrgui.cli import main as cli_main
 
     return cli_main(argv)

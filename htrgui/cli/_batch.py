@@ -11,6 +11,37 @@ FORMAT_HELP = ("output format: PAGE 2019 (default), PAGE 2013 for Transkribus, A
                "(the scan with an invisible text layer; needs the image), TEI P5, Word (.docx)")
 
 
+def expand_folders(command: str, paths: list[Path], stored: bool) -> list[Path]:
+    """Inputs with each folder replaced by its scans, in the project's order (``htrgui segment FOLDER``).
+
+    With ``stored``, a single-page scan that already has a PAGE/ALTO file (``page/<name>.xml`` or one beside it)
+    is replaced by that file, so its lines are kept (``recognize``). Files are passed through unchanged.
+
+    Raises:
+        HtrError: a folder holds no scans.
+    """
+    from htrgui.core.errors import HtrError
+    from htrgui.core.project import Project
+
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        project = Project.open(path)
+        for problem in project.skipped:
+            print(f"htrgui {command}: warning: skipped {problem}", file=sys.stderr)
+        if not project.entries:
+            raise HtrError(f"{path}: a folder with no scans (JPEG, PNG, TIFF, JP2, PDF) in it")
+        pages: dict[Path, list] = {}
+        for entry in project.entries:
+            pages.setdefault(entry.image_path, []).append(entry)
+        for image, entries in pages.items():
+            xml = project.source_xml(entries[0]) if stored and len(entries) == 1 else None
+            out.append(xml or image)
+    return out
+
+
 def add_format_option(parser) -> None:
     """The ``--to`` option of ``convert`` and ``export``."""
     from htrgui.core.io import EXTENSIONS

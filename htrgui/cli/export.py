@@ -29,7 +29,14 @@ def run(args: argparse.Namespace) -> int:
 
     sources: list[tuple[str, Path]] = []
     for src in args.sources:
-        if src.is_dir():
+        if src.is_dir() and not Project.open(src).entries:
+            # no scans: a folder of PAGE/ALTO files (an export from another tool), as `convert` reads it
+            xmls = [p for d in (src, src / "page") if d.is_dir() for p in sorted(d.glob("*.xml"))
+                    if not p.name.endswith(".tei.xml")]
+            if not xmls:
+                print(f"htrgui export: {src}: no scans and no PAGE/ALTO files in it", file=sys.stderr)
+            sources += [(p.stem, p) for p in xmls]
+        elif src.is_dir():
             project = Project.open(src)
             stored = [(e.name, project.source_xml(e)) for e in project.entries]
             missing = sum(1 for _, xml in stored if xml is None)

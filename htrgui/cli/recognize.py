@@ -42,7 +42,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("recognize", help=HELP, description=HELP + ". Writes OUTDIR/<input stem>.xml.")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image (JPEG, PNG, TIFF, PDF) or PAGE/ALTO file")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image (JPEG, PNG, TIFF, PDF) or PAGE/ALTO file, or a project folder (its scans, with the "
+                   "lines of their page/*.xml when there are some)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the PAGE files")
     add_model_options(p)
     p.set_defaults(func=run)
@@ -153,22 +154,26 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.pagexml import write_page
     from htrgui.core.progress import Progress, StderrReporter
 
-    stems = [p.stem for p in args.inputs]
+    from htrgui.cli._batch import expand_folders
+
+    inputs = args.inputs = expand_folders("recognize", list(args.inputs), stored=True)  # --lm project reads them
+    stems = [p.stem for p in inputs]
     clashes = sorted({s for s in stems if stems.count(s) > 1})
     if clashes:
         raise HtrError(f"several inputs would be written to the same file in {args.output}: "
                        + ", ".join(f"{s}.xml" for s in clashes))
     recognizer = make_recognizer(args)
+    created = not args.output.exists()
     args.output.mkdir(parents=True, exist_ok=True)
     report = StderrReporter()
     failed = written = lines_done = 0
-    for n, path in enumerate(args.inputs):
+    for n, path in enumerate(inputs):
         try:
             for stem, page, gray in pages_of(path):
                 for result in recognizer.recognize_page(page, gray):
                     recognizer.apply(page, result)
                     lines_done += 1
-                    report(Progress(n, len(args.inputs), f"{path.name}", {"lines": lines_done}))
+                    report(Progress(n, len(inputs), f"{path.name}", {"lines": lines_done}))
                 target = args.output / f"{stem}.xml"
                 if page.image_path is not None:
                     page.image_filename = image_reference(page.image_path, target.parent)
@@ -177,7 +182,12 @@ def run(args: argparse.Namespace) -> int:
         except HtrError as exc:
             failed += 1
             print(f"htrgui recognize: error: {exc}", file=sys.stderr)
-    report(Progress(len(args.inputs), len(args.inputs), "done", {"lines": lines_done}), force=True)
+    report(Progress(len(inputs), len(inputs), "done", {"lines": lines_done}), force=True)
+    if created and not written:
+        try:
+            args.output.rmdir()  # every input failed: leave no empty folder behind
+        except OSError:
+            pass
     how = (f"beam {recognizer.beam_width} with the language model ({args.lm})" if recognizer.lm is not None
            else "greedy decoding" if recognizer.beam_width <= 1 and not recognizer.lexicon else
            f"beam {recognizer.beam_width}")

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
                     "finding, baselines, polygons, regions, reading order) and writes OUTDIR/<image stem>.xml "
                     "(PAGE 2019; multi-page TIFF/PDF give <stem>_0001.xml ...). See docs/segmentation.md.",
     )
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="page images (JPEG, PNG, TIFF, PDF ...)")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                   help="page images (JPEG, PNG, TIFF, PDF ...), or a folder of them")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the PAGE-XML files")
     p.add_argument("--overwrite", action="store_true", help="replace existing XML files (default: refuse)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -58,10 +59,13 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.progress import Progress, StderrReporter
     from htrgui.core.segmentation.batch import Segmented, segment_files
 
+    from htrgui.cli._batch import expand_folders
+
     params = parse_overrides(args.set)
+    images = expand_folders("segment", args.images, stored=False)
     report = StderrReporter()
     written = failed = lines = 0
-    for item in segment_files(args.images, params):
+    for item in segment_files(images, params):
         if isinstance(item, Progress):
             report(item)
             continue

@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import FormatError, HtrError
 from htrgui.core.fileio import atomic_write_bytes
-from htrgui.core.pagefix import ensure_valid_ids, finish_page
+from htrgui.core.pagefix import ensure_valid_ids, find_image, finish_page
 from htrgui.core.xmlsafe import (ALTO4, ALTO_NS, XSI, baseline_from_polygon, bbox_polygon, child, children,
                                  clean_text, clip_points, detect_format, from_string, local, ns_of, parse_points,
                                  parse_polygon, parse_xml, polygon_for_export, polygon_from_baseline, renamespace,
@@ -104,12 +104,12 @@ def page_from_alto(root: ET.Element, path: Path) -> Page:
     dialect = ALTO_NS.get(ns_of(root.tag), "alto")
     desc = child(root, "Description")
     unit = child(desc, "MeasurementUnit") if desc is not None else None
-    if unit is not None and (unit.text or "").strip() not in ("pixel", ""):
-        raise FormatError(f"MeasurementUnit is {unit.text.strip()!r}; only pixel coordinates are supported",
-                          path, "MeasurementUnit")
     info = child(desc, "sourceImageInformation") if desc is not None else None
     fname = child(info, "fileName") if info is not None else None
     filename = (fname.text or "").strip() if fname is not None else ""
+    unit_name = (unit.text or "").strip() if unit is not None else ""
+    if unit_name not in ("pixel", ""):
+        _to_pixels(root, unit_name, path, filename)
     tags = {t.get("ID"): t.get("LABEL", "") for t in root.iter() if local(t.tag).endswith("Tag") and t.get("ID")}
     provenance = _provenance(desc) if desc is not None else {}
     layout = child(root, "Layout")
@@ -155,6 +155,62 @@ def _restore_provenance(line: TextLine, provenance: dict[str, tuple[str, str]]) 
                 line.status, line.source = status, source or line.source
             del line.extras.attrs["PROCESSINGREFS"]  # written anew from the line's state
             return
+
+
+#: ALTO MeasurementUnit -> units per inch
+UNITS_PER_INCH = {"mm10": 254.0, "inch1200": 1200.0}
+_LENGTH_ATTRS = ("HPOS", "VPOS", "WIDTH", "HEIGHT")
+
+
+def _to_pixels(root: ET.Element, unit: str, path: Path, filename: str) -> None:
+    """Convert every coordinate of an ALTO in ``mm10`` or ``inch1200`` to pixels, in place, with the
+    resolution (DPI) that the scan beside it states.
+
+    Raises:
+        FormatError: an unknown unit, no scan found, or a scan that states no resolution.
+    """
+    from htrgui.core.imaging import image_resolution
+
+    if unit not in UNITS_PER_INCH:
+        raise FormatError(f"MeasurementUnit {unit!r} is not an ALTO unit (pixel, mm10 or inch1200)", path,
+                          "MeasurementUnit")
+    image = find_image(path, filename)
+    if image is None:
+        raise FormatError(f"coordinates are in {unit}; converting them to pixels needs the scan's resolution, "
+                          f"but the image {filename!r} was not found beside the file", path, "MeasurementUnit")
+    try:
+        dpi = image_resolution(image)
+    except HtrError as exc:
+        raise FormatError(f"coordinates are in {unit}; the scan cannot be read for its resolution ({exc})", path,
+                          "MeasurementUnit") from None
+    if dpi is None:
+        raise FormatError(f"coordinates are in {unit}, but the scan {image.name} states no resolution (DPI), so "
+                          "they cannot be converted to pixels; save the scan with its DPI or the ALTO in pixels",
+                          path, "MeasurementUnit")
+    sx, sy = (d / UNITS_PER_INCH[unit] for d in dpi)
+    layout = child(root, "Layout")
+    for e in (layout.iter() if layout is not None else ()):
+        for name in _LENGTH_ATTRS:
+            value = e.get(name)
+            if value:
+                try:
+                    e.set(name, f"{float(value) * (sx if name in ('HPOS', 'WIDTH') else sy):.2f}")
+                except ValueError:
+                    pass  # reported where it is read
+        for name in ("BASELINE", "POINTS"):
+            pts = e.get(name)
+            if not pts:
+                continue
+            try:
+                values = [float(t) for t in pts.replace(",", " ").split()]
+            except ValueError:
+                continue
+            if len(values) == 1:  # ALTO < 4.2: the baseline is one vertical position
+                e.set(name, f"{values[0] * sy:.2f}")
+            else:
+                e.set(name, " ".join(f"{v * (sx if i % 2 == 0 else sy):.2f}" for i, v in enumerate(values)))
+    warn(path, "MeasurementUnit", f"coordinates in {unit} converted to pixels at {dpi[0]:g}x{dpi[1]:g} dpi "
+         f"(the resolution {image.name} states)")
 
 
 def _region(block: ET.Element, tags: dict[str, str], repairs: dict, n: int) -> TextRegion | None:

@@ -113,6 +113,35 @@ def image_size(path: Path | str, page_index: int = 0) -> tuple[int, int]:
         return _oriented_size(img)
 
 
+#: Below this a stored resolution is a placeholder (TIFF without one reads as 1 dpi, JFIF "aspect ratio only").
+MIN_DPI = 20.0
+
+
+def image_resolution(path: Path | str, page_index: int = 0) -> tuple[float, float] | None:
+    """(x, y) resolution in dots per inch that the image file states, or None when it states none.
+
+    Read from the header (JFIF/EXIF, PNG pHYs, TIFF XResolution); a PDF gives the resolution it is rendered
+    at (see :func:`load_image`). Placeholder values (under :data:`MIN_DPI`) count as none.
+    """
+    path = Path(path)
+    if _is_pdf(path):
+        with _PDF_LOCK, _open_pdf(path) as pdf:
+            dpi = _pdf_size(pdf, path, page_index)[2] * 72.0
+        return dpi, dpi
+    with _open(path) as img:
+        _seek(img, path, page_index)
+        dpi = img.info.get("dpi")
+        if img.format == "JPEG" and img.info.get("jfif_unit") == 0:
+            dpi = None  # JFIF density without a unit is an aspect ratio, not a resolution
+    try:
+        x, y = (float(v) for v in dpi)
+    except (TypeError, ValueError):
+        return None
+    if not (x >= MIN_DPI and y >= MIN_DPI):  # also catches NaN
+        return None
+    return x, y
+
+
 def raw_size(path: Path | str, page_index: int = 0) -> tuple[int, int]:
     """(width, height) of the stored pixels, ignoring EXIF orientation (PDF: as :func:`image_size`)."""
     path = Path(path)

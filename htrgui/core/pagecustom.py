@@ -76,9 +76,9 @@ def unescape(value: str) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
 
 
-def escape(value: str) -> str:
-    """Escape a value for ``custom`` the way Transkribus does."""
-    return "".join(f"\\u{ord(c):04x}" if c in _NEEDS_ESCAPE else c for c in value)
+def escape(value: str, keep: str = "") -> str:
+    """Escape a value for ``custom`` the way Transkribus does; characters in ``keep`` stay as they are."""
+    return "".join(f"\\u{ord(c):04x}" if c in _NEEDS_ESCAPE and c not in keep else c for c in value)
 
 
 @dataclass
@@ -103,9 +103,16 @@ def parse_custom(text: str | None) -> list[CustomTag]:
     return tags
 
 
+#: Tags whose ``type`` value keeps its ``:`` (SegmOnto subtypes such as ``DefaultLine:Typewritten``): kraken and
+#: eScriptorium write the colon as it is and, not unescaping, would read ``\\u003a`` literally; a value split at
+#: the first ``:`` (ours, kraken's) gets it back whole.
+TYPE_TAGS = ("structure", "type")
+
+
 def format_tag(name: str, values: dict[str, str]) -> str:
-    """``name {key:value;...}`` with escaped values."""
-    body = " ".join(f"{k}:{escape(str(v))};" for k, v in values.items())
+    """``name {key:value;...}`` with escaped values (``:`` kept in the type of ``structure``/``type`` tags)."""
+    keep = ":" if name in TYPE_TAGS else ""
+    body = " ".join(f"{k}:{escape(str(v), keep)};" for k, v in values.items())
     return f"{name} {{{body}}}"
 
 

@@ -1,4 +1,5 @@
-"""What every reader does after parsing: find the image, check the page size, make ids valid and unique."""
+"""What every reader does after parsing: repair the tree (PAGE 2010, TranskribusDU: :mod:`htrgui.core.pagelegacy`),
+find the image, check the page size, make ids valid and unique."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from pathlib import Path
 
 from htrgui.core.document import Page
 from htrgui.core.errors import FormatError, HtrError
+from htrgui.core.pagelegacy import repair_tree
 from htrgui.core.xmlsafe import make_ncname, warn
+
+__all__ = ["resolve_image", "find_image", "image_reference", "finish_page", "repair_tree", "ensure_valid_ids"]
 
 
 def resolve_image(xml_path: Path, filename: str) -> Path | None:
@@ -28,6 +32,11 @@ def resolve_image(xml_path: Path, filename: str) -> Path | None:
         candidates += [d / name, d / base]
     found = next((c for c in candidates if c.is_file()), None)
     return Path(os.path.normpath(found)) if found else None  # "page/../a.jpg" -> "a.jpg"
+
+
+def find_image(xml_path: Path, filename: str) -> Path | None:
+    """The image an XML file names (:func:`resolve_image`), else a scan beside it with the same stem."""
+    return resolve_image(xml_path, filename) or resolve_image(xml_path, _same_stem_image(xml_path))
 
 
 def image_reference(image: Path, folder: Path) -> str:
@@ -57,8 +66,14 @@ def finish_page(page: Page, xml_path: Path) -> Page:
             warn(xml_path, None, f"image cannot be read ({exc})")
     if page.width <= 0 or page.height <= 0:
         if size is None:
-            raise FormatError(f"page size unknown: the file gives {page.width}x{page.height} and the image "
-                              f"{page.image_filename!r} was not found or cannot be read", xml_path, "Page")
+            size = _extent(page)
+            if size is None:
+                raise FormatError(f"page size unknown: the file gives {page.width}x{page.height}, has no "
+                                  f"coordinates, and the image {page.image_filename!r} was not found or cannot be "
+                                  "read", xml_path, "Page")
+            warn(xml_path, "Page", f"the file gives the page size {page.width}x{page.height} and the image "
+                 f"{page.image_filename!r} was not found: using the extent of the coordinates, "
+                 f"{size[0]}x{size[1]}")
         page.width, page.height = size
     elif size is not None and size != (page.width, page.height) and _raw_size(page) == (page.width, page.height):
         # the XML was made on the stored pixels, ignoring the photo's EXIF rotation (seen in eScriptorium data)
@@ -70,6 +85,14 @@ def finish_page(page: Page, xml_path: Path) -> Page:
         warn(xml_path, "Page", f"image {page.image_filename!r} not found beside the file; working without it")
     _unique_ids(page, xml_path)
     return page
+
+
+def _extent(page: Page) -> tuple[int, int] | None:
+    """(width, height) that holds every region and line point, or None when there are none."""
+    pts = [p for r in page.regions for p in r.polygon + [q for ln in r.lines for q in ln.polygon + ln.baseline]]
+    if not pts:
+        return None
+    return max(x for x, _ in pts) + 1, max(y for _, y in pts) + 1
 
 
 def _same_stem_image(xml_path: Path) -> str:

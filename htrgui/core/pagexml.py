@@ -12,7 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
-from htrgui.core.pagefix import finish_page
+from htrgui.core.pagefix import finish_page, repair_tree
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, REGION_ELEMENTS, CustomTag, decode_confidences,
                                     format_tag, parse_custom)
 from htrgui.core.pagetables import cells_of, read_table
@@ -295,6 +295,7 @@ def page_from_xml(root: ET.Element, path: Path) -> Page:
         height = int(float(page_elem.get("imageHeight") or 0))
     except ValueError:
         raise FormatError("imageWidth/imageHeight are not numbers", path, "Page") from None
+    repair_tree(root, path, width, height)
     page_ex = reader.extras(page_elem, _INTERPRETED_PAGE,
                             {"imageFilename", "imageWidth", "imageHeight", "custom"})
     page_index, ours, _ = reader.split_custom(parse_custom(page_elem.get("custom")), page_ex)

@@ -60,6 +60,12 @@ def resources_dir() -> Path:
 
 
 def bundled_models_dir() -> Path:
+    """The shipped models: ``htrgui/models/`` inside an installed package (a wheel, ``pip install .``), else
+    ``models/`` of the checkout or of the frozen bundle."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    packaged = Path(__file__).resolve().parents[1] / "models"
+    if not frozen and packaged.is_dir():
+        return packaged
     return app_root() / "models"
 
 

@@ -40,11 +40,14 @@ def _natural_key(name: str) -> list:
 class Project:
     """The scans of a folder, in natural name order, with their pages."""
 
-    def __init__(self, folder: Path, entries: list[PageEntry], skipped: list[str]) -> None:
+    def __init__(self, folder: Path, entries: list[PageEntry], skipped: list[str],
+                 unreadable: list[tuple[Path, str]] | None = None) -> None:
         self.folder = folder
         self.entries = entries
         #: Files that looked like scans but could not be read (with the reason), for the user to see.
         self.skipped = skipped
+        #: The same as (file, reason), for the page list to show them as unreadable.
+        self.unreadable = unreadable or []
 
     @property
     def page_folder(self) -> Path:
@@ -73,16 +76,20 @@ class Project:
         stems: dict[str, int] = {}
         for p in files:
             stems[p.stem] = stems.get(p.stem, 0) + 1
-        entries, skipped = [], []
+        entries, skipped, unreadable = [], [], []
         taken: set[str] = set()
         for p in files:
             if only is not None and p != only:
                 continue
             base = p.stem if stems[p.stem] == 1 else f"{p.stem}_{p.suffix.lower().lstrip('.')}"
             try:
+                if p.stat().st_size == 0:
+                    raise ImageError(f"{p}: empty file (0 bytes)")
                 n = page_count(p)
-            except ImageError as exc:
+            except (ImageError, OSError) as exc:
                 skipped.append(str(exc))
+                reason = str(exc)
+                unreadable.append((p, reason[len(str(p)) + 2:] if reason.startswith(f"{p}: ") else reason))
                 continue
             for i in range(n):
                 name = base if n == 1 else f"{base}_p{i + 1:04d}"
@@ -90,7 +97,7 @@ class Project:
                     name = f"{name}_{p.suffix.lower().lstrip('.')}"
                 taken.add(name)
                 entries.append(PageEntry(p, i, name, folder / PAGE_FOLDER / f"{name}.xml"))
-        return cls(folder, entries, skipped)
+        return cls(folder, entries, skipped, unreadable)
 
     def entry(self, name: str) -> PageEntry:
         """The entry with this name (KeyError when none)."""

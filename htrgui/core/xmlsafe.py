@@ -33,6 +33,10 @@ ALTO4 = "http://www.loc.gov/standards/alto/ns-v4#"
 
 #: Larger XML files are refused: a page of PAGE/ALTO is a few MB even with glyph level.
 MAX_XML_BYTES = 200 * 1024 * 1024
+#: Deeper nesting is refused: real PAGE/ALTO is about 10 levels deep (20-30 with nested regions), and the
+#: recursive parts of ElementTree and of our readers (serialising kept elements, copies) would otherwise end in
+#: a RecursionError on a hostile file.
+MAX_XML_DEPTH = 200
 
 # XML 1.0 forbids most C0 controls; lxml and libxml2 refuse them, so they are removed from text we write.
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -75,7 +79,7 @@ def parse_xml_bytes(data: bytes, path: object = "<xml>") -> ET.Element:
     if not data.strip():
         raise FormatError("file is empty", path)
     try:
-        return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DTDForbidden:
         raise FormatError("refused: the file declares a DTD (<!DOCTYPE ...>); PAGE and ALTO never need one, and "
                           "DTD entities can be used for entity-expansion or external-entity attacks", path) from None
@@ -88,6 +92,19 @@ def parse_xml_bytes(data: bytes, path: object = "<xml>") -> ET.Element:
     except ET.ParseError as exc:
         line, col = exc.position
         raise FormatError(f"not well-formed XML at line {line}, column {col + 1}", path) from None
+    _check_depth(root, path)
+    return root
+
+
+def _check_depth(root: ET.Element, path: object) -> None:
+    """Refuse a tree nested deeper than :data:`MAX_XML_DEPTH` (checked without recursion)."""
+    stack = [(root, 1)]
+    while stack:
+        elem, depth = stack.pop()
+        if depth > MAX_XML_DEPTH:
+            raise FormatError(f"refused: elements are nested more than {MAX_XML_DEPTH} levels deep (at "
+                              f"<{local(elem.tag)}>); PAGE and ALTO files are never nested that deep", path)
+        stack.extend((c, depth + 1) for c in elem)
 
 
 def ns_of(tag: str) -> str:

@@ -23,6 +23,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 def run(argv: list[str]) -> int:
     """Start the window; an argument is a folder or scan to open."""
+    from htrgui.qt.platform_check import check_or_exit
+
+    check_or_exit()  # one readable line and exit 3, before Qt would abort on a missing display or library
     app = create_app(argv)
     from htrgui.qt.dialogs.errors import install_excepthook
     from htrgui.qt.main_window import MainWindow

@@ -309,7 +309,8 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self) -> None:
         folder = self.session.folder
-        self.setWindowTitle(f"htrgui — {folder.name}")
+        # Qt adds " — htrgui" (the application display name) itself on Linux and Windows
+        self.setWindowTitle(folder.name)
         self.settings.add_recent(folder)
         self._save_settings()
         self._fill_recent()

@@ -71,16 +71,19 @@ class PageController(QObject):
             self.editor.show_message(f"This page cannot be opened:\n{exc}")
             self.message.emit(str(exc))
             return
+        problem = ""
         if page is not None:
             entry = self.session.entries[index]
             try:
                 self.gray = load_gray(entry.image_path, entry.page_index)
                 image = gray_qimage(self.gray)
-            except HtrError as exc:
-                self.message.emit(str(exc))
+            except HtrError as exc:  # e.g. a truncated scan: its lines stay editable, the message stays up
+                problem = str(exc)
         self.view.show_page(page, image)
         self.editor.set_page(page, self.gray)
-        if page is not None:
+        if problem:
+            self.message.emit(f"{self.session.name(index)}: the scan cannot be shown: {problem}")
+        elif page is not None:
             counts = page.counts()
             self.message.emit(f"{self.session.name(index)}: {counts.lines} lines, {counts.verified} verified")
 

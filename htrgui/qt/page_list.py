@@ -15,6 +15,7 @@ from htrgui.qt.images import thumbnail
 THUMB = 72
 STATE_COLORS = {"not segmented": QColor(140, 140, 140), "segmented": QColor(90, 120, 200),
                 "recognised": QColor(230, 140, 0), "verified": QColor(30, 160, 60)}
+UNREADABLE_COLOR = QColor(200, 40, 40)
 
 
 def status_text(session, index: int) -> tuple[str, str]:
@@ -68,6 +69,15 @@ class PageList(QListWidget):
         for i in range(len(self.session.entries)):
             item = QListWidgetItem(QIcon(blank), self.session.name(i))
             item.setData(Qt.ItemDataRole.UserRole, i)
+            self.addItem(item)
+        # files that look like scans but cannot be read: listed after the pages, with the reason, never current
+        project = getattr(self.session, "project", None) if self.session.is_open else None
+        for path, reason in getattr(project, "unreadable", []):
+            item = QListWidgetItem(QIcon(blank), f"{path.name}\ncannot be read: {reason}")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setForeground(UNREADABLE_COLOR)
+            item.setToolTip(f"{path}\n{reason}")
+            item.setData(Qt.ItemDataRole.UserRole + 1, "unreadable")
             self.addItem(item)
         self.blockSignals(False)
         self._pending = list(range(len(self.session.entries)))

@@ -85,9 +85,23 @@ def test_missing_image_with_size_is_a_warning(tmp_path):
     assert any("'a.png' not found" in m and "p.xml" in m for m in messages)
 
 
-def test_zero_size_without_image_is_an_error(tmp_path):
+def test_zero_size_without_image_or_coordinates_is_an_error(tmp_path):
     with pytest.raises(FormatError, match="page size unknown"):
         read_document(_page(tmp_path, "", width="0", height="0"))
+
+
+def test_zero_size_without_image_takes_the_extent_of_the_coordinates(tmp_path, page_xsd):
+    from htrgui.core.pagexml import write_page
+
+    lines = '<TextLine id="l"><Coords points="10,10 250,10 250,40 10,40"/><Baseline points="10,38 260,38"/></TextLine>'
+    body = '<TextRegion id="r"><Coords points="5,5 255,5 255,120 5,120"/>' + lines + '</TextRegion>'
+    page, messages = _read(_page(tmp_path, body, width="0", height="0"))
+    assert (page.width, page.height) == (261, 121)
+    assert any("extent of the coordinates" in m and "261x121" in m and "p.xml" in m for m in messages)
+    out = tmp_path / "out.xml"
+    write_page(page, out)
+    assert page_xsd.errors(out) == []
+    assert next(read_document(out).lines()).baseline == [(10, 38), (260, 38)]
 
 
 def test_zero_size_is_taken_from_the_image(tmp_path):
@@ -132,11 +146,11 @@ def test_invalid_and_duplicate_ids_are_made_valid(tmp_path):
     assert any("renamed" in m for m in messages)
 
 
-def test_alto_in_millimetres_is_refused(tmp_path):
+def test_alto_in_millimetres_without_its_scan_is_refused(tmp_path):
     path = tmp_path / "mm.xml"
     path.write_text(f'<alto xmlns="{ALTO4}"><Description><MeasurementUnit>mm10</MeasurementUnit></Description>'
                     '<Layout><Page WIDTH="10" HEIGHT="10"/></Layout></alto>', encoding="utf-8")
-    with pytest.raises(FormatError, match="pixel"):
+    with pytest.raises(FormatError, match="mm10.*resolution.*not found"):
         read_document(path)
 
 
@@ -157,3 +171,23 @@ def test_missing_image_name_uses_the_scan_with_the_same_stem(tmp_path):
     page, messages = _read(_page(tmp_path, "", image=""))
     assert page.image_filename == "p.png" and page.image_path == tmp_path / "p.png"
     assert any("does not name its image" in m and "p.png" in m for m in messages)
+
+
+def _deep_page(tmp_path, levels: int):
+    region = '<TextRegion id="r{n}"><Coords points="0,0 9,0 9,9 0,9"/>'
+    body = "".join(region.format(n=n) for n in range(levels)) + "</TextRegion>" * levels
+    return _page(tmp_path, body, name=f"deep{levels}.xml")
+
+
+def test_deeply_nested_file_is_refused_with_a_clear_message(tmp_path, capsys):
+    from htrgui.cli import main
+    from htrgui.core.xmlsafe import MAX_XML_DEPTH
+
+    with pytest.raises(FormatError, match=f"nested more than {MAX_XML_DEPTH} levels"):
+        read_document(_deep_page(tmp_path, 5000))
+    # the whole command: one line naming the file, no RecursionError traceback
+    assert main(["convert", str(tmp_path / "deep5000.xml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "deep5000.xml" in err and "nested more than" in err and "Traceback" not in err
+    page, _ = _read(_deep_page(tmp_path, 20))  # nested regions as real files have them still read
+    assert [r.id for r in page.regions] == ["r0"]

@@ -145,7 +145,8 @@ def test_bad_inputs_give_messages_not_tracebacks(qtbot, window, tmp_path, transc
     (transcribed / "broken.jpg").write_bytes(b"not a jpeg at all")
     assert window.open_path(transcribed)
     assert window.session.project.skipped and "broken.jpg" in window.session.project.skipped[0]
-    assert window.page_list.count() == 2
+    assert window.page_list.count() == 3  # two pages, and the broken file shown as unreadable
+    assert "broken.jpg" in window.page_list.item(2).text() and "cannot be read" in window.page_list.item(2).text()
     # a damaged PAGE file of one page does not stop the others from opening
     window.session.close()
     page_dir = transcribed / "page"
