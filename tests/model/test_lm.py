@@ -213,15 +213,13 @@ def test_project_lm_changes_a_line_whose_reading_it_has_seen(page_posteriors, sh
     assert dist(after, wrong) < dist(before, wrong)
 
 
-def test_project_lm_builds_well_under_a_second(shared_data, splits):
-    import time
-
+def test_project_lm_builds_from_a_projects_pages(shared_data, splits):
+    """Its speed is measured in benchmarks/decoding.py (build_seconds), not here: these machines are noisy."""
     texts = page_texts(shared_data, splits["adaptation"]["adapt"] + splits["general"]["train"][:40])
     assert len(texts) > 2000
-    start = time.perf_counter()
     lm = project_lm(texts)
-    assert time.perf_counter() - start < 1.0
     assert lm.meta["lines"] == len(texts)
+    assert 0.99 * sum(map(len, texts)) <= lm.meta["characters"] <= sum(map(len, texts))  # spaces folded
 
 
 def test_model_lm_is_found_beside_the_model_or_the_shipped_one(tmp_path, shipped):
