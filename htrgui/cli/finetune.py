@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="check the new model on these pages (file, path or name without .xml) instead of "
                         "the pages picked by line counts")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-steps", type=int, metavar="N", help="stop after N training steps (a quick check)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, help="CPU threads for torch (1 is fastest when other jobs share the CPU)")
     p.add_argument("--no-remember", action="store_true",
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 speed, source = item
         for item in finetune_pages(pages, base, held_out=held, max_minutes=args.max_minutes,
                                    output=args.output, device=device, seed=args.seed, speed=speed,
+                                   max_steps=args.max_steps,
                                    speed_source=source, source=None if args.no_remember else project):
             if isinstance(item, FinetunePlan):
                 print(f"htrgui finetune: {item.describe()}", file=sys.stderr, flush=True)

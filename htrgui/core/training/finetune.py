@@ -333,7 +333,8 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
              max_minutes: float = 15.0, out_dir: Path | None = None, output: Path | None = None,
              device: str = "auto", config: TrainConfig | None = None, fonts: Path | list[Path] | None = None,
              cancel: CancelToken | None = None, seed: int = 0, speed=None, speed_source: str = "",
-             rule: HeldOutRule = RULE) -> Iterator[Progress | FinetunePlan | FinetuneResult]:
+             rule: HeldOutRule = RULE, max_steps: int | None = None
+             ) -> Iterator[Progress | FinetunePlan | FinetuneResult]:
     """Fine-tune ``base`` on ``lines``: yields the :class:`FinetunePlan`, Progress (info: loss, lr, val_cer,
     eta_s), and the :class:`FinetuneResult` last. ``held_out`` names pages (``lines.pages`` values); without
     it they are picked by line counts. Raises :class:`NotEnoughLines` (before training) when the lines do not
@@ -346,7 +347,8 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
     ``fonts`` (a folder, or font folders and files; None: :func:`replay.handwriting_fonts` finds some for the
     replay) also warms up letters the base does not know with synthetic lines of them. ``speed``: a
     SpeedEstimate for the duration estimate (None: the kept measurement, else measured now). ``config``
-    replaces the recipe (tests run a few steps of a tiny model)."""
+    replaces the recipe (tests run a few steps of a tiny model); ``max_steps`` stops the recipe after that
+    many steps (a quick check of a setup; with no check falling due in them, the run is reproducible)."""
     from htrgui.core.training import replay as replay_mod
     from htrgui.core.training.modelio import resolve
 
@@ -384,6 +386,8 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
     if config is None:
         config = finetune_config(max_minutes, device, plan.epochs, plan.estimate_minutes)
     cfg = replace(config, seed=seed, resumable=False)
+    if max_steps is not None:
+        cfg = replace(cfg, max_steps=max_steps)
     last = None
     try:
         for p in train(train_set, val_set, out, cfg, base=base, cancel=cancel,
@@ -424,7 +428,8 @@ def finetune_pages(pages: list[Page], base: str = "default", *, held_out: list[s
                    max_minutes: float = 15.0, output: Path | None = None, out_dir: Path | None = None,
                    device: str = "auto", source: str | None = None, seed: int = 0, speed=None,
                    speed_source: str = "", config: TrainConfig | None = None, rule: HeldOutRule = RULE,
-                   cancel: CancelToken | None = None) -> Iterator[Progress | FinetunePlan | FinetuneResult]:
+                   max_steps: int | None = None, cancel: CancelToken | None = None
+                   ) -> Iterator[Progress | FinetunePlan | FinetuneResult]:
     """The fine-tune of the GUI's one click and of ``htrgui finetune``: the verified lines of ``pages``,
     the handwriting fonts found (replay lines, new letters), then :func:`finetune`. Checks the lines
     first (raises :class:`NotEnoughLines` before cutting anything out of the scans)."""
@@ -448,4 +453,5 @@ def finetune_pages(pages: list[Page], base: str = "default", *, held_out: list[s
     fonts = handwriting_fonts()  # looked for once: replay lines and new letters are rendered in them
     yield from finetune(base, lines, held_out=held_out or None, source=source, max_minutes=max_minutes,
                         output=output, out_dir=out_dir, device=device, config=config, fonts=fonts or None,
-                        cancel=cancel, seed=seed, speed=speed, speed_source=speed_source, rule=rule)
+                        cancel=cancel, seed=seed, speed=speed, speed_source=speed_source, rule=rule,
+                        max_steps=max_steps)

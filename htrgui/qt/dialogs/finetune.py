@@ -305,8 +305,10 @@ class FineTuneDialog(QDialog):
         self.remember.setEnabled(not running)
 
     # ---------------------------------------------------------------- running
-    def start(self, max_minutes: float | None = None, config=None) -> GeneratorWorker | None:
-        """Start fine-tuning (the Start button). ``config`` overrides the core's recipe (tests use tiny runs)."""
+    def start(self, max_minutes: float | None = None, config=None, max_steps: int | None = None,
+              seed: int = 0) -> GeneratorWorker | None:
+        """Start fine-tuning (the Start button). ``config`` overrides the core's recipe and ``max_steps`` stops
+        it early (tests use tiny runs)."""
         if (self.verified is None or self.verified.problem(self.rule) or self.base_problem or self.running()
                 or self._held_out_problem()):
             return None
@@ -324,7 +326,8 @@ class FineTuneDialog(QDialog):
 
         def factory(token: CancelToken):
             return finetune_pages(pages, base, held_out=held, max_minutes=minutes, device=device, source=source,
-                                  speed=speed, speed_source=speed_source, config=config, rule=rule, cancel=token)
+                                  speed=speed, speed_source=speed_source, config=config, rule=rule, seed=seed,
+                                  max_steps=max_steps, cancel=token)
 
         try:
             worker = self.runner.run(JOB_TITLE, factory, on_finished=self._finished,
