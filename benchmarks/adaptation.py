@@ -3,8 +3,8 @@
     python benchmarks/adaptation.py [--model models/htrconvtext-small.pt] [--budget-min 8] [--threads 1]
                                     [--replay default|general|none] [--forget-pages 12]
 
-The ``adaptation`` split of ../shared/data/splits.json is one writer: 20 pages to fine-tune on (3 of them
-held out by the fine-tuning for early stopping and the before/after check) and 20 other pages to measure
+The ``adaptation`` split of ../shared/data/splits.json is one writer: 20 pages to fine-tune on (one of them
+held out by the fine-tuning's line-count rule for early stopping and the before/after check) and 20 other pages to measure
 on. Replay lines against forgetting: ``default`` is what the app's one click uses (with an empty replay
 store, synthetic lines in the bundled fonts), ``general`` real lines of a few general/train pages (what a
 user's earlier projects would give), ``none`` none. Forgetting is measured as CER on some general/test
@@ -45,10 +45,10 @@ def main() -> int:
     os.environ["HTRGUI_HOME"] = tempfile.mkdtemp(prefix="htrgui-bench-")
     import torch
 
-    from htrgui.core.progress import StderrReporter
+    from htrgui.core.progress import Progress, StderrReporter
     from htrgui.core.recognition.checkpoint import load_checkpoint
     from htrgui.core.training.data import load_lineset
-    from htrgui.core.training.finetune import finetune
+    from htrgui.core.training.finetune import FinetuneResult, finetune
     from htrgui.core.training.trainer import pick_device
     from htrgui.core.training.validate import evaluate_lines
 
@@ -77,11 +77,11 @@ def main() -> int:
     result = None
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        for p in finetune(args.model, adapt, replay=replay, time_budget_s=60 * args.budget_min,
+        for p in finetune(args.model, adapt, replay=replay, max_minutes=args.budget_min,
                           out_dir=Path(tmp), device=args.device):
-            if "result" in p.info:
-                result = p.info["result"]
-            else:
+            if isinstance(p, FinetuneResult):
+                result = p
+            elif isinstance(p, Progress):
                 report(p)
         finetune_s = time.monotonic() - t0
         after = before

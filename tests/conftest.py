@@ -53,3 +53,34 @@ def splits(shared_data) -> dict:
 def all_alto_files() -> list[Path]:
     """Every ALTO file of ../shared/data (empty when absent)."""
     return sorted(DATA.rglob("*.xml")) if DATA.exists() else []
+
+
+#: A page of the adaptation writer (LECTAUREP, Dufour register): 95 lines of real ground truth.
+LECTAUREP_PAGE = "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07644_L-1"
+
+
+@pytest.fixture
+def verified_project(shared_data, tmp_path):
+    """Factory: a project folder of copies of a real LECTAUREP scan, one per name, whose saved page holds
+    that scan's ground truth with only the first ``n`` lines verified (the others "predicted")."""
+    import shutil
+
+    from htrgui.core.io import read_document
+    from htrgui.core.project import Project
+
+    def make(verified: dict[str, int], page: str = LECTAUREP_PAGE, folder: str = "project") -> Project:
+        root = tmp_path / folder
+        root.mkdir()
+        source = read_document(shared_data / f"{page}.xml")
+        for name in verified:
+            shutil.copy(source.image_path, root / f"{name}{Path(source.image_path).suffix}")
+        project = Project.open(root)
+        for entry in project.entries:
+            doc = read_document(shared_data / f"{page}.xml")
+            doc.image_path, doc.image_filename, doc.xml_path = entry.image_path, entry.image_path.name, None
+            for i, line in enumerate(doc.lines()):
+                line.status = "verified" if i < verified[entry.name] else "predicted"
+            project.save_page(doc)
+        return project
+
+    return make

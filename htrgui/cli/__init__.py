@@ -17,7 +17,7 @@ from htrgui import __version__
 from htrgui.core.errors import HtrError
 
 #: Order in which subcommands are listed in ``--help``; modules found but not listed come after.
-ORDER = ["segment", "recognize", "evaluate", "train", "export", "convert", "models", "doctor"]
+ORDER = ["segment", "recognize", "evaluate", "finetune", "train", "export", "convert", "models", "doctor"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,8 +10,9 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train or fine-tune a recognition model",
-        description="Train a model (or fine-tune --base) on lines with text. DATA: PAGE/ALTO files, folders of "
+        "train", help="train a recognition model (or continue training one on broad data)",
+        description="Train a model (or continue training --base on broad data; to adapt a model to a "
+                    "collection's verified pages, use 'htrgui finetune') on lines with text. DATA: PAGE/ALTO files, folders of "
                     "them, page lists (splits.json:general/train), IAM-style .ln lists, or .npz line caches. "
                     "The best model by validation CER (whole held-out pages) is written to -o; the resumable "
                     "state goes to MODEL.train/.")
@@ -19,8 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--val", nargs="+", metavar="DATA",
                    help="validation data (whole pages); without it, a few training pages are held out")
     p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write (.pt)")
-    p.add_argument("--base", metavar="MODEL", help="fine-tune this model (path, a name from 'htrgui models "
-                   "list', or 'default'); new characters extend its alphabet")
+    p.add_argument("--base", metavar="MODEL", help="continue training this model (path, a name from 'htrgui "
+                   "models list', or 'default') on broad data, with the training recipe (0.1 x CTC + 1.0 x "
+                   "TCM); new characters extend its alphabet. To adapt a model to a collection's verified "
+                   "pages use 'htrgui finetune' (the GUI's recipe, held-out rule and 'keep it only if better')")
     p.add_argument("--config", default="small", help="architecture of a new model: small, base, tiny")
     p.add_argument("--no-tcm", action="store_true", help="train without the Textual Context Module loss")
     p.add_argument("--max-epochs", type=float, help="stop after this many passes over the training lines")

@@ -22,7 +22,7 @@ from typing import Iterator
 
 from htrgui import __version__
 from htrgui.core.progress import CancelToken, Progress
-from htrgui.core.speedtest import LINES_PER_PAGE, SpeedEstimate, measure_speed
+from htrgui.core.speedtest import LINES_PER_PAGE, SpeedEstimate, measure_speed, save_estimate
 
 #: Libraries reported: key in the JSON -> (name shown, distributions it may be installed as, first found wins).
 PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -264,6 +264,7 @@ def check(measure: bool = True, *, model: str | None = None, device: str | None 
                     yield item
                 else:
                     report.speed = item
+                    save_estimate(item)  # what the fine-tune's duration estimate starts from
         except Exception as exc:  # noqa: BLE001 - the report must still come out, saying what failed
             from htrgui.core.errors import Cancelled
 

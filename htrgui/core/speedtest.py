@@ -226,3 +226,41 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
         finetune_steps=steps, finetune_s=step_s * steps, measured_s=time.perf_counter() - began,
         finetune_lines=finetune_lines, finetune_epochs=finetune_epochs,
     )
+
+
+# ---------------------------------------------------------------- the last measurement, kept for estimates
+SPEED_FILE = "speed.json"
+
+
+def save_estimate(estimate: SpeedEstimate) -> None:
+    """Keep the measurement in the user data folder: the fine-tune estimates its duration from it."""
+    import json
+    from dataclasses import asdict
+
+    from htrgui.core.fileio import atomic_write_bytes
+    from htrgui.core.paths import user_data_dir
+
+    record = dict(asdict(estimate), measured_at=time.strftime("%Y-%m-%d %H:%M"))
+    try:
+        atomic_write_bytes(user_data_dir() / SPEED_FILE, json.dumps(record, indent=1).encode("utf-8"))
+    except OSError:
+        pass  # an estimate is a convenience: without the file the next fine-tune measures again
+
+
+def saved_estimate(device: str, threads: int) -> tuple[SpeedEstimate, str] | None:
+    """The kept measurement and when it was taken, if it was taken on this device with this many threads
+    (a measurement with another thread count says little about this run)."""
+    import json
+    from dataclasses import fields
+
+    from htrgui.core.paths import user_data_dir
+
+    try:
+        record = json.loads((user_data_dir() / SPEED_FILE).read_text(encoding="utf-8"))
+        names = {f.name for f in fields(SpeedEstimate)}
+        estimate = SpeedEstimate(**{k: v for k, v in record.items() if k in names})
+    except (OSError, ValueError, TypeError):
+        return None
+    if estimate.device != device or estimate.threads != threads or estimate.train_step_s <= 0:
+        return None
+    return estimate, str(record.get("measured_at", ""))

@@ -274,7 +274,8 @@ class JobWiring(QObject):
 
         self.session.save_dirty()  # the dialog reads verified lines from the project's PAGE files
         try:
-            dialog = FineTuneDialog(self.window, self.session.project, self.settings, self.runner)
+            dialog = FineTuneDialog(self.window, self.session.project, self.settings, self.runner,
+                                    session=self.session)
         except HtrError as exc:
             from htrgui.qt.dialogs.errors import show_error
 

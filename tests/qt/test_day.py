@@ -182,6 +182,9 @@ def finetune_a_few_steps(qtbot, window, tmp_path):
 
     window.actions.finetune.trigger()
     dialog = window.jobs.finetune_dialog
+    from htrgui.core.training.holdout import HeldOutRule
+
+    dialog.rule = HeldOutRule(min_train=1, min_held=1)  # 3 verified lines: the wiring, not the real minimums
     qtbot.waitUntil(lambda: dialog.verified is not None, timeout=30000)
     assert dialog.verified.lines == 3 and len(dialog.verified.pages) == 2
     tiny = TrainConfig(config="tiny", max_steps=2, val_every_minutes=1e9, device="cpu", batch_columns=2000,

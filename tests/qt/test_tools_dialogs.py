@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 from htrgui.core.errors import ModelError  # noqa: E402
+from htrgui.core.training.holdout import RULE, HeldOutRule  # noqa: E402
 from htrgui.core.paths import user_models_dir  # noqa: E402
 from htrgui.qt.dialogs import errors as error_dialogs  # noqa: E402
 from htrgui.qt.settings import Settings, load_settings  # noqa: E402
@@ -284,12 +285,18 @@ def mark_verified(project, per_page: dict[str, int]) -> None:
         project.save_page(page)
 
 
-def finetune_dialog(qtbot, project, settings):
+#: Two letters hold a few lines each: below the real minimums (50 to learn from, 10 to check on), which the
+#: tests of the wiring lower; tests/training/test_finetune_paths.py checks the real rule.
+FEW = HeldOutRule(min_train=2, min_held=1)
+
+
+def finetune_dialog(qtbot, project, settings, rule=FEW, session=None):
     from htrgui.qt.dialogs.finetune import FineTuneDialog
     from htrgui.qt.jobs import JobRunner
 
     runner = JobRunner()
-    dialog = FineTuneDialog(None, project, settings, runner)
+    dialog = FineTuneDialog(None, project, settings, runner, session=session)
+    dialog.rule = rule  # before the count comes back (it is delivered by the event loop)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.verified is not None, timeout=30_000)
     return dialog, runner
@@ -401,7 +408,7 @@ def test_finetune_needs_a_model_to_start_from(qtbot, small_project):
     project, _ = small_project
     mark_verified(project, {"Lettre42": 2, "Lettre43": 2})
     dialog, _ = finetune_dialog(qtbot, project, Settings(default_model="/nowhere/gone.pt"))
-    assert dialog.verified.enough
+    assert not dialog.verified.problem(FEW)
     assert "gone.pt" in dialog.base_label.text()
     assert not dialog.start_button.isEnabled() and dialog.start() is None
 
@@ -410,8 +417,9 @@ def test_finetune_needs_verified_lines_on_two_pages(qtbot, small_project, tmp_pa
     project, _ = small_project
     mark_verified(project, {"Lettre42": 5})
     base = tiny_model(tmp_path / "base.pt", "base")
-    dialog, _ = finetune_dialog(qtbot, project, Settings(default_model=str(base)))
+    dialog, _ = finetune_dialog(qtbot, project, Settings(default_model=str(base)), rule=RULE)
     assert dialog.verified.lines == 5 and not dialog.verified.enough
     assert not dialog.start_button.isEnabled()
-    assert "at least two pages" in dialog.summary.text()
+    assert "needs at least 60 verified lines" in dialog.summary.text()
+    assert "Verify 55 more" in dialog.summary.text()
     assert dialog.start() is None

@@ -149,18 +149,22 @@ def test_cli_refuses_a_run_without_a_limit(page_files, tmp_path, capsys):
 
 def test_finetune_lines_come_from_verified_lines_of_pages(page_files, real_lines):
     from htrgui.core.io import read_document
-    from htrgui.core.training.finetune import lines_from_pages, pick_held_out
+    from htrgui.core.training.data import LineSet
+    from htrgui.core.training.finetune import VerifiedPages, lines_from_pages
+    from htrgui.core.training.holdout import HeldOutRule, pick_held_out
 
     pages = [read_document(p) for p in page_files[:2]]
     first = list(pages[0].lines())[0]
     first.set_text(first.text, source="model:x", status="predicted")  # not verified: not trained on
-    lines = lines_from_pages(pages)
+    lines = [x for x in lines_from_pages(pages) if isinstance(x, LineSet)][-1]
     expected = [t for t, p in zip(real_lines.texts, real_lines.pages) if p in map(str, page_files[:2])]
     assert lines.texts == expected[1:]
     assert len(lines.page_names()) == 2
-    assert len(pick_held_out(lines.page_names())) == 1
-    with pytest.raises(HtrError, match="at least two pages"):
-        pick_held_out(lines.page_names()[:1])
+    counts = VerifiedPages.of(pages).by_key()
+    assert sorted(counts.values()) == sorted([lines.pages.count(k) for k in lines.page_names()])
+    assert len(pick_held_out(counts, HeldOutRule(min_train=5, min_held=5)).held_out) == 1
+    with pytest.raises(HtrError, match="on one page"):
+        pick_held_out(dict(list(counts.items())[:1]), HeldOutRule(min_train=2, min_held=2))
 
 
 def test_cli_names_an_unknown_config(page_files, tmp_path, capsys):

@@ -119,14 +119,20 @@ def test_distillation_loss_and_run(narrow_lines, tmp_path):
 def test_finetune_reports_cer_before_and_after_on_a_held_out_page(narrow_lines, tmp_path):
     from dataclasses import replace
 
-    from htrgui.core.training.finetune import finetune, finetune_config
+    from htrgui.core.training.finetune import FinetunePlan, FinetuneResult, finetune, finetune_config
+    from htrgui.core.training.holdout import HeldOutRule
 
     base = _save_tiny(tmp_path / "base.pt", narrow_lines.subset(range(10)))  # knows only part of the letters
     digest = hashlib.sha256(base.read_bytes()).hexdigest()
     held = narrow_lines.page_names()[1]
     cfg = replace(finetune_config(60), config="tiny", max_minutes=None, max_steps=6, lr=3e-3, patience=None)
-    progress = _run(finetune(str(base), narrow_lines, held_out=[held], out_dir=tmp_path / "user", config=cfg))
-    result = progress[-1].info["result"]
+    # 27 lines: below the real minimums (50 + 10), lowered here to test the mechanics on real lines
+    progress = _run(finetune(str(base), narrow_lines, held_out=[held], out_dir=tmp_path / "user", config=cfg,
+                             rule=HeldOutRule(min_train=5, min_held=5)))
+    plans = [p for p in progress if isinstance(p, FinetunePlan)]
+    assert len(plans) == 1 and plans[0].held_out == [held] and plans[0].estimate_minutes > 0  # measured now
+    result = progress[-1]
+    assert isinstance(result, FinetuneResult) and result.plan is plans[0]
     assert result.held_out_pages == [held]
     assert 0.0 < result.before_cer and result.after_cer is not None
     assert hashlib.sha256(base.read_bytes()).hexdigest() == digest  # the base is never touched

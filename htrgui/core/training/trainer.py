@@ -57,6 +57,9 @@ class TrainConfig:
     seed: int = 123
     val_every_minutes: float = 10.0
     val_every_steps: int | None = None
+    first_val_minutes: float | None = None  # an early check (fine-tuning: the curve shows at once if it helps)
+    val_share: float = 0.0            # > 0: validations wait so that they take at most this share of the time
+    resumable: bool = True            # False: no MODEL.train/ state (a one-click fine-tune is never resumed)
     checkpoint_every_minutes: float = 5.0
     patience: int | None = None       # validations without improvement before stopping early
     device: str = "auto"
@@ -301,7 +304,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
         return evaluate_lines(eval_model(), codec, val_set, device)["cer"]
 
     def save_state(reason: str) -> None:
-        if rank != 0:
+        if rank != 0 or not cfg.resumable:
             return
         atomic_torch_save({
             "kind": "htrgui-train-state", "reason": reason, "config": asdict(cfg),
@@ -335,6 +338,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     if total_steps is None and cfg.max_minutes is None:
         raise HtrError("give a limit: --max-epochs, --max-minutes (or both)")
     last_val = last_ckpt = time.monotonic()
+    val_gap_s = 60 * (cfg.first_val_minutes if cfg.first_val_minutes is not None else cfg.val_every_minutes)
+    val_cost_s = 0.0  # how long the last validation took (val_share spaces them out)
     val_cer, bad_vals, losses, stop_reason = None, 0, [], "done"
     yield Progress(step, total_steps, "training", {"lines": len(images), "dropped": dropped, "world": world,
                    "new_chars": "".join(new_chars), "params":
@@ -389,10 +394,14 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             losses.append(float(loss.detach()))
             now = time.monotonic()
             due_val = (cfg.val_every_steps and step % cfg.val_every_steps == 0) or \
-                (not cfg.val_every_steps and now - last_val >= 60 * cfg.val_every_minutes)
+                (not cfg.val_every_steps and now - last_val >= val_gap_s)
             validated = bool(due_val and val_set is not None)
             if validated:
                 val_cer, last_val = validate(), time.monotonic()
+                val_cost_s = last_val - now
+                val_gap_s = 60 * cfg.val_every_minutes
+                if cfg.val_share > 0:
+                    val_gap_s = max(val_gap_s, val_cost_s * (1 - cfg.val_share) / cfg.val_share)
                 if val_cer is not None:
                     history.append({"step": step, "val_cer": val_cer, "loss": float(np.mean(losses[-50:]))})
                     if val_cer < best_cer:

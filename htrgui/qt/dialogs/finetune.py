@@ -1,6 +1,7 @@
 """"Improve the model": fine-tune the recognition model on the lines the user verified, with a live curve.
 
-The work is the core's :func:`htrgui.core.training.finetune.finetune`, run as the window's one model job
+The work is the core's :func:`htrgui.core.training.finetune.finetune_pages` (what ``htrgui finetune`` runs
+too), run as the window's one model job
 through the :class:`JobRunner` (the status bar shows it too, and the dialog may be closed meanwhile). Some
 pages are held out; the new model is offered only when it reads those pages better than the current one,
 so a fine-tune can never make recognition worse behind the user's back.
@@ -8,9 +9,7 @@ so a fine-tune can never make recognition worse behind the user's back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from PySide6.QtCore import Qt, Signal, Slot
 from shiboken6 import isValid
@@ -30,6 +29,9 @@ from PySide6.QtWidgets import (
 
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.training.finetune import (FinetunePlan, FinetuneResult, VerifiedPages, base_model_problem,
+                                           finetune_pages, make_plan, page_key)
+from htrgui.core.training.holdout import RULE, NotEnoughLines, pick_held_out
 from htrgui.qt.dialogs.errors import show_error
 from htrgui.qt.jobs import JobBusy, JobRunner, format_duration
 from htrgui.qt.settings import Settings, save_settings
@@ -41,75 +43,20 @@ NONE_HELD = "Tick at least one page to check the new model on."
 ALL_HELD = "Leave at least one page unticked: the model learns from those."
 
 
-@dataclass
-class VerifiedPages:
-    """The project's pages that have verified lines, read from their PAGE files."""
-
-    pages: list  # list[Page]
-    counts: list[int]  # verified lines with text, per page
-
-    @property
-    def lines(self) -> int:
-        return sum(self.counts)
-
-    @property
-    def enough(self) -> bool:
-        """Fine-tuning holds whole pages out, so it needs verified lines on two pages at least."""
-        return len(self.pages) >= 2
-
-
-def verified_pages(project, token: CancelToken) -> Iterator[Progress | VerifiedPages]:
-    """Read the saved pages and keep those with verified, non-empty lines (a worker generator)."""
-    entries = [e for e in project.entries if e.xml_path.is_file()]
-    pages, counts = [], []
-    for i, entry in enumerate(entries):
-        token.check()
-        yield Progress(i, len(entries), entry.name)
-        try:
-            page = project.load_page(entry)
-        except HtrError:
-            continue  # an unreadable page is the page list's business; it just cannot teach anything here
-        n = sum(1 for line in page.lines() if line.status == "verified" and line.text.strip())
-        if n:
-            pages.append(page)
-            counts.append(n)
-    yield VerifiedPages(pages, counts)
-
-
-def finetune_job(pages: list, base: str, device: str, budget_s: float, config=None,
-                 held_out: list[str] | None = None, source: str | None = None):
-    """The job's factory: crop the verified lines, then fine-tune (yields the core's Progress).
-
-    ``held_out``: page keys (:func:`page_key`) to check the new model on; ``source``: the project folder,
-    so that the lines of a successful fine-tune are replayed when another project is learnt."""
+def count_job(project, base: str, device: str, only: set[str] | None = None, previous=None):
+    """The counting worker's factory: the verified pages (core), then the training speed for the estimate
+    (the doctor's kept figure, else measured once, a few seconds)."""
 
     def run(token: CancelToken):
-        from htrgui.core.training.finetune import finetune, lines_from_pages
-        from htrgui.core.training.replay import handwriting_fonts
+        from htrgui.core.training.finetune import training_speed, verified_pages
 
-        yield Progress(0, None, "cutting the verified lines out of the scans")
-        lines = lines_from_pages(pages)
-        token.check()
-        fonts = handwriting_fonts()  # looked for once: replay lines and new letters are rendered in them
-        yield from finetune(base, lines, held_out=held_out or None, source=source, time_budget_s=budget_s,
-                            device=device, config=config, fonts=fonts or None, cancel=token)
+        yield from verified_pages(project, token, only=only, previous=previous)
+        if previous is None and not base_model_problem(base):
+            for item in training_speed(base, device, token=token):
+                if isinstance(item, tuple):
+                    yield item
 
     return run
-
-
-def base_model_problem(name: str) -> str:
-    """Why the model to start from cannot be used ("" when it can): checked before anything runs."""
-    from htrgui.core.errors import ModelError
-
-    try:
-        from htrgui.core.recognition.library import resolve_model
-    except ImportError as exc:
-        return f"the model library is not available ({exc})"
-    try:
-        resolve_model(name or None)
-    except ModelError as exc:
-        return f"No model to start from: {exc}"
-    return ""
 
 
 class FineTuneDialog(QDialog):
@@ -122,7 +69,12 @@ class FineTuneDialog(QDialog):
     run_ended = Signal(object)
     pages_counted = Signal()
 
-    def __init__(self, parent: QWidget | None, project, settings: Settings, runner: JobRunner) -> None:
+    #: The held-out rule (minimum lines on each side); tests of the wiring lower it.
+    rule = RULE
+
+    def __init__(self, parent: QWidget | None, project, settings: Settings, runner: JobRunner,
+                 session=None) -> None:
+        """``session`` (the window's): pages it saves while the dialog is open are counted again."""
         if project is None:
             raise HtrError("open a project first: the model learns from the lines verified in it")
         super().__init__(parent)
@@ -135,6 +87,10 @@ class FineTuneDialog(QDialog):
         self.result = None
         self.worker: GeneratorWorker | None = None
         self._count_worker: GeneratorWorker | None = None
+        self._pending: set[str] = set()   # pages saved while a count ran: counted again after it
+        self._user_ticked = False         # the user chose the held-out pages: recounts keep the choice
+        self.speed = None                 # (SpeedEstimate, where from) for the estimate
+        self.plan: FinetunePlan | None = None
 
         intro = QLabel("The model learns from the lines you verified. Some pages are held out to check the "
                        "result: the new model is offered only if it reads them better.")
@@ -149,12 +105,16 @@ class FineTuneDialog(QDialog):
         self.budget.setRange(1, 24 * 60)
         self.budget.setValue(15)
         self.budget.setSuffix(" min")
-        self.budget.setToolTip("Training stops after this time, or earlier when the held-out pages stop improving")
+        self.budget.setToolTip("Training stops after this time, or earlier when it has gone over the lines as "
+                               "often as planned or the held-out pages stop improving")
+        self.budget.valueChanged.connect(self._update_estimate)
+        self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
         self.held_list = QListWidget()
         self.held_list.setMaximumHeight(110)
         self.held_list.setToolTip("Ticked pages are not trained on: the new model is checked on them and offered "
                                   "only if it reads them better. Tick pages typical of what is still to come.")
-        self.held_list.itemChanged.connect(self._update_buttons)
+        self.held_list.itemChanged.connect(self._on_tick)
         self.remember = QCheckBox("Remember a sample of these lines to replay in later fine-tunes")
         self.remember.setChecked(settings.remember_lines)
         self.remember.setToolTip("Lines of other hands mixed into training keep the model from forgetting them. "
@@ -165,6 +125,7 @@ class FineTuneDialog(QDialog):
         form.addRow("Verified lines", self.summary)
         form.addRow("Check on pages", self.held_list)
         form.addRow("Train for at most", self.budget)
+        form.addRow("Expected", self.estimate)
         form.addRow("", self.remember)
 
         self.curve = CurveWidget()
@@ -199,43 +160,84 @@ class FineTuneDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         runner.busy_changed.connect(self._update_buttons)
+        self.session = session
+        if session is not None:
+            session.saved.connect(self._on_saved)
         self._count()
 
     # ---------------------------------------------------------------- verified lines
-    def _count(self) -> None:
-        worker = GeneratorWorker(lambda token: verified_pages(self.project, token))
-        worker.item.connect(self._on_counted)
+    def _base(self) -> str:
+        return self.settings.default_model or "default"
+
+    def _count(self, only: set[str] | None = None) -> None:
+        """Count the verified lines (all pages, or ``only`` these, re-read after a save) in a worker."""
+        factory = count_job(self.project, self._base(), self.settings.device, only,
+                            self.verified if only is not None else None)
+        worker = GeneratorWorker(factory)
+        worker.item.connect(self._on_count_item)
         worker.failed.connect(self._on_count_failed)
+        worker.finished.connect(self._count_done)
         self._count_worker = worker
         worker.start()
+
+    def counting(self) -> bool:
+        return self._count_worker is not None and self._count_worker.is_running()
+
+    @Slot(list)
+    def _on_saved(self, indices: list) -> None:
+        """The window saved pages: count them again (lines verified while the dialog is open count)."""
+        if self.session is None or not isValid(self):
+            return
+        self._pending |= {self.session.name(i) for i in indices}
+        if not self.counting():
+            self._count_pending()
+
+    def _count_pending(self) -> None:
+        if self._pending and self.verified is not None:
+            only, self._pending = self._pending, set()
+            self._count(only)
+
+    def _count_done(self, *_args) -> None:
+        if isValid(self):
+            self._count_pending()
 
     @Slot(str, str)
     def _on_count_failed(self, message: str, _details: str) -> None:
         self.summary.setText(f"Could not read the pages: {message}")
 
     @Slot(object)
-    def _on_counted(self, verified: VerifiedPages) -> None:
-        from htrgui.core.training.finetune import page_key, pick_held_out
+    def _on_count_item(self, item) -> None:
+        if isinstance(item, VerifiedPages):
+            self._on_counted(item)
+        elif isinstance(item, tuple):
+            self.speed = item
+            self._update_estimate()
 
+    def _on_counted(self, verified: VerifiedPages) -> None:
         self.verified = verified
-        keys = [page_key(p) for p in verified.pages]
-        default = set(pick_held_out(keys)) if verified.enough else set()
+        keys, counts = verified.keys, verified.by_key()
+        problem = verified.problem(self.rule)
+        previous = set(self.held_out())
+        if self._user_ticked:
+            ticked = previous & set(keys)
+        else:
+            ticked = set(pick_held_out(counts, self.rule).held_out) if not problem else set()
         self.held_list.blockSignals(True)
         self.held_list.clear()
         for key, n in zip(keys, verified.counts):
             item = QListWidgetItem(f"{Path(key).stem} ({n} lines)")
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if key in default else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if key in ticked else Qt.CheckState.Unchecked)
             self.held_list.addItem(item)
         self.held_list.blockSignals(False)
-        if verified.enough:
-            self.summary.setText(f"{verified.lines} lines on {len(verified.pages)} pages")
-        else:
-            self.summary.setText(f"{verified.lines} lines on {len(verified.pages)} page(s): verify lines on at "
-                                 "least two pages first (one is held out to check the new model)")
+        self.summary.setText(problem or f"{verified.lines} lines on {len(verified.pages)} pages")
         self._update_buttons()
         self.pages_counted.emit()
+
+    def _on_tick(self, *_args) -> None:
+        self._user_ticked = True
+        self._update_buttons()
 
     def held_out(self) -> list[str]:
         """The page keys ticked in "Check on pages"."""
@@ -255,19 +257,47 @@ class FineTuneDialog(QDialog):
             return NONE_HELD
         if self.verified is not None and len(held) >= len(self.verified.pages):
             return ALL_HELD
+        if self.verified is not None:
+            from htrgui.core.training.holdout import check_held_out
+
+            try:
+                check_held_out(self.verified.by_key(), held, self.rule)
+            except NotEnoughLines as exc:
+                return str(exc)[:1].upper() + str(exc)[1:] + "."
         return ""
+
+    def _update_estimate(self, *_args) -> None:
+        """The plan for the ticked pages and the limit: lines, passes and the minutes it should take."""
+        self.plan = None
+        if self.verified is None or self.verified.problem(self.rule) or self._held_out_problem():
+            self.estimate.setText("")
+            return
+        widths = dict(zip(self.verified.keys, self.verified.widths))
+        speed, source = self.speed if self.speed else (None, "")
+        try:
+            self.plan = make_plan(self.verified.by_key(), widths, self.held_out(), speed, self.budget.value(),
+                                  source, rule=self.rule)
+        except NotEnoughLines as exc:
+            self.estimate.setText(str(exc))
+            return
+        text = self.plan.describe()
+        self.estimate.setText(text[:1].upper() + text[1:] if speed is not None
+                              else text + " (measuring this computer's speed…)")
 
     def running(self) -> bool:
         return self.worker is not None and self.worker.is_running()
 
     def _update_buttons(self, *_args) -> None:
         running = self.running()
-        ready = self.verified is not None and self.verified.enough and not self.base_problem
+        ready = self.verified is not None and not self.verified.problem(self.rule) and not self.base_problem
         problem = self._held_out_problem() if ready else ""
         if problem and not running:
             self.status.setText(problem)
-        elif self.status.text() in (NONE_HELD, ALL_HELD):
+            self._shown_problem = problem
+        elif self.status.text() and self.status.text() == getattr(self, "_shown_problem", None):
             self.status.setText("")
+        if not running:
+            self._update_estimate()
         self.start_button.setEnabled(ready and not problem and not running and not self.runner.busy)
         self.cancel_button.setEnabled(running)
         self.budget.setEnabled(not running)
@@ -275,13 +305,14 @@ class FineTuneDialog(QDialog):
         self.remember.setEnabled(not running)
 
     # ---------------------------------------------------------------- running
-    def start(self, time_budget_s: float | None = None, config=None) -> GeneratorWorker | None:
-        """Start fine-tuning (the Start button). ``config`` overrides the core's recipe (tests use tiny runs)."""
-        if (self.verified is None or not self.verified.enough or self.base_problem or self.running()
+    def start(self, max_minutes: float | None = None, config=None, max_steps: int | None = None,
+              seed: int = 0) -> GeneratorWorker | None:
+        """Start fine-tuning (the Start button). ``config`` overrides the core's recipe and ``max_steps`` stops
+        it early (tests use tiny runs)."""
+        if (self.verified is None or self.verified.problem(self.rule) or self.base_problem or self.running()
                 or self._held_out_problem()):
             return None
-        budget = time_budget_s if time_budget_s is not None else 60.0 * self.budget.value()
-        base = self.settings.default_model or "default"
+        minutes = max_minutes if max_minutes is not None else float(self.budget.value())
         if self.remember.isChecked() != self.settings.remember_lines:
             self.settings.remember_lines = self.remember.isChecked()
             try:
@@ -289,8 +320,15 @@ class FineTuneDialog(QDialog):
             except (OSError, HtrError):
                 pass  # the choice holds for this run; it is asked again next time
         source = str(self.project.folder) if self.remember.isChecked() else None
-        factory = finetune_job(self.verified.pages, base, self.settings.device, budget, config,
-                               held_out=self.held_out(), source=source)
+        speed, speed_source = self.speed if self.speed else (None, "")
+        pages, base, device, held, rule = (self.verified.pages, self._base(), self.settings.device,
+                                           self.held_out(), self.rule)
+
+        def factory(token: CancelToken):
+            return finetune_pages(pages, base, held_out=held, max_minutes=minutes, device=device, source=source,
+                                  speed=speed, speed_source=speed_source, config=config, rule=rule, seed=seed,
+                                  max_steps=max_steps, cancel=token)
+
         try:
             worker = self.runner.run(JOB_TITLE, factory, on_finished=self._finished,
                                      on_failed=self._failed, on_cancelled=self._cancelled)
@@ -298,12 +336,13 @@ class FineTuneDialog(QDialog):
             show_error(self, "Improve the model", str(exc))
             return None
         worker.progress.connect(self._on_progress)
+        worker.item.connect(self._on_item)
         self.worker = worker
         self.result = None
         self.curve.clear()
         self.use_button.setEnabled(False)
         self.use_button.setText("Use the new model")
-        self.status.setText("Starting\u2026")
+        self.status.setText("Starting…")
         self._update_buttons()
         return worker
 
@@ -313,11 +352,16 @@ class FineTuneDialog(QDialog):
             self.worker.cancel()
 
     @Slot(object)
+    def _on_item(self, item) -> None:
+        if isinstance(item, FinetunePlan):
+            self.plan = item
+            self.estimate.setText(item.describe()[:1].upper() + item.describe()[1:])
+        elif isinstance(item, FinetuneResult):
+            self._show_result(item)
+
+    @Slot(object)
     def _on_progress(self, p: Progress) -> None:
         info = p.info
-        if "result" in info:
-            self._show_result(info["result"])
-            return
         if info.get("initial_cer") is not None:
             self.curve.add_point("cer", 0, 100.0 * info["initial_cer"])
         if info.get("loss") is not None:
