@@ -41,8 +41,9 @@ FIRST_CHECK_MINUTES = 0.75
 CHECK_SHARE = 0.2
 #: Passes over the lines: many over few lines, fewer over many; ``EPOCH_LINES`` line-passes at most.
 MIN_EPOCHS, MAX_EPOCHS, EPOCH_LINES = 4, 20, 2500
-#: The trainer's step costs more than the doctor's timed step (augmentation, the TCM head, EMA, bf16 casts):
-#: measured ratio on the 2-core CPU of the project (see docs/training.md, "Budget").
+#: The trainer's step may cost more than the doctor's timed step (augmentation, the TCM head, EMA, bf16
+#: casts). Not yet measured on an idle machine: one run on a loaded 2-core CPU took 4.3 s a step where the
+#: estimate said 2.8 (checks included), so the estimate runs low there; kept at 1.0 until measured.
 STEP_OVERHEAD = 1.0
 
 
