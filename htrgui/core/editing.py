@@ -16,9 +16,8 @@ import numpy as np
 
 from htrgui.core.document import Page, Point, TextLine, TextRegion, new_id
 from htrgui.core.errors import HtrError
-from htrgui.core.segmentation.geometry import (band_polygon, baseline_y, clip, cut_polygon, extent,
-                                               hull, inside, polygon_around, reach, typical_extent,
-                                               union_outline)
+from htrgui.core.geometry import (band_polygon, baseline_y, clip, cut_polygon, extent, hull, inside, polygon_around,
+                                  reach, typical_extent, union_outline)
 
 __all__ = [
     "Edit", "EditError", "add_line", "add_region", "delete_line", "delete_region", "split_line", "merge_lines",

@@ -12,29 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from htrgui.core.document import TextLine
+from htrgui.core.geometry import crop_outline
 
 HEIGHT = 64
 MAX_WIDTH = 4096
-
-
-def _band_from_baseline(baseline: list[tuple[int, int]], page_h: int) -> list[tuple[int, int]]:
-    """A polygon around a baseline when a line has none: ascenders above, descenders below (rough)."""
-    up, down = max(8, int(0.03 * page_h)), max(4, int(0.012 * page_h))
-    top = [(x, y - up) for x, y in baseline]
-    bottom = [(x, y + down) for x, y in reversed(baseline)]
-    return top + bottom
-
-
-def line_polygon(line: TextLine, page_h: int) -> list[tuple[int, int]]:
-    """The polygon to cut: the line's own, or a band around its baseline."""
-    poly = [tuple(map(int, p)) for p in line.polygon]
-    if len(poly) >= 3:
-        xs, ys = [p[0] for p in poly], [p[1] for p in poly]
-        if max(xs) > min(xs) and max(ys) > min(ys):
-            return poly
-    if len(line.baseline) >= 2:
-        return _band_from_baseline([tuple(map(int, p)) for p in line.baseline], page_h)
-    raise ValueError(f"line {line.id} has neither a polygon nor a baseline")
 
 
 def crop_polygon(gray: np.ndarray, polygon: list[tuple[int, int]]) -> np.ndarray:
@@ -81,4 +62,4 @@ def crop_line(gray_page: np.ndarray, line: TextLine, height: int = HEIGHT, max_w
     """The line as a uint8 image of shape (height, W): dark ink on white, aspect ratio kept."""
     if gray_page.ndim != 2 or gray_page.dtype != np.uint8:
         raise ValueError(f"expected a 2-D uint8 grayscale page, got {gray_page.dtype} {gray_page.shape}")
-    return resize_to_height(crop_polygon(gray_page, line_polygon(line, gray_page.shape[0])), height, max_width)
+    return resize_to_height(crop_polygon(gray_page, crop_outline(line, gray_page.shape[0])), height, max_width)
