@@ -16,7 +16,6 @@ so validation can be done by whole pages. Crops are cut once and cached (``LineS
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -25,16 +24,12 @@ import numpy as np
 
 from htrgui.core.errors import FormatError, HtrError
 from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.text import normalize as normalize_text  # labels fold as evaluation compares them
 
 HEIGHT = 64
 DOC_SUFFIXES = (".xml",)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 LABEL_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
-
-
-def normalize_text(text: str) -> str:
-    """NFC and single spaces, as the labels are compared at evaluation."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from htrgui.core.metrics import error_rates
+from htrgui.core.text import error_rates
 from htrgui.core.training.data import LineSet, collate
 from htrgui.core.training.losses import greedy_ids
 
@@ -39,6 +39,6 @@ def recognize_lines(model: nn.Module, codec, images, device: torch.device, max_c
 
 
 def evaluate_lines(model: nn.Module, codec, lines: LineSet, device: torch.device) -> dict:
-    """CER, WER and counts (``htrgui.core.metrics``) of ``model`` on ``lines``, greedy decoding."""
+    """CER, WER and counts (``htrgui.core.text``) of ``model`` on ``lines``, greedy decoding."""
     preds = recognize_lines(model, codec, lines.images, device)
     return error_rates(zip(preds, lines.texts)).as_dict()
