@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from htrgui.core.device import pick_device
 from htrgui.core.errors import Cancelled, HtrError
 from htrgui.core.progress import CancelToken, Progress
 from htrgui.core.training import modelio
@@ -145,14 +146,6 @@ def autocast_for(device: torch.device, precision: str):
     """The autocast context of ``precision`` ("fp32": none)."""
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise HtrError("--device cuda asked for, but this torch sees no CUDA GPU")
-    return torch.device(name)
 
 
 class _Trainable(nn.Module):
