@@ -13,8 +13,8 @@ import numpy as np
 
 from htrgui.core.document import TextLine
 from htrgui.core.geometry import crop_outline
+from htrgui.core.recognition.config import HEIGHT
 
-HEIGHT = 64
 MAX_WIDTH = 4096
 
 
@@ -48,12 +48,14 @@ def paper_to_white(gray: np.ndarray, region: np.ndarray | None = None) -> np.nda
     return np.clip(gray.astype(np.float32) * scale, 0, 255).astype(np.uint8)
 
 
-def resize_to_height(img: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:
-    """Scale to ``height`` keeping the aspect ratio; wider than ``max_width`` is squeezed to it."""
+def resize_to_height(img: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH,
+                     min_width: int = 1) -> np.ndarray:
+    """Scale to ``height`` keeping the aspect ratio; wider than ``max_width`` is squeezed to it, narrower
+    than ``min_width`` stretched. Every line image (page crop, ``.ln`` image, synthetic line) goes through here."""
     import cv2
 
     h, w = img.shape[:2]
-    new_w = max(1, min(max_width, int(round(w * height / max(h, 1)))))
+    new_w = max(min_width, min(max_width, int(round(w * height / max(h, 1)))))
     interp = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
     return cv2.resize(img, (new_w, height), interpolation=interp)
 
