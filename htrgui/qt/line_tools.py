@@ -1,7 +1,7 @@
 """Line tools: draw, split, merge, delete, move points, recompute polygons, region type and reading order.
 
 The work is done by ``htrgui.core.editing`` (each operation returns an ``Edit`` that can undo and redo
-itself); one gesture or action becomes one :class:`CoreEditCommand` on the undo stack. An impossible request
+itself); one gesture or action becomes one :class:`EditCommand` on the undo stack. An impossible request
 (split outside the line, an unknown id...) is refused by the core with a message and changes nothing.
 """
 
@@ -16,7 +16,7 @@ from htrgui.core import editing
 from htrgui.core.document import REGION_TYPES, Page
 from htrgui.core.errors import HtrError
 from htrgui.core.geometry import region_around, region_for
-from htrgui.qt.commands import CoreEditCommand
+from htrgui.qt.commands import EditCommand
 
 
 class LineTools(QObject):
@@ -60,7 +60,7 @@ class LineTools(QObject):
         for name in ("delete_lines", "recompute_polygon", "line_up", "line_down", "region_type"):
             a.by_name[name].setEnabled(n >= 1)
 
-    def apply(self, title: str, make_edits: Callable[[Page, list], Iterable]) -> CoreEditCommand | None:
+    def apply(self, title: str, make_edits: Callable[[Page, list], Iterable]) -> EditCommand | None:
         """Run core edits on the current page and push them as one undo step; a refused edit is reported
         in the status bar and leaves the page as it was."""
         index = self.session.current
@@ -78,7 +78,7 @@ class LineTools(QObject):
             return None
         if not done:
             return None
-        cmd = CoreEditCommand(self.session, index, title, done)
+        cmd = EditCommand(self.session, index, title, done)
         self.session.undo_stack.push(cmd)
         return cmd
 
