@@ -49,7 +49,7 @@ def main() -> int:
     from htrgui.core.recognition.checkpoint import load_checkpoint
     from htrgui.core.training.data import load_lineset
     from htrgui.core.training.finetune import FinetuneResult, finetune
-    from htrgui.core.training.trainer import pick_device
+    from htrgui.core.device import pick_device
     from htrgui.core.training.validate import evaluate_lines
 
     if args.threads:

@@ -106,7 +106,7 @@ def labels(hyp: str, ref: str) -> list[bool]:
 def confidence_quality(results, truths) -> dict:
     conf, ok = [], []
     for d, ref in zip(results, truths):
-        from htrgui.core.metrics import normalize
+        from htrgui.core.text import normalize
 
         hyp = d.text
         if len(d.char_confidences) != len(hyp) or normalize(hyp) != hyp:
@@ -150,7 +150,7 @@ def decode(batches, n_lines, codec, **kw):
 
 
 def score(results, truths) -> dict:
-    from htrgui.core.metrics import ErrorRates
+    from htrgui.core.text import ErrorRates
 
     rates = ErrorRates()
     for d, ref in zip(results, truths):

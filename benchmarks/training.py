@@ -23,9 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from htrgui.core.recognition.preprocess import batch_lines  # noqa: E402
 from htrgui.core.training import modelio  # noqa: E402
 from htrgui.core.training.augment import augment  # noqa: E402
-from htrgui.core.training.data import LineSet, collate, make_batches  # noqa: E402
+from htrgui.core.training.data import TRAIN_MULTIPLE, LineSet, make_batches  # noqa: E402
 from htrgui.core.training.optim import ModelEma, param_groups  # noqa: E402
 from htrgui.core.training.tcm import TCMHead, tcm_dims  # noqa: E402
 from htrgui.core.training.trainer import TrainConfig, _feasible, _Trainable, autocast_for  # noqa: E402
@@ -72,7 +73,7 @@ def run(lines: LineSet, batches: list[list[int]], threads: int, precision: str, 
     times = []
     for k, idx in enumerate(batches):
         t0 = time.perf_counter()
-        x, w = collate([augment(lines.images[i], rng, cfg.augment) for i in idx])
+        x, w = batch_lines([augment(lines.images[i], rng, cfg.augment) for i in idx], TRAIN_MULTIPLE)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast_for(torch.device("cpu"), cfg.precision):

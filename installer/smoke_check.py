@@ -1,6 +1,7 @@
 """Check the PAGE-XML the frozen build wrote (used by ``installer/smoke_linux.sh``).
 
-Independent of the app's own reader: lxml parses the file and validates it against the PAGE 2019 schema.
+Independent of the app's own reader (only its edit distance is shared): lxml parses the file and validates
+it against the PAGE 2019 schema.
 Checks that lines were found and recognised, measures a page-level character error rate against the
 eScriptorium ALTO ground truth, and, given the output of the same commands run from source, checks that the
 frozen build produced the same lines and text. Prints a JSON summary; exits 1 when a check fails.
@@ -18,20 +19,11 @@ from pathlib import Path
 
 from lxml import etree
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from htrgui.core.text import edit_distance  # noqa: E402  (pure Python: the app's one edit distance)
+
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance, two rows at a time."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def page_lines(path: Path) -> list[dict]:

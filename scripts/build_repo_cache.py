@@ -38,13 +38,13 @@ from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from htrgui.core.imaging import IMAGE_SUFFIXES  # noqa: E402
 from htrgui.core.training.conventions import normalise  # noqa: E402
 from htrgui.core.training.data import HEIGHT, LineSet  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REGISTRY = HERE / "training_repos.json"
 HELDOUT = HERE / "heldout.json"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 HELD_SHARE = 0.05  # of a repository's lines, for test and again for validation
 BLOCK = 10         # pages per pseudo-document of a single register
 

@@ -1,6 +1,6 @@
 """``htrgui evaluate``: recognise the lines of ground-truth PAGE/ALTO files and report CER and WER.
 
-Micro-averaged over all lines (NFC, white space folded, see ``htrgui.core.metrics``); the JSON summary is
+Micro-averaged over all lines (NFC, white space folded, see ``htrgui.core.text``); the JSON summary is
 the last line on stdout, per-file figures go before it. The summary's top-level figures are those of the
 decoding asked for (by default the beam search with the model's language model); ``greedy`` holds best-path
 decoding of the same posteriors, side by side.
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
     from htrgui.core.imaging import load_page_image
     from htrgui.core.io import read_document
-    from htrgui.core.metrics import ErrorRates
+    from htrgui.core.text import ErrorRates
     from htrgui.core.progress import Progress, StderrReporter
 
     files = xml_files(args.inputs)

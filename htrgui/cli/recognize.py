@@ -130,21 +130,13 @@ def pages_of(path: Path):
 
 
 def image_page(path: Path, index: int, gray) -> "Page":  # noqa: F821
-    """A page for a bare image: segmented when segmentation is available, else one line over everything."""
-    from htrgui.core.document import Page, TextLine, TextRegion, new_id
+    """A page for a bare image, segmented."""
+    from htrgui.core.document import Page
+    from htrgui.core.segmentation import segment_page
 
     h, w = gray.shape[:2]
     page = Page(image_filename=path.name, width=w, height=h, image_path=path.resolve(), page_index=index)
-    try:
-        from htrgui.core.segmentation import segment_page
-    except ImportError:
-        segment_page = None
-    if segment_page is not None:
-        page.regions = segment_page(gray)
-    else:
-        box = [(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)]
-        line = TextLine(id=new_id("l"), polygon=box, baseline=[(0, int(h * 0.75)), (w - 1, int(h * 0.75))])
-        page.regions = [TextRegion(id=new_id("r"), polygon=box, lines=[line])]
+    page.regions = segment_page(gray)
     return page
 
 

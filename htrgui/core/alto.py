@@ -21,11 +21,11 @@ from xml.etree import ElementTree as ET
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import FormatError, HtrError
 from htrgui.core.fileio import atomic_write_bytes
+from htrgui.core.geometry import (baseline_from_polygon, bbox_polygon, clip_points, parse_points, parse_polygon,
+                                  polygon_for_export, polygon_from_baseline)
 from htrgui.core.pagefix import ensure_valid_ids, find_image, finish_page
-from htrgui.core.xmlsafe import (ALTO4, ALTO_NS, XSI, baseline_from_polygon, bbox_polygon, child, children,
-                                 clean_text, clip_points, detect_format, from_string, local, ns_of, parse_points,
-                                 parse_polygon, parse_xml, polygon_for_export, polygon_from_baseline, renamespace,
-                                 to_string, warn)
+from htrgui.core.xmlsafe import (ALTO4, ALTO_NS, XSI, child, children, clean_text, detect_format, from_string, local,
+                                 ns_of, parse_xml, renamespace, to_string, warn)
 
 __all__ = ["read_alto", "page_from_alto", "write_alto"]
 

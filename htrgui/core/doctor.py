@@ -181,10 +181,8 @@ def torch_gpus() -> tuple[list[GpuInfo], str | None]:
 
 def installed_models() -> list[str]:
     """The models the app can use, shipped ones first, the default marked (empty when none is installed)."""
-    try:
-        from htrgui.core.recognition.library import DEFAULT_MODEL, list_models
-    except ImportError:
-        return []
+    from htrgui.core.recognition.library import DEFAULT_MODEL, list_models
+
     return [f"{e.name} ({e.origin}{', default' if e.origin == 'shipped' and e.path.name == DEFAULT_MODEL else ''})"
             for e in list_models()]
 

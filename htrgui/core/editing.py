@@ -14,16 +14,15 @@ from typing import Literal
 
 import numpy as np
 
-from htrgui.core.document import Page, Point, TextLine, TextRegion, new_id
+from htrgui.core.document import PERSON, Page, Point, TextLine, TextRegion, new_id
 from htrgui.core.errors import HtrError
-from htrgui.core.segmentation.geometry import (band_polygon, baseline_y, clip, cut_polygon, extent,
-                                               hull, inside, polygon_around, reach, typical_extent,
-                                               union_outline)
+from htrgui.core.geometry import (band_polygon, baseline_y, clip, cut_polygon, extent, hull, inside, polygon_around,
+                                  reach, typical_extent, union_outline)
 
 __all__ = [
     "Edit", "EditError", "add_line", "add_region", "delete_line", "delete_region", "split_line", "merge_lines",
     "move_point", "recompute_polygon", "set_region_type", "move_line", "move_region", "sort_lines",
-    "fit_region", "polygon_around",
+    "fit_region", "polygon_around", "set_text", "set_status", "apply_recognition", "RecognitionReport", "change",
 ]
 
 #: Line fields an edit may change (text fields included: a merge joins texts).
@@ -37,11 +36,24 @@ class EditError(HtrError):
 
 @dataclass
 class _State:
-    """Everything an edit may touch, captured shallowly (point lists copied, objects kept by reference)."""
+    """Everything an edit may touch, captured shallowly (point lists copied, objects kept by reference).
 
-    regions: list[TextRegion]
+    ``regions`` is None for an edit of some lines' fields only (text, status): the structure is not captured,
+    so typing in a line of a page of hundreds of lines copies one line's fields, not the page.
+    """
+
+    regions: list[TextRegion] | None
     region_fields: list[tuple[TextRegion, list[TextLine], list[Point], str]]
     line_fields: list[tuple[TextLine, dict]]
+
+
+def _line_values(line: TextLine) -> dict:
+    values = {k: getattr(line, k) for k in _LINE_FIELDS}
+    values["polygon"] = list(line.polygon)
+    values["baseline"] = list(line.baseline)
+    if line.char_confidences is not None:
+        values["char_confidences"] = list(line.char_confidences)
+    return values
 
 
 def _capture(page: Page) -> _State:
@@ -49,18 +61,17 @@ def _capture(page: Page) -> _State:
     rf, lf = [], []
     for r in regions:
         rf.append((r, list(r.lines), list(r.polygon), r.type))
-        for line in r.lines:
-            values = {k: getattr(line, k) for k in _LINE_FIELDS}
-            values["polygon"] = list(line.polygon)
-            values["baseline"] = list(line.baseline)
-            if line.char_confidences is not None:
-                values["char_confidences"] = list(line.char_confidences)
-            lf.append((line, values))
+        lf += [(line, _line_values(line)) for line in r.lines]
     return _State(regions, rf, lf)
 
 
+def _capture_lines(lines: list[TextLine]) -> _State:
+    return _State(None, [], [(line, _line_values(line)) for line in lines])
+
+
 def _restore(page: Page, state: _State) -> None:
-    page.regions[:] = state.regions
+    if state.regions is not None:
+        page.regions[:] = state.regions
     for region, lines, polygon, rtype in state.region_fields:
         region.lines[:] = lines
         region.polygon = list(polygon)
@@ -84,6 +95,13 @@ class Edit:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    #: What the operation reports besides the change (``apply_recognition``: its :class:`RecognitionReport`).
+    result: object = field(default=None, repr=False)
+
+    @property
+    def lines_only(self) -> bool:
+        """True when only fields of the ``changed`` lines changed (no line or region added, removed or moved)."""
+        return self.before.regions is None
 
     def undo(self) -> None:
         _restore(self.page, self.before)
@@ -334,3 +352,78 @@ def fit_region(page: Page, region_id: str) -> Edit:
     before = _capture(page)
     region.polygon = hull(page, pts)
     return _finish("fit region", page, before, changed=[region.id])
+
+
+# -- text and status: what a person or a model does to the reading of lines ---------------------------------
+
+def _lines_edit(label: str, page: Page, lines: list[TextLine], change_them) -> Edit:
+    """Capture ``lines``, run ``change_them()``, and keep as changed only the lines that did change."""
+    before = _capture_lines(lines)
+    result = change_them()
+    after = _capture_lines(lines)
+    moved = [i for i, ((_, a), (_, b)) in enumerate(zip(before.line_fields, after.line_fields)) if a != b]
+    before.line_fields = [before.line_fields[i] for i in moved]
+    after.line_fields = [after.line_fields[i] for i in moved]
+    return Edit(label, page, before, after, changed=[lines[i].id for i in moved], result=result)
+
+
+def set_text(page: Page, line_id: str, text: str, *, keep_status: bool = False) -> Edit:
+    """A person's text for a line. Typing marks the line verified (the person read it); ``keep_status`` is for
+    edits that are not a reading, such as replace-all (an emptied line becomes ``empty``)."""
+    line = _line(page, line_id)[1]
+    status = (line.status if text else "empty") if keep_status else None
+    return _lines_edit("edit text", page, [line], lambda: line.set_text(text, source=PERSON, status=status))
+
+
+def set_status(page: Page, line_ids: list[str], status: str) -> Edit:
+    """Mark lines verified, or back to predicted (empty when they have no text), without changing their text.
+    Ids not on the page are skipped. A person confirming an empty line is empty still verifies it."""
+    lines = [found[1] for found in map(page.find_line, line_ids) if found is not None]
+
+    def change_them() -> None:
+        for line in lines:
+            line.status = status if status == "verified" else ("predicted" if line.text else "empty")
+
+    return _lines_edit("verify" if status == "verified" else "unverify", page, lines, change_them)
+
+
+@dataclass
+class RecognitionReport:
+    """What applying recognition results to one page did."""
+
+    changed: list[tuple[str, str, str]]  # (line id, old text, new text)
+    kept_verified: int
+    unchanged: int
+
+
+def apply_recognition(page: Page, results: dict[str, tuple[str, float | None, list[float] | None]],
+                      model_id: str) -> Edit:
+    """Write model output (line id -> text, confidence, character confidences) into the page, never over a
+    line a person verified. The edit's ``result`` is the :class:`RecognitionReport`."""
+    lines = [line for line in page.lines() if line.id in results and line.status != "verified"]
+
+    def change_them() -> RecognitionReport:
+        changed, same = [], 0
+        for line in lines:
+            text, conf, char_confs = results[line.id]
+            if text == line.text:
+                same += 1
+            else:
+                changed.append((line.id, line.text, text))
+            line.set_text(text, source=model_id, status="predicted" if text else "empty",
+                          confidence=conf, char_confidences=char_confs)
+        # verified lines are counted whether or not the model was asked about them
+        return RecognitionReport(changed, sum(line.status == "verified" for line in page.lines()), same)
+
+    return _lines_edit("recognise", page, lines, change_them)
+
+
+def change(page: Page, label: str, mutate) -> Edit:
+    """Any change ``mutate(page)`` makes to the regions and lines (such as replacing the segmentation), as an
+    edit; objects keep their identity through undo and redo like every other edit. ``result``: what
+    ``mutate`` returned."""
+    before = _capture(page)
+    result = mutate(page)
+    edit = _finish(label, page, before)
+    edit.result = result
+    return edit

@@ -20,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from htrgui.core.errors import ImageError
 
+#: The one list of scan formats (project folders, the open dialog, finding a PAGE file's image, training
+#: caches). JPEG 2000 is in: the Pillow wheels on all three platforms decode it (OpenJPEG).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".jp2", ".bmp", ".webp")
 PDF_SUFFIXES = (".pdf",)
 SUFFIXES = IMAGE_SUFFIXES + PDF_SUFFIXES

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree as ET
 
-from htrgui.core.xmlsafe import local, make_ncname, parse_points, warn
+from htrgui.core.geometry import parse_points
+from htrgui.core.xmlsafe import local, make_ncname, warn
 
 #: PAGE 2010/2013 ScriptSimpleType -> PAGE 2019 (ISO 15924 "Code - Name"), from the two XSDs.
 SCRIPTS_2010 = {

@@ -17,11 +17,11 @@ from htrgui import __version__
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
 from htrgui.core.errors import HtrError
 from htrgui.core.fileio import atomic_write_bytes
-from htrgui.core.pagefix import ensure_valid_ids
+from htrgui.core.geometry import baseline_from_polygon, bbox_polygon, clip_points, polygon_for_export
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, LINE_ATTRS, PAGE_ATTRS, PAGE_TEXT_TYPES,
                                     REGION_ATTRS, allowed_child, build_custom, child_rank, encode_confidences)
-from htrgui.core.xmlsafe import (PAGE2019, XSI, baseline_from_polygon, bbox_polygon, clean_text, clip_points,
-                                 from_string, local, ns_of, polygon_for_export, renamespace)
+from htrgui.core.pagefix import ensure_valid_ids
+from htrgui.core.xmlsafe import PAGE2019, XSI, clean_text, from_string, local, ns_of, renamespace
 
 SCHEMA_LOCATION = f"{PAGE2019} {PAGE2019}/pagecontent.xsd"
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from htrgui.core.document import Extras, Page, TextLine, TextRegion
-from htrgui.core.pagefix import finish_page, repair_tree
+from htrgui.core.geometry import (baseline_from_polygon, bbox_polygon, parse_points, parse_polygon,
+                                  polygon_from_baseline)
 from htrgui.core.pagecustom import (KEPT_ATTRIBUTE, KEPT_ELEMENT, REGION_ELEMENTS, CustomTag, decode_confidences,
                                     format_tag, parse_custom)
+from htrgui.core.pagefix import finish_page, repair_tree
 from htrgui.core.pagetables import cells_of, read_table
-from htrgui.core.xmlsafe import (PAGE2013, PAGE2019, FormatError, baseline_from_polygon, bbox_polygon, child,
-                                 children, detect_format, from_string, local, ns_of, parse_points, parse_polygon,
-                                 parse_xml, polygon_from_baseline, to_string, warn)
+from htrgui.core.xmlsafe import (PAGE2013, PAGE2019, FormatError, child, children, detect_format, from_string, local,
+                                 ns_of, parse_xml, to_string, warn)
 
 __all__ = ["read_page", "page_from_xml", "write_page"]
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from htrgui.core.document import Page, Point
 from htrgui.core.fileio import atomic_write_bytes
+from htrgui.core.geometry import bbox_polygon
 from htrgui.core.pagefix import ensure_valid_ids
-from htrgui.core.xmlsafe import bbox_polygon, clean_text
+from htrgui.core.xmlsafe import clean_text
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"

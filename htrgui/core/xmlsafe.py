@@ -1,4 +1,5 @@
-"""Safe XML parsing and the small helpers the PAGE and ALTO readers and writers share.
+"""Safe XML parsing and the small XML helpers the PAGE and ALTO readers and writers share (their point lists
+and polygons are :mod:`htrgui.core.geometry`'s).
 
 Parsing goes through defusedxml: any DTD (``<!DOCTYPE``), and with it every entity declaration (billion
 laughs) and external entity, is refused with a :class:`FormatError`; nothing is ever fetched from the network.
@@ -9,7 +10,6 @@ which is what eScriptorium requires (no ``pc:`` prefix).
 from __future__ import annotations
 
 import copy
-import math
 import re
 import warnings
 from pathlib import Path
@@ -165,101 +165,6 @@ def make_ncname(value: str, prefix: str = "id") -> str:
     if not value or not re.match(r"[A-Za-z_]", value[0]):
         value = f"{prefix}_{value}"
     return value
-
-
-def parse_points(text: str | None) -> list[tuple[int, int]] | None:
-    """Parse a point list in any common spelling (``x,y x,y``, ``x y x y``, floats) to integer points.
-
-    Returns None when the text is missing or unusable (odd number of values, not numbers, NaN).
-    Consecutive duplicate points are dropped (they make degenerate edges).
-    """
-    if text is None:
-        return None
-    cleaned = text.replace(",", " ").strip()
-    if not cleaned:
-        return None
-    tokens = cleaned.split()
-    if len(tokens) % 2:
-        return None
-    try:
-        values = [float(t) for t in tokens]
-    except ValueError:
-        return None
-    if any(not math.isfinite(v) for v in values):
-        return None
-    pts: list[tuple[int, int]] = []
-    for x, y in zip(values[0::2], values[1::2]):
-        p = (int(round(x)), int(round(y)))
-        if not pts or pts[-1] != p:
-            pts.append(p)
-    return pts
-
-
-def parse_polygon(text: str | None) -> list[tuple[int, int]] | None:
-    """:func:`parse_points` for a polygon: a closing point that repeats the first one is dropped."""
-    pts = parse_points(text)
-    if pts and len(pts) > 1 and pts[0] == pts[-1]:
-        pts.pop()
-    return pts
-
-
-def clip_points(points: list[tuple[int, int]], width: int, height: int) -> list[tuple[int, int]]:
-    """Integer points moved inside the image grid ``[0, width-1] x [0, height-1]``.
-
-    Also turns numpy or float coordinates (from segmentation or editing) into the plain ints PAGE needs.
-    """
-    return [(min(max(int(round(x)), 0), width - 1), min(max(int(round(y)), 0), height - 1)) for x, y in points]
-
-
-def polygon_for_export(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A polygon with at least 4 points (OCR-D refuses fewer), without a repeated closing point.
-
-    Missing points are added as edge midpoints, so the shape is unchanged.
-    """
-    pts = list(points)
-    if len(pts) > 1 and pts[0] == pts[-1]:
-        pts.pop()
-    if len(pts) == 1:
-        x, y = pts[0]
-        pts = [(x, y), (x + 1, y), (x + 1, y + 1), (x, y + 1)]
-    elif len(pts) == 2:
-        (x0, y0), (x1, y1) = pts
-        x0, x1 = sorted((x0, x1))
-        y0, y1 = sorted((y0, y1))
-        pts = [(x0, y0), (max(x1, x0 + 1), y0), (max(x1, x0 + 1), max(y1, y0 + 1)), (x0, max(y1, y0 + 1))]
-    while len(pts) < 4:
-        # split the longest edge
-        i = max(range(len(pts)), key=lambda k: _dist2(pts[k], pts[(k + 1) % len(pts)]))
-        a, b = pts[i], pts[(i + 1) % len(pts)]
-        pts.insert(i + 1, ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2))
-    return pts
-
-
-def _dist2(a: tuple[int, int], b: tuple[int, int]) -> int:
-    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
-
-
-def bbox_polygon(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The axis-aligned rectangle around the points, as a 4-point polygon."""
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-
-
-def baseline_from_polygon(polygon: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A horizontal baseline for a line that has none: across the polygon, a fifth of its height above the bottom."""
-    x0, y0, x1, y1 = (min(p[0] for p in polygon), min(p[1] for p in polygon),
-                      max(p[0] for p in polygon), max(p[1] for p in polygon))
-    y = y1 - (y1 - y0) // 5
-    return [(x0, y), (max(x1, x0 + 1), y)]
-
-
-def polygon_from_baseline(baseline: list[tuple[int, int]], height: int = 40) -> list[tuple[int, int]]:
-    """A band above (and a little below) the baseline for a line that has no polygon."""
-    up = [(x, max(y - height, 0)) for x, y in baseline]
-    down = [(x, y + max(height // 4, 1)) for x, y in reversed(baseline)]
-    return up + down
 
 
 def detect_format(root_tag: str) -> str:

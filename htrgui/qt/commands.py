@@ -1,253 +1,94 @@
-"""Undoable edits: small ``QUndoCommand``s over the core document, all pushed on the session's stack.
+"""Undo: every change to a page is a core :class:`~htrgui.core.editing.Edit`, and one :class:`EditCommand`
+puts one or more of them on the session's stack as one step.
 
-Text and status edits touch one line and remember its previous state; everything that changes structure or
-geometry (segmentation results, line tools, recognition results) is a :class:`PageEditCommand` that runs a
-core function once and then swaps whole snapshots of the page's regions, which makes any core edit undoable
-without a hand-written inverse.
+The edits are made before the command is pushed, so a refused request (an ``EditError``) never reaches the
+stack, and undo/redo restore the page's own objects (a view holding a ``TextLine`` keeps a valid reference).
+Text, status and recognition edits refresh only the lines they changed; structural ones the whole page.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 from typing import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from htrgui.core.document import PERSON, Page, TextLine
+from htrgui.core import editing
+from htrgui.core.document import Page
+from htrgui.core.editing import Edit, RecognitionReport
+
+__all__ = ["EditCommand", "RecognitionReport", "change_command", "recognition_command", "status_command",
+           "text_command"]
 
 TEXT_COMMAND_ID = 1001
 
 
-@dataclass
-class LineState:
-    """Everything a text edit can change on a line."""
+class EditCommand(QUndoCommand):
+    """Edits already made to page ``index``, as one undo step. ``merge_key``: consecutive commands with the
+    same key merge into one step (keystrokes in one line)."""
 
-    text: str
-    status: str
-    source: str
-    confidence: float | None
-    char_confidences: list[float] | None
-    text_changed: bool
-
-    @classmethod
-    def of(cls, line: TextLine) -> "LineState":
-        confs = list(line.char_confidences) if line.char_confidences is not None else None
-        return cls(line.text, line.status, line.source, line.confidence, confs, line.text_changed)
-
-    def apply(self, line: TextLine) -> None:
-        line.text = self.text
-        line.char_confidences = list(self.char_confidences) if self.char_confidences is not None else None
-        line.status = self.status
-        line.source = self.source
-        line.confidence = self.confidence
-        line.text_changed = self.text_changed
-
-
-class _LineCommand(QUndoCommand):
-    def __init__(self, session, index: int, line_id: str, title: str) -> None:
-        super().__init__(title)
-        self.session = session
-        self.index = index
-        self.line_id = line_id
-
-    def line(self) -> TextLine:
-        found = self.session.page(self.index).find_line(self.line_id)
-        if found is None:  # only possible if a structural command was undone out of order
-            raise LookupError(f"line {self.line_id} is gone")
-        return found[1]
-
-
-class SetTextCommand(_LineCommand):
-    """A person typed in a line. Consecutive keystrokes in the same line merge into one undo step.
-
-    Typing marks the line verified (the person read it); ``keep_status`` is for edits that are not a
-    reading, such as replace-all.
-    """
-
-    def __init__(self, session, index: int, line_id: str, text: str, keep_status: bool = False) -> None:
-        super().__init__(session, index, line_id, "Replace text" if keep_status else "Edit text")
-        self.before = LineState.of(self.line())
-        self.text = text
-        self.keep_status = keep_status
-
-    def id(self) -> int:
-        return -1 if self.keep_status else TEXT_COMMAND_ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetTextCommand) or (other.index, other.line_id) != (self.index, self.line_id):
-            return False
-        self.text = other.text
-        return True
-
-    def redo(self) -> None:
-        status = None
-        if self.keep_status:
-            status = self.before.status if self.text else "empty"
-        self.line().set_text(self.text, source=PERSON, status=status)
-        self.session.touch(self.index, self.line_id)
-
-    def undo(self) -> None:
-        self.before.apply(self.line())
-        self.session.touch(self.index, self.line_id)
-
-
-class SetStatusCommand(QUndoCommand):
-    """Mark lines verified (or back to predicted/empty) without changing their text."""
-
-    def __init__(self, session, index: int, line_ids: list[str], status: str) -> None:
-        super().__init__("Verify" if status == "verified" else "Unverify")
-        self.session = session
-        self.index = index
-        self.status = status
-        page = session.page(index)
-        self.before = {lid: page.find_line(lid)[1].status for lid in line_ids if page.find_line(lid)}
-
-    def _set(self, statuses: dict[str, str]) -> None:
-        page = self.session.page(self.index)
-        for lid, status in statuses.items():
-            found = page.find_line(lid)
-            if found is not None:
-                found[1].status = status
-                # per line, so the editor restyles rows instead of rebuilding them
-                self.session.touch(self.index, lid)
-
-    def redo(self) -> None:
-        page = self.session.page(self.index)
-        wanted = {}
-        for lid in self.before:
-            line = page.find_line(lid)[1]
-            # an empty line cannot be "verified as predicted"; a person confirming it is empty is still verified
-            wanted[lid] = self.status if self.status == "verified" else ("predicted" if line.text else "empty")
-        self._set(wanted)
-
-    def undo(self) -> None:
-        self._set(self.before)
-
-
-class PageEditCommand(QUndoCommand):
-    """Run ``mutate(page)`` once, then undo/redo by restoring snapshots of the page's regions.
-
-    ``mutate`` may return a value (a report of what changed); it is kept in ``result``.
-    """
-
-    def __init__(self, session, index: int, title: str, mutate: Callable[[Page], object]) -> None:
-        super().__init__(title)
-        self.session = session
-        self.index = index
-        self.mutate = mutate
-        self.result = None
-        self._before = None
-        self._after = None
-
-    def redo(self) -> None:
-        page = self.session.page(self.index)
-        if self._after is None:
-            self._before = copy.deepcopy(page.regions)
-            self.result = self.mutate(page)
-            self._after = copy.deepcopy(page.regions)
-        else:
-            page.regions = copy.deepcopy(self._after)
-        self.session.touch(self.index)
-
-    def undo(self) -> None:
-        self.session.page(self.index).regions = copy.deepcopy(self._before)
-        self.session.touch(self.index)
-
-
-@dataclass
-class RecognitionReport:
-    """What applying recognition results to one page did."""
-
-    changed: list[tuple[str, str, str]]  # (line id, old text, new text)
-    kept_verified: int
-    unchanged: int
-
-
-def apply_recognition(page: Page, results: dict[str, tuple[str, float | None, list[float] | None]],
-                      model_id: str) -> RecognitionReport:
-    """Write model output into the page, never over a line a person verified."""
-    changed, kept, same = [], 0, 0
-    for line in page.lines():
-        if line.status == "verified":  # whether or not the model was asked about it
-            kept += 1
-            continue
-        if line.id not in results:
-            continue
-        text, conf, char_confs = results[line.id]
-        if text == line.text:
-            same += 1
-        else:
-            changed.append((line.id, line.text, text))
-        line.set_text(text, source=model_id, status="predicted" if text else "empty",
-                      confidence=conf, char_confidences=char_confs)
-    return RecognitionReport(changed, kept, same)
-
-
-class CoreEditCommand(QUndoCommand):
-    """One or more edits already made by ``htrgui.core.editing`` (each with its own undo/redo), as one step.
-
-    The edits are made before the command is pushed, so an invalid request (an ``EditError``) never reaches
-    the stack; the first ``redo`` that ``QUndoStack.push`` calls is therefore a no-op.
-    """
-
-    def __init__(self, session, index: int, title: str, edits: list) -> None:
+    def __init__(self, session, index: int, title: str, edits: list[Edit], merge_key: object = None) -> None:
         super().__init__(title)
         self.session = session
         self.index = index
         self.edits = list(edits)
+        self.merge_key = merge_key
         self._pushed = False
 
+    @property
+    def result(self) -> object:
+        """The last edit's report (``apply_recognition``: a :class:`RecognitionReport`)."""
+        return self.edits[-1].result if self.edits else None
+
+    def id(self) -> int:
+        return TEXT_COMMAND_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, EditCommand) or other.merge_key != self.merge_key or other.index != self.index:
+            return False
+        self.edits += other.edits
+        return True
+
     def redo(self) -> None:
-        if self._pushed:
+        if self._pushed:  # the first redo is QUndoStack.push's: the edits are already made
             for edit in self.edits:
                 edit.redo()
         self._pushed = True
-        self.session.touch(self.index)
+        self._touch()
 
     def undo(self) -> None:
         for edit in reversed(self.edits):
             edit.undo()
-        self.session.touch(self.index)
+        self._touch()
 
-
-class ApplyRecognitionCommand(QUndoCommand):
-    """Model output for one page, applied line by line (never over verified lines); undo restores each line.
-
-    Only the lines it changes are remembered, so a page of hundreds of lines is applied without copying it.
-    """
-
-    def __init__(self, session, index: int, results: dict, model_id: str) -> None:
-        super().__init__("Recognise")
-        self.session = session
-        self.index = index
-        self.results = results
-        self.model_id = model_id
-        self.result: RecognitionReport | None = None
-        self._before: dict[str, LineState] = {}
-        self._after: dict[str, LineState] = {}
-
-    def redo(self) -> None:
-        page = self.session.page(self.index)
-        if self.result is None:
-            states = {line.id: LineState.of(line) for line in page.lines() if line.id in self.results}
-            self.result = apply_recognition(page, self.results, self.model_id)
-            for line in page.lines():
-                if line.id in states and LineState.of(line) != states[line.id]:
-                    self._before[line.id] = states[line.id]
-                    self._after[line.id] = LineState.of(line)
-            for lid in self._after:
-                self.session.touch(self.index, lid)
+    def _touch(self) -> None:
+        if all(edit.lines_only for edit in self.edits):
+            # per line, so the editor restyles rows instead of rebuilding them
+            for line_id in dict.fromkeys(lid for edit in self.edits for lid in edit.changed):
+                self.session.touch(self.index, line_id)
         else:
-            self._restore(self._after)
+            self.session.touch(self.index)
 
-    def undo(self) -> None:
-        self._restore(self._before)
 
-    def _restore(self, states: dict[str, LineState]) -> None:
-        page = self.session.page(self.index)
-        for lid, state in states.items():
-            found = page.find_line(lid)
-            if found is not None:
-                state.apply(found[1])
-                self.session.touch(self.index, lid)
+def text_command(session, index: int, line_id: str, text: str, keep_status: bool = False) -> EditCommand:
+    """A person typed in a line (consecutive keystrokes in one line merge), or replace-all (``keep_status``:
+    not a reading, so it does not verify the line, and does not merge)."""
+    edit = editing.set_text(session.page(index), line_id, text, keep_status=keep_status)
+    return EditCommand(session, index, "Replace text" if keep_status else "Edit text", [edit],
+                       merge_key=None if keep_status else ("text", index, line_id))
+
+
+def status_command(session, index: int, line_ids: list[str], status: str) -> EditCommand:
+    """Mark lines verified (or back to predicted/empty) without changing their text."""
+    edit = editing.set_status(session.page(index), line_ids, status)
+    return EditCommand(session, index, "Verify" if status == "verified" else "Unverify", [edit])
+
+
+def recognition_command(session, index: int, results: dict, model_id: str) -> EditCommand:
+    """Model output for one page, never over verified lines; only the lines it changes are remembered."""
+    return EditCommand(session, index, "Recognise", [editing.apply_recognition(session.page(index), results,
+                                                                               model_id)])
+
+
+def change_command(session, index: int, title: str, mutate: Callable[[Page], object]) -> EditCommand:
+    """Whatever ``mutate(page)`` changes (a new segmentation), as one step; ``result`` is what it returned."""
+    return EditCommand(session, index, title, [editing.change(session.page(index), title.lower(), mutate)])

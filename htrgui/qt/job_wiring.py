@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from htrgui.core.document import TextLine, TextRegion
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken, Progress
-from htrgui.qt.commands import ApplyRecognitionCommand, PageEditCommand, RecognitionReport
+from htrgui.qt.commands import RecognitionReport, change_command, recognition_command
 
 
 @dataclass
@@ -195,7 +195,7 @@ class JobWiring(QObject):
             page.regions = copy.deepcopy(result.regions)
 
         n = sum(len(r.lines) for r in result.regions)
-        self.session.undo_stack.push(PageEditCommand(self.session, result.index, f"Segment ({n} lines)", replace))
+        self.session.undo_stack.push(change_command(self.session, result.index, f"Segment ({n} lines)", replace))
         self._message(f"{self.session.name(result.index)}: {n} lines found")
         self.segmentation_applied.emit(result.index)
 
@@ -240,7 +240,7 @@ class JobWiring(QObject):
     def _apply_recognition(self, result: object) -> None:
         if not isinstance(result, RecognitionResult) or self._stopped():
             return
-        cmd = ApplyRecognitionCommand(self.session, result.index, result.lines, result.model_id)
+        cmd = recognition_command(self.session, result.index, result.lines, result.model_id)
         self.session.undo_stack.push(cmd)
         self.last_report[result.index] = cmd.result
         self.recognition_applied.emit(result.index, cmd.result)

@@ -1,7 +1,7 @@
 """Line tools: draw, split, merge, delete, move points, recompute polygons, region type and reading order.
 
 The work is done by ``htrgui.core.editing`` (each operation returns an ``Edit`` that can undo and redo
-itself); one gesture or action becomes one :class:`CoreEditCommand` on the undo stack. An impossible request
+itself); one gesture or action becomes one :class:`EditCommand` on the undo stack. An impossible request
 (split outside the line, an unknown id...) is refused by the core with a message and changes nothing.
 """
 
@@ -9,38 +9,14 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog
 
 from htrgui.core import editing
 from htrgui.core.document import REGION_TYPES, Page
 from htrgui.core.errors import HtrError
-from htrgui.qt.commands import CoreEditCommand
-
-
-def region_for(page: Page, baseline: list[tuple[int, int]]) -> str | None:
-    """The region a new baseline belongs to: the one containing its middle, else the nearest; None if none."""
-    import cv2
-
-    mid = np.mean(np.asarray(baseline, dtype=np.float32), axis=0)
-    best, best_d = None, None
-    for region in page.regions:
-        if len(region.polygon) < 3:
-            continue
-        poly = np.asarray(region.polygon, dtype=np.float32).reshape(-1, 1, 2)
-        d = -cv2.pointPolygonTest(poly, (float(mid[0]), float(mid[1])), True)  # <= 0 inside
-        if best_d is None or d < best_d:
-            best, best_d = region.id, d
-    return best
-
-
-def band_polygon(baseline: list[tuple[int, int]], page: Page, margin: int = 40) -> list[tuple[int, int]]:
-    """A rectangle around a baseline, for a new region when the page has none."""
-    xs, ys = [p[0] for p in baseline], [p[1] for p in baseline]
-    x0, x1 = max(0, min(xs) - margin), min(page.width - 1, max(xs) + margin)
-    y0, y1 = max(0, min(ys) - 2 * margin), min(page.height - 1, max(ys) + margin)
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+from htrgui.core.geometry import region_around, region_for
+from htrgui.qt.commands import EditCommand
 
 
 class LineTools(QObject):
@@ -84,7 +60,7 @@ class LineTools(QObject):
         for name in ("delete_lines", "recompute_polygon", "line_up", "line_down", "region_type"):
             a.by_name[name].setEnabled(n >= 1)
 
-    def apply(self, title: str, make_edits: Callable[[Page, list], Iterable]) -> CoreEditCommand | None:
+    def apply(self, title: str, make_edits: Callable[[Page, list], Iterable]) -> EditCommand | None:
         """Run core edits on the current page and push them as one undo step; a refused edit is reported
         in the status bar and leaves the page as it was."""
         index = self.session.current
@@ -102,7 +78,7 @@ class LineTools(QObject):
             return None
         if not done:
             return None
-        cmd = CoreEditCommand(self.session, index, title, done)
+        cmd = EditCommand(self.session, index, title, done)
         self.session.undo_stack.push(cmd)
         return cmd
 
@@ -125,7 +101,7 @@ class LineTools(QObject):
         def edits(page: Page, _done):
             region_id = region_for(page, baseline)
             if region_id is None:
-                edit = editing.add_region(page, band_polygon(baseline, page))
+                edit = editing.add_region(page, region_around(baseline, page))
                 yield edit
                 region_id = edit.added[0]
             edit = editing.add_line(page, region_id, baseline)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMenu, QSi
                                QVBoxLayout, QWidget)
 
 from htrgui.core.errors import HtrError
+from htrgui.core.imaging import SUFFIXES
 from htrgui.core.paths import user_config_dir
 from htrgui.qt.actions import Actions
 from htrgui.qt.job_wiring import JobWiring
@@ -285,7 +286,7 @@ class MainWindow(QMainWindow):
 
     def ask_open_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open scans", "",
-                                                "Scans (*.jpg *.jpeg *.png *.tif *.tiff *.jp2 *.bmp *.webp *.pdf)")
+                                                f"Scans ({' '.join('*' + s for s in SUFFIXES)})")
         if files:
             self.open_path(files[0])
 

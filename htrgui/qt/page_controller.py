@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from htrgui.core.document import Page
 from htrgui.core.errors import HtrError
-from htrgui.qt.commands import SetStatusCommand, SetTextCommand
+from htrgui.qt.commands import status_command, text_command
 from htrgui.qt.images import gray_qimage, load_gray
 
 
@@ -126,11 +126,11 @@ class PageController(QObject):
     # ---------------------------------------------------------------- edits
     def _on_text_edited(self, line_id: str, text: str) -> None:
         index = self._shown
-        self.session.undo_stack.push(SetTextCommand(self.session, index, line_id, text))
+        self.session.undo_stack.push(text_command(self.session, index, line_id, text))
 
     def verify(self, line_ids: list[str], status: str = "verified") -> None:
         if line_ids and self._shown >= 0:
-            self.session.undo_stack.push(SetStatusCommand(self.session, self._shown, line_ids, status))
+            self.session.undo_stack.push(status_command(self.session, self._shown, line_ids, status))
 
     def verify_current_line(self) -> None:
         """Mark the editor's current line verified and go to the next one."""

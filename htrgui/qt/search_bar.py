@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from htrgui.qt.commands import SetTextCommand
+from htrgui.qt.commands import text_command
 
 
 def find_all(session, needle: str, case: bool = False) -> list[tuple[int, str]]:
@@ -99,8 +99,8 @@ class SearchBar(QWidget):
         stack.beginMacro(f"Replace “{needle}” with “{repl}”")
         for index, line_id in hits:
             line = self.session.page(index).find_line(line_id)[1]
-            stack.push(SetTextCommand(self.session, index, line_id, replace_in(line.text, needle, repl, case),
-                                      keep_status=True))
+            stack.push(text_command(self.session, index, line_id, replace_in(line.text, needle, repl, case),
+                                    keep_status=True))
         stack.endMacro()
         self.count.setText(f"replaced in {len(hits)} line(s)")
         return len(hits)

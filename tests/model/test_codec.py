@@ -6,7 +6,8 @@ import unicodedata
 
 import pytest
 
-from htrgui.core.recognition.codec import Codec, UnknownCharacters, normalize
+from htrgui.core.recognition.codec import Codec, UnknownCharacters
+from htrgui.core.text import normalize
 
 
 def test_round_trip_on_real_transcriptions(shared_data):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from htrgui.core.metrics import edit_distance, error_rates
+from htrgui.core.text import edit_distance, error_rates
 from htrgui.core.recognition.codec import Codec
 from htrgui.core.recognition.decode import align_confidences, beam_search, greedy, load_lexicon
 

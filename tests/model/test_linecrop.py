@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from htrgui.core.recognition.linecrop import crop_line, crop_polygon, line_polygon
+from htrgui.core.geometry import crop_outline
+from htrgui.core.recognition.linecrop import crop_line, crop_polygon
 
 
 def _first_page(shared_data):
@@ -34,7 +35,7 @@ def test_crop_keeps_aspect_and_height(shared_data):
 def test_outside_polygon_is_white(shared_data):
     page, gray = _first_page(shared_data)
     line = next(line for line in page.lines() if len(line.polygon) >= 3)
-    crop = crop_polygon(gray, line_polygon(line, gray.shape[0]))
+    crop = crop_polygon(gray, crop_outline(line, gray.shape[0]))
     pts = np.array(line.polygon)
     x0, y0 = pts.min(axis=0)
     import cv2

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from htrgui.core.metrics import edit_distance, normalize
+from htrgui.core.text import edit_distance, normalize
 from htrgui.core.recognition.decode import beam_search_batch, greedy
 from htrgui.core.recognition.lm import (EOS, CharNgramLM, LanguageModelError, MixedLM, decoding_lm, lm_path_for,
                                         model_lm_path, project_lm, text_lines)

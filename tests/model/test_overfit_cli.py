@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from htrgui.core.metrics import error_rates
+from htrgui.core.text import error_rates
 
 N_LINES = 4
 MAX_STEPS = 300

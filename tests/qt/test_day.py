@@ -113,11 +113,10 @@ def test_a_whole_day(qtbot, window, scans, tiny_model, tmp_path):
     assert here.status == "predicted"
 
     # as if an older model had read line 4 differently
-    from htrgui.qt.commands import PageEditCommand, apply_recognition
+    from htrgui.qt.commands import recognition_command
 
     older = {ids[4]: ("lu par un autre modèle", 0.5, [0.5] * 22)}
-    session.undo_stack.push(PageEditCommand(session, 0, "older model",
-                                            lambda page: apply_recognition(page, older, "model:older")))
+    session.undo_stack.push(recognition_command(session, 0, older, "model:older"))
     # re-recognising the page keeps the verified lines exactly as the person left them, and says what changed
     # (with the shipped language model alone: the project's would learn from the verified lines, and this
     # untrained model's other lines would then change too; tests/qt/test_lm_wiring.py checks that)

@@ -37,6 +37,38 @@ def test_segment_page_then_undo_redo_and_saved(qtbot, window, scans):
     assert session.page(0).counts().lines == n
 
 
+def test_undo_and_redo_keep_the_pages_own_objects(qtbot, window, scans):
+    """One undo mechanism over core edits: a view or editor holding a line keeps a valid reference through
+    undo and redo of segmentation, typing, verifying and recognition (the old snapshot command deep-copied
+    the regions, so after an undo the page held copies and a held TextLine was no longer on the page)."""
+    from htrgui.qt.commands import recognition_command, status_command, text_command
+
+    assert window.open_path(scans)
+    session = window.session
+    assert run_action(qtbot, window, window.actions.segment_page) == "finished"
+    page = session.page(0)
+    regions, lines = list(page.regions), list(page.lines())
+    held = lines[1]
+    stack = session.undo_stack
+    for key in "abc":  # three keystrokes, one undo step
+        stack.push(text_command(session, 0, held.id, "ab"[: "abc".index(key)] + key))
+    stack.push(status_command(session, 0, [lines[0].id], "verified"))
+    stack.push(recognition_command(session, 0, {lines[0].id: ("model", 0.9, None),
+                                                lines[2].id: ("model", 0.9, None)}, "model:test"))
+    assert held.text == "abc" and held.status == "verified" and lines[0].text == ""  # verified: kept
+    assert lines[2].text == "model" and stack.command(stack.count() - 1).result.kept_verified == 2
+    for _ in range(4):  # recognition, verify, the typing, the segmentation
+        stack.undo()
+    assert page.regions == [] and held.text == ""
+    for _ in range(4):
+        stack.redo()
+    assert session.page(0) is page
+    assert len(page.regions) == len(regions) and all(a is b for a, b in zip(page.regions, regions))
+    assert list(page.lines()) == lines and all(a is b for a, b in zip(page.lines(), lines))
+    assert page.find_line(held.id)[1] is held
+    assert held.text == "abc" and lines[2].text == "model"
+
+
 def test_segment_all_skips_segmented_pages_and_cancel_keeps_finished_pages(qtbot, window, scans):
     assert window.open_path(scans)
     session = window.session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from htrgui.core.metrics import edit_distance, normalize
+from htrgui.core.text import edit_distance, normalize
 from tests.qt.test_day import run_job
 
 

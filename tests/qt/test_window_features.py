@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from htrgui.qt.commands import PageEditCommand, apply_recognition
+from htrgui.qt.commands import recognition_command
 from htrgui.qt.line_editor import LOW_CONFIDENCE
 
 pytestmark = pytest.mark.gui
@@ -17,8 +17,7 @@ pytestmark = pytest.mark.gui
 def predict(window, index: int, results: dict) -> None:
     """Apply model output (line id -> (text, confidences)) to a page the way the recognition job does."""
     full = {lid: (text, min(confs), confs) for lid, (text, confs) in results.items()}
-    window.session.undo_stack.push(PageEditCommand(window.session, index, "Recognise",
-                                                   lambda page: apply_recognition(page, full, "model:test")))
+    window.session.undo_stack.push(recognition_command(window.session, index, full, "model:test"))
 
 
 def test_low_confidence_characters_are_highlighted(qtbot, window, transcribed):

@@ -11,7 +11,7 @@ from segsynth import text_page
 
 from htrgui.core import editing as ed
 from htrgui.core.document import Page
-from htrgui.core.segmentation.geometry import extent
+from htrgui.core.geometry import extent
 from htrgui.core.segmentation import segment_page
 
 

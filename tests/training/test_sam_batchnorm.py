@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from htrgui.core.recognition.model import build_model
-from htrgui.core.training.data import collate
+from htrgui.core.recognition.preprocess import batch_lines
+from htrgui.core.training.data import TRAIN_MULTIPLE
 from htrgui.core.training.optim import SAM, frozen_bn_stats, param_groups
 from htrgui.core.training.trainer import TrainConfig, _optimizer_step, _Trainable
 
@@ -37,7 +38,7 @@ def test_sam_step_updates_batchnorm_statistics_once():
     opt = torch.optim.AdamW(param_groups([model], cfg.weight_decay), lr=1e-3)
     sam = SAM(opt)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
-    x, w = collate(_lines())
+    x, w = batch_lines(_lines(), TRAIN_MULTIPLE)
     targets = [torch.tensor([1, 2, 3, 4]), torch.tensor([5, 6, 5])]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     _optimizer_step(_Trainable(model, None), opt, sam, scaler, cfg, (x, w, targets, cfg, None),
@@ -58,7 +59,7 @@ def test_sam_step_updates_batchnorm_statistics_once():
 def test_frozen_bn_stats_keeps_statistics_but_normalises_with_the_batch():
     torch.manual_seed(0)
     model = build_model("tiny", 12).train()
-    x, w = collate(_lines())
+    x, w = batch_lines(_lines(), TRAIN_MULTIPLE)
     before = _bn_buffers(model)
     with torch.no_grad():
         plain, _ = copy.deepcopy(model)(x, w)

@@ -13,13 +13,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from htrgui.core.errors import HtrError
+from htrgui.core.text import normalize
 
 BLANK = 0
-
-
-def normalize(text: str) -> str:
-    """NFC, and any run of white space folded to one space, stripped at both ends."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 class UnknownCharacters(HtrError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+#: Height in pixels of every line image: what the model reads, what crops, caches and synthetic lines are cut to.
 HEIGHT = 64
 
 

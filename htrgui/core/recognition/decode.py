@@ -10,7 +10,7 @@ import math
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -45,19 +45,27 @@ def greedy(probs: np.ndarray, codec: Codec) -> Decoded:
     return greedy_from_best(best, probs[np.arange(len(best)), best], probs[:, BLANK], codec)
 
 
-def greedy_from_best(best: np.ndarray, best_p: np.ndarray, blank_p: np.ndarray, codec: Codec) -> Decoded:
-    """Greedy decoding from each frame's best class and its posterior (computed where the model ran, so a
-    GPU sends back two numbers per frame instead of the whole posterior matrix)."""
+def best_path(best: Sequence[int], best_p: Sequence[float] | None = None) -> tuple[list[int], list[float]]:
+    """The CTC best-path rule: each frame's best class, repeats merged, blanks dropped. Returns the ids and, for
+    each, the highest posterior ``best_p`` over its frames (zeros without ``best_p``). Recognition and
+    validation both decode greedily here."""
     ids: list[int] = []
     confs: list[float] = []
     prev = BLANK
-    for k, p in zip(best.tolist(), best_p.tolist()):
+    for k, p in zip(best, best_p if best_p is not None else [0.0] * len(best)):
         if k != BLANK and k == prev:
             confs[-1] = max(confs[-1], p)
         elif k != BLANK:
             ids.append(k)
             confs.append(p)
         prev = k
+    return ids, confs
+
+
+def greedy_from_best(best: np.ndarray, best_p: np.ndarray, blank_p: np.ndarray, codec: Codec) -> Decoded:
+    """Greedy decoding from each frame's best class and its posterior (computed where the model ran, so a
+    GPU sends back two numbers per frame instead of the whole posterior matrix)."""
+    ids, confs = best_path(best.tolist(), best_p.tolist())
     text = codec.decode(ids)
     if len(text) != len(ids):  # ids outside the codec were skipped: keep the lists aligned
         confs = [c for c, k in zip(confs, ids) if 0 < k <= len(codec)]

@@ -1,14 +1,13 @@
 """The recognition engine: line images in, text with confidences out, as a stream.
 
-:class:`Recognizer` picks the device (CUDA, Apple MPS, else CPU with all its cores), prepares the model
-for inference (BatchNorm folded into the convolutions, channels-last on CPU, bf16/fp16 autocast on GPU),
+:class:`Recognizer` picks the device (:func:`htrgui.core.device.pick_device`: CUDA, Apple MPS, else CPU with
+all its cores), prepares the model for inference (BatchNorm folded into the convolutions, channels-last on CPU, bf16/fp16 autocast on GPU),
 groups lines of similar width into batches, and yields one :class:`LineResult` per line in input order.
 Progress and cancellation are the caller's: it is a generator, stop iterating to stop.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from htrgui.core.device import pick_device, usable_cores
 from htrgui.core.document import Page, TextLine
 from htrgui.core.recognition.checkpoint import LoadedModel, load_checkpoint
 from htrgui.core.recognition.decode import (DEFAULT_INSERTION_BONUS, DEFAULT_LM_WEIGHT, Decoded, beam_search,
@@ -37,32 +37,6 @@ class LineResult:
     error: str = ""
     #: Best-path (greedy) text of the same posteriors, when the recogniser was asked to compare (``evaluate``).
     greedy_text: str | None = None
-
-
-def pick_device(choice: str = "auto") -> torch.device:
-    """``auto``: CUDA if usable, then Apple MPS, else CPU. An explicit choice that is absent is an error."""
-    from htrgui.core.errors import ModelError
-
-    if choice == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if choice.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError("--device cuda: no usable CUDA GPU (run 'htrgui doctor' to see why)")
-    if choice == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ModelError("--device mps: Apple MPS is not available here")
-    return torch.device(choice)
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (a container or taskset may allow fewer than the machine has)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def fuse_batchnorm(model: nn.Module) -> nn.Module:

@@ -12,29 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from htrgui.core.document import TextLine
+from htrgui.core.geometry import crop_outline
+from htrgui.core.recognition.config import HEIGHT
 
-HEIGHT = 64
 MAX_WIDTH = 4096
-
-
-def _band_from_baseline(baseline: list[tuple[int, int]], page_h: int) -> list[tuple[int, int]]:
-    """A polygon around a baseline when a line has none: ascenders above, descenders below (rough)."""
-    up, down = max(8, int(0.03 * page_h)), max(4, int(0.012 * page_h))
-    top = [(x, y - up) for x, y in baseline]
-    bottom = [(x, y + down) for x, y in reversed(baseline)]
-    return top + bottom
-
-
-def line_polygon(line: TextLine, page_h: int) -> list[tuple[int, int]]:
-    """The polygon to cut: the line's own, or a band around its baseline."""
-    poly = [tuple(map(int, p)) for p in line.polygon]
-    if len(poly) >= 3:
-        xs, ys = [p[0] for p in poly], [p[1] for p in poly]
-        if max(xs) > min(xs) and max(ys) > min(ys):
-            return poly
-    if len(line.baseline) >= 2:
-        return _band_from_baseline([tuple(map(int, p)) for p in line.baseline], page_h)
-    raise ValueError(f"line {line.id} has neither a polygon nor a baseline")
 
 
 def crop_polygon(gray: np.ndarray, polygon: list[tuple[int, int]]) -> np.ndarray:
@@ -67,12 +48,14 @@ def paper_to_white(gray: np.ndarray, region: np.ndarray | None = None) -> np.nda
     return np.clip(gray.astype(np.float32) * scale, 0, 255).astype(np.uint8)
 
 
-def resize_to_height(img: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:
-    """Scale to ``height`` keeping the aspect ratio; wider than ``max_width`` is squeezed to it."""
+def resize_to_height(img: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH,
+                     min_width: int = 1) -> np.ndarray:
+    """Scale to ``height`` keeping the aspect ratio; wider than ``max_width`` is squeezed to it, narrower
+    than ``min_width`` stretched. Every line image (page crop, ``.ln`` image, synthetic line) goes through here."""
     import cv2
 
     h, w = img.shape[:2]
-    new_w = max(1, min(max_width, int(round(w * height / max(h, 1)))))
+    new_w = max(min_width, min(max_width, int(round(w * height / max(h, 1)))))
     interp = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
     return cv2.resize(img, (new_w, height), interpolation=interp)
 
@@ -81,4 +64,4 @@ def crop_line(gray_page: np.ndarray, line: TextLine, height: int = HEIGHT, max_w
     """The line as a uint8 image of shape (height, W): dark ink on white, aspect ratio kept."""
     if gray_page.ndim != 2 or gray_page.dtype != np.uint8:
         raise ValueError(f"expected a 2-D uint8 grayscale page, got {gray_page.dtype} {gray_page.shape}")
-    return resize_to_height(crop_polygon(gray_page, line_polygon(line, gray_page.shape[0])), height, max_width)
+    return resize_to_height(crop_polygon(gray_page, crop_outline(line, gray_page.shape[0])), height, max_width)

@@ -184,7 +184,7 @@ class CharNgramLM:
         probability then comes from the backoff, renormalised). ``max_vocab`` keeps the commonest characters
         (the rest become ``<unk>``); by default as many as fit the key width for ``order``.
         """
-        from htrgui.core.recognition.codec import normalize
+        from htrgui.core.text import normalize
 
         lines = [t for t in (normalize(x) for x in texts) if t]
         counts: Counter[str] = Counter()

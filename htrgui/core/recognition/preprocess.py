@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from htrgui.core.recognition.linecrop import HEIGHT
+from htrgui.core.recognition.config import HEIGHT
 
 
 def line_to_array(img: np.ndarray) -> np.ndarray:
@@ -18,7 +18,8 @@ def line_to_array(img: np.ndarray) -> np.ndarray:
 
 
 def batch_lines(lines: Sequence[np.ndarray], multiple: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack line images into (B, 1, 64, Wmax) padded with white, and their widths (B,)."""
+    """Stack line images into (B, 1, 64, Wmax) padded with white, and their widths (B,): the one batch builder
+    of recognition, validation and training (which pads to ``training.data.TRAIN_MULTIPLE``)."""
     widths = [int(img.shape[1]) for img in lines]
     wmax = -(-max(widths) // multiple) * multiple
     batch = np.ones((len(lines), 1, HEIGHT, wmax), dtype=np.float32)

@@ -9,6 +9,7 @@ import numpy as np
 
 from htrgui.core.document import TextLine, TextRegion, new_id
 from htrgui.core.errors import ImageError
+from htrgui.core.geometry import bbox_polygon, convex_hull
 from htrgui.core.segmentation import binarize as bz
 from htrgui.core.segmentation import deskew as dk
 from htrgui.core.segmentation import layout as lay
@@ -300,12 +301,8 @@ def _left_to_right(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Convex hull of the points; their bounding box when the hull is too thin to have four corners."""
-    hull = [(int(x), int(y)) for x, y in
-            cv2.convexHull(np.array(points, dtype=np.int32).reshape(-1, 1, 2)).reshape(-1, 2)]
-    if len(hull) >= 4:
-        return hull
-    xs, ys = [q[0] for q in points], [q[1] for q in points]
-    return [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
+    hull = convex_hull(points)
+    return hull if len(hull) >= 4 else bbox_polygon(points)
 
 
 def segment_page(image: np.ndarray, params: SegmentationParams | None = None) -> list[TextRegion]:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from htrgui.core.geometry import SPLIT, stacked_band
 from htrgui.core.segmentation.lines import Line
-
-#: Where the boundary between a line and the one above sits, as a fraction of the baseline distance below the
-#: upper baseline: descenders take less room than ascenders plus the x-height of the lower line.
-SPLIT = 0.32
 
 
 def sample_columns(line: Line, step: float) -> np.ndarray:
@@ -36,23 +33,5 @@ def line_polygon(i: int, lines: list[Line], ascender: float, descender: float, s
     if ends:
         xs = np.unique(np.concatenate([xs, ends]))
     base = line.at(xs)
-    up = np.full(len(xs), ascender * line.xheight)
-    down = np.full(len(xs), descender * line.xheight)
-    for other in near:
-        cover = (xs >= other.x0) & (xs <= other.x1)
-        d = base - other.at(xs)  # > 0: other is above
-        above = cover & (d > 0)
-        below = cover & (d < 0)
-        up[above] = np.minimum(up[above], (1 - SPLIT) * d[above])
-        down[below] = np.minimum(down[below], SPLIT * -d[below])
-    # never thinner than a sliver around the baseline: the baseline must lie inside
-    up = np.maximum(up, 1.5)
-    down = np.maximum(down, 1.5)
-    top = np.stack([xs, base - up], axis=1)
-    bottom = np.stack([xs, base + down], axis=1)[::-1]
-    # widen by a little at both ends so the baseline's end points are strictly inside
-    top[0, 0] -= 1
-    bottom[-1, 0] -= 1
-    top[-1, 0] += 1
-    bottom[0, 0] += 1
-    return np.concatenate([top, bottom], axis=0)
+    return stacked_band(xs, base, ascender * line.xheight, descender * line.xheight,
+                        [(other.x0, other.x1, other.at(xs)) for other in near], floor=1.5)

@@ -18,7 +18,7 @@ import unicodedata
 from collections import Counter
 from typing import Iterable
 
-from htrgui.core.recognition.codec import normalize
+from htrgui.core.text import normalize
 
 #: Characters of the training text seen fewer times than this leave their lines out (see module doc).
 MIN_COUNT = 25

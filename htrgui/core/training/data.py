@@ -16,7 +16,6 @@ so validation can be done by whole pages. Crops are cut once and cached (``LineS
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -25,16 +24,13 @@ import numpy as np
 
 from htrgui.core.errors import FormatError, HtrError
 from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.recognition.config import HEIGHT
+from htrgui.core.text import normalize as normalize_text  # labels fold as evaluation compares them
 
-HEIGHT = 64
 DOC_SUFFIXES = (".xml",)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: Training pads its batches to a multiple of this many columns (the width buckets of :func:`make_batches`).
+TRAIN_MULTIPLE = 64
 LABEL_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
-
-
-def normalize_text(text: str) -> str:
-    """NFC and single spaces, as the labels are compared at evaluation."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 @dataclass
@@ -247,8 +243,8 @@ def load_lineset(specs: list[str], **kw) -> LineSet:
 
 # ------------------------------------------------------------------------------------------ batches
 
-def make_batches(widths: list[int], max_columns: int, rng: np.random.Generator, multiple: int = 64,
-                 max_lines: int = 64) -> list[list[int]]:
+def make_batches(widths: list[int], max_columns: int, rng: np.random.Generator,
+                 multiple: int = TRAIN_MULTIPLE, max_lines: int = 64) -> list[list[int]]:
     """Width-bucketed batches in random order: lines of similar width together, so little padding is
     computed; each batch holds at most ``max_columns`` padded columns (lines x rounded width)."""
     order = np.argsort(np.asarray(widths) + rng.uniform(0, multiple, len(widths)), kind="stable")
@@ -267,15 +263,3 @@ def make_batches(widths: list[int], max_columns: int, rng: np.random.Generator, 
         batches.append(current)
     perm = rng.permutation(len(batches))
     return [batches[i] for i in perm]
-
-
-def collate(images: list[np.ndarray], multiple: int = 64):
-    """(B, 1, 64, W) float tensor in [0, 1] with white padding (W rounded up), and widths (B,)."""
-    import torch
-
-    widths = [im.shape[1] for im in images]
-    width = -(-max(widths) // multiple) * multiple
-    batch = np.full((len(images), 1, HEIGHT, width), 255, dtype=np.uint8)
-    for i, im in enumerate(images):
-        batch[i, 0, :, : im.shape[1]] = im
-    return torch.from_numpy(batch).float().div_(255.0), torch.tensor(widths, dtype=torch.long)

@@ -242,7 +242,7 @@ def training_speed(base: str, device: str = "auto", measure: bool = True, token:
     import torch
 
     from htrgui.core import speedtest
-    from htrgui.core.training.trainer import pick_device
+    from htrgui.core.device import pick_device
 
     dev = str(pick_device(device))
     threads = torch.get_num_threads()

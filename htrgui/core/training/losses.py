@@ -38,15 +38,3 @@ def distill_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, len
     kl = (t_prob * (torch.log(t_prob.clamp_min(1e-8)) - s_logp)).sum(-1)  # (B, T)
     mask = torch.arange(s_t, device=kl.device)[None, :] < lengths.to(kl.device)[:, None]
     return (kl * mask).sum() / mask.sum().clamp(min=1) * temperature ** 2
-
-
-def greedy_ids(logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
-    """Best path: argmax per frame, repeats collapsed, blanks (0) dropped."""
-    best = logits.argmax(-1).cpu()
-    out = []
-    for row, n in zip(best, lengths.cpu().tolist()):
-        row = row[:n]
-        keep = torch.ones_like(row, dtype=torch.bool)
-        keep[1:] = row[1:] != row[:-1]
-        out.append([int(i) for i in row[keep & (row != 0)]])
-    return out

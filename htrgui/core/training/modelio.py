@@ -6,6 +6,7 @@ from pathlib import Path
 
 from htrgui.core.recognition.checkpoint import load_checkpoint, save_checkpoint
 from htrgui.core.recognition.codec import Codec
+from htrgui.core.recognition.library import resolve_model
 from htrgui.core.recognition.model import HTRConvText, extend_head
 
 
@@ -28,10 +29,6 @@ def encode(codec: Codec, text: str) -> list[int]:
 
 def resolve(name_or_path: str) -> Path:
     """A model path, or a name ``htrgui models list`` shows, or ``default``."""
-    try:
-        from htrgui.core.recognition.library import resolve_model
-    except ImportError:  # the model library is optional for training from a path
-        return Path(name_or_path)
     return Path(resolve_model(name_or_path))
 
 

@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from htrgui.core.errors import HtrError
+from htrgui.core.recognition.linecrop import resize_to_height
 
 FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".ttc")
-HEIGHT = 64
 
 
 @dataclass
@@ -131,9 +131,7 @@ def render_line(text: str, font: Font, rng: random.Random) -> np.ndarray:
         my = int((y1 - y0) * rng.uniform(0.05, 0.25))
         mx = rng.randint(2, 12)
         arr = arr[max(0, y0 - my): y1 + my, max(0, x0 - mx): x1 + mx]
-    scale = HEIGHT / arr.shape[0]
-    new_w = max(8, int(round(arr.shape[1] * scale)))
-    return np.asarray(Image.fromarray(arr).resize((new_w, HEIGHT), Image.BILINEAR))
+    return resize_to_height(np.ascontiguousarray(arr), min_width=8)
 
 
 def synthetic_lines(fonts: list[Font], texts: list[str] | None = None, words: list[str] | None = None,

@@ -21,11 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from htrgui.core.device import pick_device
 from htrgui.core.errors import Cancelled, HtrError
 from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.recognition.preprocess import batch_lines
 from htrgui.core.training import modelio
 from htrgui.core.training.augment import AugmentConfig, augment
-from htrgui.core.training.data import LineSet, collate, make_batches
+from htrgui.core.training.data import TRAIN_MULTIPLE, LineSet, make_batches
 from htrgui.core.training.losses import ctc_loss, distill_loss
 from htrgui.core.training.optim import SAM, ModelEma, cosine_lr, frozen_bn_stats, param_groups
 from htrgui.core.training.state import atomic_torch_save, load_state, rng_state, set_rng_state, state_dir
@@ -148,14 +150,6 @@ def autocast_for(device: torch.device, precision: str):
     """The autocast context of ``precision`` ("fp32": none)."""
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise HtrError("--device cuda asked for, but this torch sees no CUDA GPU")
-    return torch.device(name)
 
 
 class _Trainable(nn.Module):
@@ -377,7 +371,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
                     if isinstance(m, nn.modules.batchnorm._BatchNorm):
                         m.eval()
             batch_imgs = [augment(images[i], np_rng, cfg.augment) for i in idx]
-            x, w = collate(batch_imgs)
+            x, w = batch_lines(batch_imgs, TRAIN_MULTIPLE)
             x, w = x.to(device), w.to(device)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

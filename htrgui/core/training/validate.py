@@ -9,9 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from htrgui.core.metrics import error_rates
-from htrgui.core.training.data import LineSet, collate
-from htrgui.core.training.losses import greedy_ids
+from htrgui.core.recognition.decode import best_path
+from htrgui.core.recognition.preprocess import batch_lines, width_buckets
+from htrgui.core.text import error_rates
+from htrgui.core.training.data import TRAIN_MULTIPLE, LineSet
 
 
 @torch.no_grad()
@@ -19,26 +20,20 @@ def recognize_lines(model: nn.Module, codec, images, device: torch.device, max_c
     """Greedy texts of line crops, batched by width (sorted) so padding stays small."""
     was_training = model.training
     model.eval()
-    order = sorted(range(len(images)), key=lambda i: images[i].shape[1])
     out: list[str] = [""] * len(images)
     try:
-        start = 0
-        while start < len(order):
-            end = start + 1
-            while end < len(order) and (end - start + 1) * images[order[end]].shape[1] <= max_columns:
-                end += 1
-            idx = order[start:end]
-            x, w = collate([images[i] for i in idx])
+        for idx in width_buckets([im.shape[1] for im in images], len(images), max_columns):
+            x, w = batch_lines([images[i] for i in idx], TRAIN_MULTIPLE)
             logits, lengths = model(x.to(device), w.to(device))
-            for i, ids in zip(idx, greedy_ids(logits, lengths)):
-                out[i] = codec.decode(ids)
-            start = end
+            best = logits.argmax(-1).cpu()
+            for i, row, n in zip(idx, best, lengths.cpu().tolist()):
+                out[i] = codec.decode(best_path(row[:n].tolist())[0])
     finally:
         model.train(was_training)
     return out
 
 
 def evaluate_lines(model: nn.Module, codec, lines: LineSet, device: torch.device) -> dict:
-    """CER, WER and counts (``htrgui.core.metrics``) of ``model`` on ``lines``, greedy decoding."""
+    """CER, WER and counts (``htrgui.core.text``) of ``model`` on ``lines``, greedy decoding."""
     preds = recognize_lines(model, codec, lines.images, device)
     return error_rates(zip(preds, lines.texts)).as_dict()

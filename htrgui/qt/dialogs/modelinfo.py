@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from htrgui.core.errors import ModelError
-from htrgui.core.paths import bundled_models_dir, user_models_dir
+from htrgui.core.paths import user_models_dir
 from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.recognition import library
 
 
 @dataclass
@@ -84,23 +85,8 @@ def _short(value: Any, limit: int = 300) -> str:
 
 
 def model_files() -> list[tuple[Path, bool]]:
-    """(path, shipped) of every model the user can choose: the library's answer, else the two folders."""
-    try:
-        from htrgui.core.recognition import library
-    except ImportError:
-        library = None
-    found: list[tuple[Path, bool]] = []
-    if library is not None and hasattr(library, "list_models"):
-        shipped_dir = bundled_models_dir().resolve()
-        for entry in library.list_models():
-            path = Path(getattr(entry, "path", entry))
-            origin = getattr(entry, "origin", None)
-            found.append((path, origin == "shipped" if origin else _is_under(path, shipped_dir)))
-        return found
-    for folder, shipped in ((bundled_models_dir(), True), (user_models_dir(), False)):
-        if folder.is_dir():
-            found.extend((p, shipped) for p in sorted(folder.glob("*.pt")))
-    return found
+    """(path, shipped) of every model the user can choose, as the core's model library lists them."""
+    return [(entry.path, entry.origin == "shipped") for entry in library.list_models()]
 
 
 def _is_under(path: Path, folder: Path) -> bool:

@@ -1,6 +1,7 @@
-"""Character and word error rates.
+"""Text as the app compares it: one normalisation, the edit distance, character and word error rates.
 
-Both are micro-averaged over a corpus: the sum of edit distances divided by the sum of reference lengths,
+Every place that folds text (the codec before encoding, training labels, evaluation, the installer's check)
+uses :func:`normalize` from here. CER and WER are micro-averaged over a corpus: the sum of edit distances divided by the sum of reference lengths,
 so long lines weigh more than short ones (the HTR convention). Texts are compared after NFC normalisation
 with white space folded to single spaces; words are the white-space separated tokens.
 """
