@@ -70,9 +70,12 @@ cat > "$STAGE/README.txt" <<EOF
 htrgui $VERSION ($VARIANT build) for Linux $(uname -m), glibc ${GLIBC:-?} or newer
 
 Run without installing:   ./htrgui/htrgui
-Install for this user:     ./install.sh      (menu entry + "htrgui" command in ~/.local/bin)
+Install for this user:     ./install.sh      (~/.local/opt, menu entry, "htrgui" command in ~/.local/bin)
+Install for everyone:      sudo ./install.sh [--prefix /opt]   (/opt, /usr/local/bin, /usr/share/applications)
+                           (sudo drops PREFIX=... set before it: pass --prefix, or sudo PREFIX=/opt ./install.sh)
 Check this machine:        ./htrgui/htrgui doctor
-Uninstall:                 ./uninstall.sh    (your pages, models and settings are kept)
+Uninstall:                 <install folder>/uninstall.sh, or ./uninstall.sh [--prefix DIR]
+                           (your pages, models and settings are kept; it says where they are)
 EOF
 # Files keep their build-machine modes (a model saved 0600 by torch would be unreadable to other users of a
 # system-wide install): everything readable, folders and programs enterable/executable by all.

@@ -35,7 +35,8 @@ WORK=$(mktemp -d -t htrgui-smoke.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 step "unpack and install $TARBALL"
 tar -C "$WORK" -xzf "$TARBALL"
-PREFIX="$WORK/prefix" HOME="$WORK/home" sh "$WORK/$NAME/install.sh" >&2
+HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/share" sh "$WORK/$NAME/install.sh" --user \
+  --prefix "$WORK/prefix/opt" --bindir "$WORK/prefix/bin" >&2
 APP="$WORK/prefix/bin/htrgui"
 # The user's settings and models stay out of it; Qt draws offscreen (no display here).
 export HTRGUI_HOME="$WORK/home/htrgui" QT_QPA_PLATFORM=offscreen
