@@ -21,6 +21,13 @@ if [ -n "${HTRGUI_BUILD_VENV:-}" ]; then
   "$PYTHON" -m pip install -q torch --index-url "${TORCH_INDEX_URL:-$DEFAULT_INDEX}"
   "$PYTHON" -m pip install -q . -r installer/requirements-build.txt
 fi
+if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
+  echo "build_linux: $PYTHON has no torch. Build in a clean venv (CPU torch, htrgui and PyInstaller installed for you):" >&2
+  echo "    HTRGUI_BUILD_VENV=build/venv installer/build_linux.sh" >&2
+  echo "  or install them into $PYTHON: $PYTHON -m pip install torch --index-url https://download.pytorch.org/whl/cpu" >&2
+  echo "                           and: $PYTHON -m pip install . -r installer/requirements-build.txt" >&2
+  exit 2
+fi
 "$PYTHON" -m PyInstaller --version >/dev/null 2>&1 || "$PYTHON" -m pip install -q -r installer/requirements-build.txt
 
 # A CPU build must not carry several GB of CUDA libraries, and a CUDA build needs a CUDA torch.
