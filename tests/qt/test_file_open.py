@@ -6,45 +6,60 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QFileOpenEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtGui import QFileOpenEvent
+from PySide6.QtWidgets import QApplication
 
 pytestmark = pytest.mark.gui
 
 
-def _main_windows(app):
-    return [w for w in app.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()]
+#: Runs in a fresh process (as the app does): run() installs app-wide state (excepthook, theme, a window that
+#: outlives the event loop) that later tests of this session must not inherit.
+DROP_SCRIPT = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFileOpenEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication, QMainWindow
+from htrgui.qt.app import run
+
+app = QApplication([sys.argv[0]])
+seen = {}
+
+def drop():  # what macOS sends when a scan is dropped on the Dock icon
+    QApplication.sendEvent(app, QFileOpenEvent(sys.argv[1]))
+    QTimer.singleShot(0, look)
+
+def look():
+    (win,) = [w for w in app.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()]
+    s = win.session
+    seen.update(folder=str(s.folder), current=str(s.entries[s.current].image_path), title=win.windowTitle(),
+                icon=not win.windowIcon().isNull(), desktop=QGuiApplication.desktopFileName())
+    app.exit(0)
+
+QTimer.singleShot(0, drop)
+code = run([])
+print(json.dumps({"code": code, **seen}))
+"""
 
 
-def test_running_app_opens_the_file_of_a_file_open_event(qapp, scans):
-    from htrgui.qt.app import DESKTOP_FILE_NAME, run
+def test_running_app_opens_the_file_of_a_file_open_event(scans, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    folder = scans
-    scan = sorted(folder.glob("*.jpg"))[1]
-    seen: dict = {}
+    from htrgui.qt.app import DESKTOP_FILE_NAME
 
-    def drop() -> None:  # what macOS sends when a scan is dropped on the Dock icon
-        QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(scan)))
-        QTimer.singleShot(0, look)
-
-    def look() -> None:
-        (win,) = _main_windows(qapp)
-        session = win.session
-        seen.update(folder=session.folder, current=session.entries[session.current].image_path,
-                    icon=not win.windowIcon().isNull(), title=win.windowTitle())
-        win.close()
-        win.runner.shutdown()
-        session.close()
-        qapp.exit(0)
-
-    QTimer.singleShot(0, drop)
-    assert run([]) == 0
-    assert seen["folder"].resolve() == folder.resolve()
-    assert seen["current"].resolve() == scan.resolve()  # the dropped scan is shown, not the first one
+    scan = sorted(scans.glob("*.jpg"))[1]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HTRGUI_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-c", DROP_SCRIPT, str(scan)], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["code"] == 0 and Path(seen["folder"]).resolve() == scans.resolve()
+    assert Path(seen["current"]).resolve() == scan.resolve()  # the dropped scan is shown, not the first one
     assert seen["icon"] and seen["title"] == "scans"
-    assert QGuiApplication.desktopFileName() == DESKTOP_FILE_NAME == "htrgui"  # installer/linux/htrgui.desktop
-    assert not qapp.windowIcon().isNull()
+    assert seen["desktop"] == DESKTOP_FILE_NAME == "htrgui"  # installer/linux/htrgui.desktop's basename
 
 
 def test_a_file_opened_before_the_window_exists_waits_for_it(qapp, qtbot, scans, tmp_path):
