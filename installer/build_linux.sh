@@ -21,6 +21,13 @@ if [ -n "${HTRGUI_BUILD_VENV:-}" ]; then
   "$PYTHON" -m pip install -q torch --index-url "${TORCH_INDEX_URL:-$DEFAULT_INDEX}"
   "$PYTHON" -m pip install -q . -r installer/requirements-build.txt
 fi
+if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
+  echo "build_linux: $PYTHON has no torch. Build in a clean venv (CPU torch, htrgui and PyInstaller installed for you):" >&2
+  echo "    HTRGUI_BUILD_VENV=build/venv installer/build_linux.sh" >&2
+  echo "  or install them into $PYTHON: $PYTHON -m pip install torch --index-url https://download.pytorch.org/whl/cpu" >&2
+  echo "                           and: $PYTHON -m pip install . -r installer/requirements-build.txt" >&2
+  exit 2
+fi
 "$PYTHON" -m PyInstaller --version >/dev/null 2>&1 || "$PYTHON" -m pip install -q -r installer/requirements-build.txt
 
 # A CPU build must not carry several GB of CUDA libraries, and a CUDA build needs a CUDA torch.
@@ -70,9 +77,12 @@ cat > "$STAGE/README.txt" <<EOF
 htrgui $VERSION ($VARIANT build) for Linux $(uname -m), glibc ${GLIBC:-?} or newer
 
 Run without installing:   ./htrgui/htrgui
-Install for this user:     ./install.sh      (menu entry + "htrgui" command in ~/.local/bin)
+Install for this user:     ./install.sh      (~/.local/opt, menu entry, "htrgui" command in ~/.local/bin)
+Install for everyone:      sudo ./install.sh [--prefix /opt]   (/opt, /usr/local/bin, /usr/share/applications)
+                           (sudo drops PREFIX=... set before it: pass --prefix, or sudo PREFIX=/opt ./install.sh)
 Check this machine:        ./htrgui/htrgui doctor
-Uninstall:                 ./uninstall.sh    (your pages, models and settings are kept)
+Uninstall:                 <install folder>/uninstall.sh, or ./uninstall.sh [--prefix DIR]
+                           (your pages, models and settings are kept; it says where they are)
 EOF
 # Files keep their build-machine modes (a model saved 0600 by torch would be unreadable to other users of a
 # system-wide install): everything readable, folders and programs enterable/executable by all.

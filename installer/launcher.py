@@ -76,12 +76,42 @@ def attach_missing_streams() -> None:
             sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
+def cli_hint(argv: list[str]) -> str | None:
+    """What to tell a user who ran the *windowed* program with a command-line subcommand (``htrgui.exe doctor``
+    in a terminal on Windows prints nothing: it has no console): use ``htrgui-cli``. None for the window's own
+    arguments (none, a folder or scan, ``gui ...``)."""
+    if not argv or argv[0] == "--smoke-test":
+        return None
+    from htrgui.cli import route
+
+    if route(list(argv))[0] == "gui":
+        return None
+    return ("htrgui.exe is the window program and cannot print in a terminal.\n\n"
+            f"In a terminal, use htrgui-cli.exe instead:\n    htrgui-cli {' '.join(argv)}\n\n"
+            "(it is in the htrgui folder; the installer's \"Add htrgui-cli to PATH\" option puts it on PATH)")
+
+
+def show_hint(text: str) -> None:
+    """A message box (the windowed program has no console to print to)."""
+    try:
+        import ctypes
+
+        ctypes.windll.user32.MessageBoxW(None, text, "htrgui", 0x40)  # MB_ICONINFORMATION
+    except (AttributeError, OSError):
+        pass
+
+
 def main() -> int:
     multiprocessing.freeze_support()  # worker processes re-execute this binary
+    windowed = sys.stdout is None  # Windows htrgui.exe (no console), before attach_missing_streams fills it
     attach_missing_streams()
     argv = sys.argv[1:]
     if argv[:1] == ["--smoke-test"]:
         return smoke_test(argv[1:])
+    hint = cli_hint(argv) if windowed and sys.platform == "win32" else None
+    if hint:
+        show_hint(hint)
+        return 2
     from htrgui.__main__ import main as app_main
 
     return app_main(argv)

@@ -1,7 +1,7 @@
 """Write the application icon as PNG (Linux), ICO (Windows) and ICNS (macOS) into ``build/icons/``.
 
-Uses ``resources/icons/htrgui.png`` when the GUI ships one; otherwise draws a plain placeholder (a page with
-handwriting strokes) so that every build has an icon. Usage: ``python installer/make_icons.py``.
+Uses the window's own icon, ``htrgui/qt/icons/htrgui.png`` (drawn once by ``draw_placeholder``: a page with
+handwriting strokes); draws it afresh if that file is missing, so that every build has an icon. Usage: ``python installer/make_icons.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCE = REPO / "resources" / "icons" / "htrgui.png"
+SOURCE = REPO / "htrgui" / "qt" / "icons" / "htrgui.png"
 OUT = REPO / "build" / "icons"
 
 

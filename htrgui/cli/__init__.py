@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "`htrgui SCAN` open it on a folder or a scan)",
                          description="Start the desktop application, on a folder of scans or a scan if given.")
     gui.add_argument("path", nargs="?", type=Path, metavar="FOLDER|SCAN", help="project folder or scan to open")
+    gui.add_argument("--measure-startup", action="store_true",
+                     help="quit once the window has painted and print that time as JSON (start-up benchmarks)")
     found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
     for name in [n for n in ORDER if n in found] + sorted(found - set(ORDER)):
         module = importlib.import_module(f"{__name__}.{name}")
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not path.exists():
             print(f"htrgui: {path}: no such folder or file", file=sys.stderr)
             return 2
-        return run([str(path)] if path is not None else [])
+        return run([str(path)] if path is not None else [], measure_startup=getattr(args, "measure_startup", False))
     try:
         return int(args.func(args) or 0)
     except HtrError as exc:

@@ -12,7 +12,8 @@ def register(subparsers) -> None:
         "doctor",
         help="check this machine: versions, GPU, measured recognition and fine-tuning speed",
         description="Prints Python, torch, Qt and OpenCV versions, the GPU found (or why it is not used), and a "
-                    "speed estimate measured here on synthetic lines: recognition lines/s and fine-tuning time.",
+                    "speed estimate measured here: recognition lines/s (synthetic lines), seconds per page (a page "
+                    "rendered here through segmentation and recognition) and fine-tuning time.",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--no-measure", dest="measure", action="store_false",

@@ -1,8 +1,9 @@
 """``htrgui doctor``: what this machine has, and how fast recognition and fine-tuning will be on it.
 
 Archivists do not read CUDA error messages: the doctor names the libraries, the GPU (or why it is not used)
-and gives a *measured* estimate of recognition speed (lines per second) and fine-tuning time, so that "training
-on this laptop takes about 40 minutes" is known before one starts. The GUI shows the same report.
+and gives a *measured* estimate of recognition speed (lines per second, and a whole page through segmentation and
+recognition) and fine-tuning time, so that "training on this laptop takes about 40 minutes" is known before one
+starts. The GUI shows the same report.
 
 Nothing here imports Qt: the Qt version is read from the installed package's metadata.
 The measurement uses the shipped default model when there is one, else a randomly initialised model of the
@@ -22,7 +23,8 @@ from typing import Iterator
 
 from htrgui import __version__
 from htrgui.core.progress import CancelToken, Progress
-from htrgui.core.speedtest import LINES_PER_PAGE, SpeedEstimate, measure_speed, save_estimate
+from htrgui.core.speedtest import (LINES_PER_PAGE, PageTiming, SpeedEstimate, measure_page, measure_speed,
+                                  save_estimate)
 
 #: Libraries reported: key in the JSON -> (name shown, distributions it may be installed as, first found wins).
 PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -64,6 +66,8 @@ class DoctorReport:
     gpus: list[GpuInfo]
     device: str
     speed: SpeedEstimate | None = None
+    #: A page through segmentation and recognition, timed here (``measure_page``).
+    page: PageTiming | None = None
     #: Models found: "name (shipped)" / "name (user)"; the shipped default is marked "default".
     models: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
@@ -209,9 +213,14 @@ def advise(report: DoctorReport) -> list[str]:
     if report.memory_gb is not None and report.memory_gb < 4:
         tips.append(f"Only {report.memory_gb:.1f} GB of memory: close other programs before fine-tuning.")
     speed = report.speed
-    if speed is not None:
+    page = report.page
+    if page is not None:
+        tips.append(f"Recognition: a page of {page.lines} lines in about {_duration(page.seconds)} "
+                    f"(finding the lines and reading them).")
+    elif speed is not None:
         tips.append(f"Recognition: about {speed.lines_per_s:.1f} lines/s, a {LINES_PER_PAGE}-line page in about "
-                    f"{_duration(speed.page_s)}.")
+                    f"{_duration(speed.page_s)} (reading the lines only).")
+    if speed is not None:
         tips.append(f"Fine-tuning on about {speed.finetune_lines} corrected lines (some 20 pages), "
                     f"{speed.finetune_epochs} passes: about {_duration(speed.finetune_s)}.")
     return tips
@@ -269,6 +278,19 @@ def check(measure: bool = True, *, model: str | None = None, device: str | None 
             if isinstance(exc, Cancelled):
                 raise
             report.speed_error = f"{type(exc).__name__}: {exc}"
+        if report.speed is not None:  # the same model and device: a failure above would fail here too
+            try:
+                for item in measure_page(model=model, device=device or report.device, config=config, token=token):
+                    if isinstance(item, Progress):
+                        yield item
+                    else:
+                        report.page = item
+            except Exception as exc:  # noqa: BLE001 - as above
+                from htrgui.core.errors import Cancelled
+
+                if isinstance(exc, Cancelled):
+                    raise
+                report.speed_error = f"timing a page: {type(exc).__name__}: {exc}"
     report.advice = advise(report)
     yield report
 
@@ -311,8 +333,15 @@ def format_report(r: DoctorReport) -> str:
                   f"  fine-tuning {s.train_step_s:.2f} s a step ({s.train_batch_size} lines), "
                   f"{s.finetune_steps} steps ~ {_duration(s.finetune_s)}"
                   f" ({s.finetune_lines} lines x {s.finetune_epochs} passes)"]
-    elif r.speed_error:
+    if r.page is not None:
+        p = r.page
+        lines.append(f"  a page      {p.seconds:.1f} s: segmentation {p.segment_s:.1f} s, recognition "
+                     f"{p.recognise_s:.1f} s ({p.lines} lines found on a {p.page} {p.width}x{p.height} page, "
+                     f"{p.decoding})")
+    if r.speed_error and r.speed is None:
         lines += ["Speed", f"  not measured: {r.speed_error}"]
+    elif r.speed_error:
+        lines.append(f"  a page      not measured: {r.speed_error}")
     if r.advice:
         lines.append("What to expect")
         lines += [f"  - {tip}" for tip in r.advice]

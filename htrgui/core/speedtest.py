@@ -1,8 +1,10 @@
 """Measure recognition and fine-tuning speed on this machine (the numbers behind ``htrgui doctor``).
 
-Timed on synthetic lines (64 px high, ink strokes on white): the cost of the network does not depend on what
-is written, only on the line size, so no data set is needed. A training step is what a fine-tune repeats:
-forward, CTC loss, backward and an AdamW update on a batch of lines.
+Lines/s and a training step are timed on synthetic lines (64 px high, ink strokes on white): the cost of the
+network does not depend on what is written, only on the line size, so no data set is needed. A training step is
+what a fine-tune repeats: forward, CTC loss, backward and an AdamW update on a batch of lines. The time per page
+is the whole pipeline on a page image (:func:`measure_page`): segmentation, line crops, recognition and the
+decoding the app uses, on a page rendered here at the size of a real scan (no scan ships with the app).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from htrgui.core.errors import ModelError
 from htrgui.core.progress import CancelToken, Progress
@@ -26,6 +31,17 @@ FINETUNE_LINES = 500
 FINETUNE_EPOCHS = 5
 #: A page of a register or letter holds about this many lines: used to turn lines/s into seconds per page.
 LINES_PER_PAGE = 30
+#: The page the pipeline is timed on: the size of the real scans the model was made for (a will of
+#: ../shared/data is 1588 x 2181 px), with LINES_PER_PAGE lines of text.
+SAMPLE_PAGE_SIZE = (1600, 2200)
+#: Its text. ASCII: Pillow's built-in font has no accented letters, and what is written does not change the cost.
+SAMPLE_TEXT = (
+    "Je soussigne, sain de corps et d'esprit, declare leguer a ma chere epouse tous mes biens meubles et "
+    "immeubles, ainsi que la jouissance de la maison de la rue des Ecoles. Fait a Verdun, le 12 mars 1916. "
+    "Received with deep sympathy the news of the death of Mrs. Stanford; the trustees of the university "
+    "join in expressing their sorrow. Repertoire des actes recus par Maitre Dufour, notaire a Paris, 1851: "
+    "vente, obligation, quittance, inventaire apres deces, contrat de mariage, procuration. "
+)
 
 
 @dataclass
@@ -56,6 +72,132 @@ class SpeedEstimate:
         return LINES_PER_PAGE / self.lines_per_s
 
 
+
+
+@dataclass
+class PageTiming:
+    """One page through the whole pipeline, as ``htrgui recognize`` and the app run it."""
+
+    seconds: float  #: segmentation + line crops + recognition + decoding
+    segment_s: float
+    recognise_s: float  #: line crops, the network and the decoding
+    lines: int  #: lines the segmentation found
+    width: int
+    height: int
+    decoding: str
+    model: str
+    device: str
+    page: str = "rendered"  #: what was timed: a page rendered here, or the path of a scan given
+
+
+def sample_page(lines: int = LINES_PER_PAGE, size: tuple[int, int] = SAMPLE_PAGE_SIZE, seed: int = 0
+                ) -> "np.ndarray":
+    """A grey page of ``lines`` lines of text on a paper-toned, slightly noisy background, each line a little
+    tilted and wavy like a hand's (uint8, H x W). Pillow's built-in scalable font: no font file needed."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    margin_x, margin_y = int(width * 0.09), int(height * 0.07)
+    pitch = (height - 2 * margin_y) / lines
+    font = ImageFont.load_default(size=max(10, int(pitch * 0.5)))
+    page = Image.new("L", size, 232)
+    words = SAMPLE_TEXT.split()
+    at = 0
+    for i in range(lines):
+        text, room = [], width - 2 * margin_x - int(rng.integers(0, width // 6))
+        while True:
+            word = words[at % len(words)]
+            if text and font.getlength(" ".join(text + [word])) > room:
+                break
+            text.append(word)
+            at += 1
+        strip = Image.new("L", (width - margin_x, int(pitch * 1.6)), 0)
+        ImageDraw.Draw(strip).text((0, int(pitch * 0.3)), " ".join(text), fill=255, font=font)
+        strip = strip.rotate(float(rng.uniform(-1.2, 1.2)), resample=Image.BILINEAR, expand=False)
+        ink = Image.new("L", strip.size, int(rng.integers(30, 70)))
+        page.paste(ink, (margin_x + int(rng.integers(-10, 10)), int(margin_y + i * pitch - pitch * 0.3)), strip)
+    gray = np.asarray(page, dtype=np.float32) + rng.normal(0, 6, (height, width))
+    return np.clip(gray, 0, 255).astype(np.uint8)
+
+
+def page_recognizer(model: str | None, device: str, config: str):
+    """The recognizer ``htrgui recognize`` makes by default: the model's own language model and beam search
+    when one ships beside it, else greedy decoding. Returns (recognizer, decoding label, model label)."""
+    from htrgui.core.recognition import decode
+    from htrgui.core.recognition.engine import Recognizer
+
+    loaded, label = load_timing_model(model, config)
+    try:
+        from htrgui.core.recognition.lm import decoding_lm
+
+        source = _model_file(model)
+        lm = decoding_lm("model", source) if source is not None else None
+    except Exception:  # noqa: BLE001 - no language model (or none readable): the app then decodes greedily
+        lm = None
+    beam = decode.DEFAULT_BEAM if lm is not None else 1
+    recognizer = Recognizer(loaded, device=device, beam_width=beam, lm=lm)
+    return recognizer, (f"beam {beam} with the language model" if lm is not None else "greedy"), label
+
+
+def _model_file(model: str | None) -> Path | None:
+    """The checkpoint file ``model`` names (the shipped default when None), or None when there is none."""
+    if model is not None and Path(model).is_file():
+        return Path(model)
+    try:
+        from htrgui.core.recognition.library import default_model_path, resolve_model
+
+        return Path(resolve_model(model)) if model is not None else Path(default_model_path())
+    except ModelError:
+        return None
+
+
+def measure_page(model: str | None = None, device: str = "cpu", config: str = "small",
+                 image: "np.ndarray | None" = None, token: CancelToken | None = None
+                 ) -> Iterator[Progress | PageTiming]:
+    """Time one page through segmentation, line crops, recognition and decoding; yields Progress, then the
+    :class:`PageTiming`. ``image``: a grey page to time (default: :func:`sample_page`). The model and its
+    language model are loaded, and the network warmed up on two lines, before the clock starts: the app does
+    that once per session, not per page."""
+    import torch
+
+    from htrgui.core.document import Page
+    from htrgui.core.segmentation import segment_page
+
+    yield Progress(0, 3, "preparing a page")
+    gray = sample_page() if image is None else image
+    recognizer, decoding, label = page_recognizer(model, device, config)
+    recognizer.decode_batch([(line[0].numpy() * 255).astype("uint8") for line in synthetic_lines(2, LINE_WIDTH)])
+    dev = recognizer.device
+
+    def sync() -> None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    if token is not None:
+        token.check()
+    yield Progress(1, 3, "timing a page: segmentation")
+    height, width = gray.shape[:2]
+    t0 = time.perf_counter()
+    page = Page(image_filename="sample.png", width=width, height=height)
+    page.regions = segment_page(gray)
+    t1 = time.perf_counter()
+    yield Progress(2, 3, "timing a page: recognition")
+    t1b = time.perf_counter()
+    found = 0
+    for result in recognizer.recognize_page(page, gray):
+        recognizer.apply(page, result)
+        found += 1
+        if token is not None:
+            token.check()
+    sync()
+    t2 = time.perf_counter()
+    yield Progress(3, 3, "done")
+    segment_s, recognise_s = t1 - t0, t2 - t1b
+    yield PageTiming(seconds=segment_s + recognise_s, segment_s=segment_s, recognise_s=recognise_s, lines=found,
+                     width=width, height=height, decoding=decoding, model=label, device=str(dev),
+                     page="rendered" if image is None else "given")
 
 
 def synthetic_lines(batch: int, width: int, seed: int = 0):

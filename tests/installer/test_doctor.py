@@ -185,3 +185,43 @@ def test_models_are_listed_and_a_missing_default_is_explained(tmp_path):
     assert any("default" in m for m in r.models) == shipped
     assert any("default recognition model is not installed" in t for t in r.advice) == (not shipped)
     assert "my-finetune (user)" in doctor.format_report(r)
+
+
+@pytest.mark.slow
+def test_report_times_a_whole_page_through_segmentation_and_recognition():
+    """The per-page figure is the pipeline on a page (segmentation, line crops, recognition with the app's
+    decoding), not lines/s times 30: it is in the report, the JSON and the advice."""
+    from htrgui.core.speedtest import LINES_PER_PAGE, SAMPLE_PAGE_SIZE
+
+    r = doctor.collect(measure=True, seconds=0.0)
+    assert r.speed is not None and r.speed_error == ""
+    page = r.page
+    assert page is not None and page.page == "rendered"
+    assert (page.width, page.height) == SAMPLE_PAGE_SIZE
+    assert abs(page.lines - LINES_PER_PAGE) <= 2  # the segmentation found the rendered lines
+    assert page.segment_s > 0 and page.recognise_s > 0
+    assert page.seconds == pytest.approx(page.segment_s + page.recognise_s)
+    if any("default" in m for m in r.models):  # the shipped model has its language model beside it
+        assert page.decoding.startswith("beam") and page.model == "htrconvtext-small.pt"
+    assert json.loads(json.dumps(r.to_dict()))["page"]["seconds"] == page.seconds
+    text = doctor.format_report(r)
+    assert f"a page      {page.seconds:.1f} s: segmentation" in text
+    assert any(f"a page of {page.lines} lines in about" in tip for tip in r.advice), r.advice
+
+
+@pytest.mark.slow
+def test_page_timing_on_a_real_scan(shared_data):
+    """Given a real scan, the same timing runs on it and reads its lines (the segmentation splits some of
+    this will's long lines: 16 found for 11 in the ground truth)."""
+    import numpy as np
+    from PIL import Image
+
+    from htrgui.core.io import read_document
+    from htrgui.core.speedtest import PageTiming, measure_page
+
+    stem = shared_data / "poilus/batch-2/TestamentsDePoilus_will_AN_0183-0"
+    gray = np.asarray(Image.open(stem.with_suffix(".jpg")).convert("L"))
+    truth = sum(len(region.lines) for region in read_document(stem.with_suffix(".xml")).regions)
+    (timing,) = [t for t in measure_page(config="tiny", model=None, image=gray) if isinstance(t, PageTiming)]
+    assert timing.page == "given" and (timing.height, timing.width) == gray.shape
+    assert truth // 2 <= timing.lines <= truth * 2, (timing.lines, truth)
