@@ -13,6 +13,7 @@ from types import TracebackType
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from shiboken6 import isValid
 
 from htrgui.core.errors import HtrError
 
@@ -33,7 +34,7 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     if QApplication.instance() is None:
         print(f"{title}: {message}\n{details}", file=sys.stderr)
         return None
-    _OPEN[:] = [b for b in _OPEN if b.isVisible()]
+    _OPEN[:] = _shown()
     if len(_OPEN) >= MAX_OPEN:
         return None
     parent = parent or QApplication.activeWindow()
@@ -47,9 +48,14 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     return box
 
 
+def _shown() -> list[QMessageBox]:
+    # a box dies with its parent window without emitting finished(): skip the deleted ones
+    return [b for b in _OPEN if isValid(b) and b.isVisible()]
+
+
 def open_error_boxes() -> list[QMessageBox]:
     """The error dialogs currently shown."""
-    return [b for b in _OPEN if b.isVisible()]
+    return _shown()
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
