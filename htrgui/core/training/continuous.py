@@ -22,14 +22,16 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from htrgui.core.document import Page
 from htrgui.core.errors import HtrError
 from htrgui.core.io import atomic_write_text
 from htrgui.core.progress import CancelToken, Progress
-from htrgui.core.training.finetune import FinetunePlan, FinetuneResult, VerifiedPages, finetune_pages
 from htrgui.core.training.holdout import RULE, HeldOutRule, NotEnoughLines, check_held_out, pick_held_out, spread_order
+
+if TYPE_CHECKING:  # the fine-tune imports torch: only when a round runs (the window reads histories without it)
+    from htrgui.core.training.finetune import FinetunePlan, FinetuneResult, VerifiedPages
 
 #: A new round after this many newly verified lines. At 20 s a line (a person checking a predicted line) that
 #: is about 8 minutes of work, more than a round's budget below, so rounds never queue up behind the user; and
@@ -43,6 +45,14 @@ KEEP_LAST = 3
 #: Rounds remembered in ``versions.json`` (kept or not), for the record.
 MAX_ROUNDS_LOGGED = 50
 HISTORY_FILE = "versions.json"
+#: The project's model folder, beside its ``page/`` folder: the versions travel with the project and a
+#: version learnt on one project is never used on another by mistake.
+PROJECT_MODELS = "htrgui-models"
+
+
+def project_history_folder(project_folder: Path | str) -> Path:
+    """Where a project keeps its model's versions."""
+    return Path(project_folder) / PROJECT_MODELS
 
 
 @dataclass
@@ -268,6 +278,8 @@ def learning_round(pages: list[Page], history: ModelHistory, policy: LearningPol
     result as the next version if it reads the held-out lines better, record the round in ``history``
     (saved). Yields the fine-tune's Progress and plan, then a :class:`RoundResult`. Raises NotEnoughLines
     when the lines do not allow a round (check ``policy.due`` first); a cancelled round changes nothing."""
+    from htrgui.core.training.finetune import FinetuneResult, VerifiedPages, finetune_pages
+
     policy = policy or LearningPolicy()
     verified = VerifiedPages.of(pages)
     held = policy.held_out(verified.by_key(), history)
