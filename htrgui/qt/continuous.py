@@ -324,7 +324,7 @@ class ContinuousLearner(QObject):
 
 
 def _pct(x) -> str:
-    return "?" if x is None else f"{100 * x:.0f} %"
+    return "?" if x is None else f"{100 * x:.1f} %"
 
 
 def _first_lower(text: str) -> str:

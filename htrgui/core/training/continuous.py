@@ -95,7 +95,7 @@ class RoundRecord:
 
 
 def _pct(x: float | None) -> str:
-    return "?" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f} %"
+    return "?" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
 
 
 def _now() -> str:
