@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
                      "recognize_all"):
             a.by_name[name].setEnabled(is_open and not busy)
         a.finetune.setEnabled(is_open and not busy)
-        a.cancel_job.setEnabled(busy)
+        a.cancel_job.setEnabled(self.runner.busy)  # the model learning can be cancelled too
         a.undo.setEnabled(self.session.undo_stack.canUndo())
         a.redo.setEnabled(self.session.undo_stack.canRedo())
         self.tools.update_enabled()

@@ -126,6 +126,7 @@ def test_the_users_jobs_and_exports_stop_the_round_and_cancel_skips_it(qtbot, wi
     window.learner.policy = LearningPolicy(max_steps=100_000)  # a round that would take long
     window.learner.set_enabled(True)
     qtbot.waitUntil(lambda: window.runner.background, timeout=60_000)
+    assert window.actions.cancel_job.isEnabled() and window.actions.recognize_page.isEnabled()
 
     # the user recognises a page: the round stops and recognition starts at once
     ended = []
