@@ -60,6 +60,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("cancel_job", "&Cancel job", "mdi6.stop", "Ctrl+.", "Stop the running job"),
     Spec("finetune", "&Improve the model…", "mdi6.school", "Ctrl+Shift+T",
          "Fine-tune the model on the lines you verified"),
+    Spec("continuous", "&Learn while I correct", "mdi6.school-outline", None,
+         "Fine-tune the model in the background as you verify lines; keep a version only if it is better "
+         "(takes a CPU core for minutes at a time)", True),
     Spec("models", "&Models…", "mdi6.brain", None, "Models with their cards: switch, import, export, delete"),
     # lines
     Spec("verify_line", "&Verify line", "mdi6.check", "Ctrl+Return", "Mark the current line as checked"),

@@ -113,6 +113,8 @@ class JobWiring(QObject):
         self._worker = None
         self._project = None
         self.changes_box = None
+        #: The model learning while the user corrects (the window sets it): its version, when one is in use.
+        self.learner = None
         a = window.actions
         a.segment_page.triggered.connect(lambda: self.segment(self._current()))
         a.segment_selected.triggered.connect(lambda: self.segment(self._selected()))
@@ -201,7 +203,10 @@ class JobWiring(QObject):
 
     # ---------------------------------------------------------------- recognition
     def model_name(self) -> str:
-        return self.settings.default_model or ""
+        """The model recognition uses: the version learnt for this project when one is in use, else the
+        user's choice ("" for the shipped default)."""
+        learnt = self.learner.model() if self.learner is not None else None
+        return learnt or self.settings.default_model or ""
 
     def recognize(self, indices: list[int]) -> bool:
         """Recognise the lines of these pages with the default model (verified lines are left alone)."""

@@ -2,7 +2,10 @@
 
 The model jobs share the CPU/GPU and the model in memory, so running two at once only makes both slower and
 risks two writers on one page: :class:`JobRunner` refuses a second job while one runs and says so through
-``busy_changed`` so the window can grey out its actions. Progress reaching the display is throttled to about
+``busy_changed`` so the window can grey out its actions. A *background* job (the model learning while the
+user corrects) is the exception: it gives way. A job asked for while one runs in the background cancels it
+and starts as soon as it has stopped (after its current step), so the user never waits for, nor is refused
+because of, work they did not ask for. Progress reaching the display is throttled to about
 10 Hz: recognising a page can yield hundreds of updates a second, and repainting for each would cost more than
 the work.
 """
@@ -58,6 +61,9 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker: GeneratorWorker | None = None
+        self._background = False
+        #: The job waiting for a background job to stop: (worker, title).
+        self._queued: tuple[GeneratorWorker, str] | None = None
         self._title = ""
         self._started_at = 0.0
         self._pending: Progress | None = None
@@ -69,6 +75,21 @@ class JobRunner(QObject):
     @property
     def busy(self) -> bool:
         return self._worker is not None
+
+    @property
+    def background(self) -> bool:
+        """True while the running job is a background job (it gives way to any other)."""
+        return self._worker is not None and self._background
+
+    @property
+    def blocking(self) -> bool:
+        """True while a job runs that another job would have to wait for (not a background one)."""
+        return self._worker is not None and (not self._background or self._queued is not None)
+
+    @property
+    def queued(self) -> bool:
+        """True while a job waits for a background job to stop."""
+        return self._queued is not None
 
     @property
     def title(self) -> str:
@@ -91,13 +112,15 @@ class JobRunner(QObject):
     def run(self, title: str, factory: Factory, on_item: Callable[[object], None] | None = None,
             on_finished: Callable[[], None] | None = None,
             on_failed: Callable[[str, str], None] | None = None,
-            on_cancelled: Callable[[], None] | None = None) -> GeneratorWorker:
+            on_cancelled: Callable[[], None] | None = None, background: bool = False) -> GeneratorWorker:
         """Start ``factory`` as the one running job. Callbacks run on the GUI thread.
 
         Without ``on_failed`` a failure is shown in an error dialog (never only on the console).
-        Raises :class:`JobBusy` when a job is already running.
+        ``background``: the job gives way to any job asked for while it runs (it is cancelled, and the other
+        starts when it has stopped: the worker returned is then not started yet). Raises :class:`JobBusy`
+        when a job is already running (a background job only while another one waits for it).
         """
-        if self._worker is not None:
+        if self._worker is not None and (background or not self._background or self._queued is not None):
             raise JobBusy(f"cannot start \u201c{title}\u201d: \u201c{self._title}\u201d is still running")
         worker = GeneratorWorker(factory, self)
         if on_item is not None:
@@ -107,14 +130,22 @@ class JobRunner(QObject):
         worker.finished.connect(lambda: self._end(worker, "finished", "", "", on_finished))
         worker.cancelled.connect(lambda: self._end(worker, "cancelled", "", "", on_cancelled))
         worker.failed.connect(lambda msg, details: self._end(worker, "failed", msg, details, on_failed))
+        if self._worker is not None:  # a background job runs: it stops, then this one starts (_end)
+            self._queued = (worker, title)
+            self._worker.cancel()
+            return worker
+        self._start(worker, title, background)
+        return worker
+
+    def _start(self, worker: GeneratorWorker, title: str, background: bool) -> None:
         self._worker = worker
+        self._background = background
         self._title = title
         self._started_at = time.monotonic()
         self._pending = self._last = None
         worker.start()
         self.job_started.emit(title)
         self.busy_changed.emit(True)
-        return worker
 
     def cancel(self) -> None:
         """Ask the running job to stop (no-op when idle)."""
@@ -123,6 +154,7 @@ class JobRunner(QObject):
 
     def shutdown(self, msecs: int = 10_000) -> bool:
         """Cancel the running job and wait for its thread (call from the window's closeEvent)."""
+        self._queued = None  # the window closes: what waited never starts
         worker = self._worker
         if worker is None:
             return True
@@ -155,10 +187,15 @@ class JobRunner(QObject):
         self._timer.stop()
         title = self._title
         self._worker = None
+        self._background = False
         self._title = ""
         self._pending = None
         self.job_ended.emit(title, outcome, message)
-        self.busy_changed.emit(False)
+        queued, self._queued = self._queued, None
+        if queued is not None:  # the job that waited for this background job: the runner is never idle between
+            self._start(queued[0], queued[1], False)
+        else:
+            self.busy_changed.emit(False)
         if outcome == "failed":
             if callback is not None:
                 callback(message, details)

@@ -19,6 +19,7 @@ from htrgui.core.errors import HtrError
 from htrgui.core.imaging import SUFFIXES
 from htrgui.core.paths import user_config_dir
 from htrgui.qt.actions import Actions
+from htrgui.qt.continuous import ContinuousLearner
 from htrgui.qt.job_wiring import JobWiring
 from htrgui.qt.line_editor import LineEditor
 from htrgui.qt.line_tools import LineTools
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         self.controller = PageController(self.session, self.view, self.editor, self)
         self.tools = LineTools(self.session, self.view, self.controller, self.actions, self)
         self.jobs = JobWiring(self, self.session, self.runner, self.page_list, self.settings)
+        self.learner = ContinuousLearner(self, self.session, self.runner, self.settings, self.jobs)
+        self.jobs.learner = self.learner
         self.search.setup(self.session, self.controller)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -90,6 +93,7 @@ class MainWindow(QMainWindow):
 
         self.pages_dock = self._dock("pagesDock", "Pages", self.page_list, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.status = JobStatusWidget(self.runner)
+        self.statusBar().addPermanentWidget(self.learner.label)
         self.statusBar().addPermanentWidget(self.status)
         for action in self.actions.view_only:
             self.view.addAction(action)
@@ -164,7 +168,13 @@ class MainWindow(QMainWindow):
         lines.addActions([a.merge_lines, a.delete_lines, a.recompute_polygon, a.line_up, a.line_down,
                           a.region_type])
         model = bar.addMenu("&Model")
-        model.addActions([a.finetune, a.models])
+        model.addActions([a.finetune, a.continuous])
+        self.rollback_menu = QMenu("Roll &back the model", self)
+        self.rollback_menu.setToolTip("Put an earlier learnt version, or the model you chose, back in use")
+        self.rollback_menu.aboutToShow.connect(lambda: self.learner.fill_rollback_menu(self.rollback_menu))
+        model.addMenu(self.rollback_menu)
+        model.addSeparator()
+        model.addAction(a.models)
 
     def _build_toolbar(self) -> None:
         a = self.actions
@@ -208,6 +218,8 @@ class MainWindow(QMainWindow):
         a.export.triggered.connect(self.export)
         a.preferences.triggered.connect(self.preferences)
         a.finetune.triggered.connect(self.jobs.finetune)
+        a.continuous.setChecked(self.settings.continuous_learning)
+        a.continuous.toggled.connect(self.learner.set_enabled)
         a.models.triggered.connect(self.models)
         self.page_list.page_activated.connect(s.set_current)
         self.controller.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -265,7 +277,7 @@ class MainWindow(QMainWindow):
     def _update_enabled(self) -> None:
         a = self.actions
         is_open = self.session.is_open
-        busy = self.runner.busy
+        busy = self.runner.blocking  # a background job (the model learning) gives way
         for name in ("save", "export", "close_project", "next_page", "prev_page", "next_uncertain", "find",
                      "verify_line", "verify_page", "finetune", "fit_page", "fit_width", "zoom_in", "zoom_out"):
             a.by_name[name].setEnabled(is_open)
@@ -273,7 +285,7 @@ class MainWindow(QMainWindow):
                      "recognize_all"):
             a.by_name[name].setEnabled(is_open and not busy)
         a.finetune.setEnabled(is_open and not busy)
-        a.cancel_job.setEnabled(busy)
+        a.cancel_job.setEnabled(self.runner.busy)  # the model learning can be cancelled too
         a.undo.setEnabled(self.session.undo_stack.canUndo())
         a.redo.setEnabled(self.session.undo_stack.canRedo())
         self.tools.update_enabled()
@@ -350,6 +362,9 @@ class MainWindow(QMainWindow):
         entries = ([self.session.entries[i] for i in selected] if len(selected) > 1
                    else list(self.session.entries))
         self.export_dialog = ExportDialog(self, self.session.project, entries)
+        # the model learning waits while the user exports (both would share the CPU)
+        self.learner.hold("export")
+        self.export_dialog.finished.connect(lambda _result: self.learner.release("export"))
         self.export_dialog.show()
 
     def preferences(self) -> None:
@@ -357,6 +372,7 @@ class MainWindow(QMainWindow):
 
         dialog = PreferencesDialog(self, self.settings)
         dialog.settings_changed.connect(self.apply_settings)
+        dialog.settings_changed.connect(self.learner.settings_changed)
         dialog.show()
         self.preferences_dialog = dialog
 

@@ -56,6 +56,9 @@ class Settings:
     theme: str = "system"
     #: Fine-tuning keeps a sample of the lines it learnt from (on this computer) to replay in later fine-tunes.
     remember_lines: bool = True
+    #: The model learns while the user corrects (background fine-tunes, core/training/continuous.py). Off
+    #: by default: on a CPU a round takes one core for minutes, which a user must choose knowingly.
+    continuous_learning: bool = False
     #: Project folders, most recent first.
     recent_projects: list[str] = field(default_factory=list)
     #: Keys of a newer version (or of another tool) kept as they are so saving does not drop them.
@@ -92,7 +95,7 @@ def _valid(name: str, value: Any) -> bool:
         return value in LANGUAGE_MODELS
     if name == "font_size":
         return isinstance(value, int) and not isinstance(value, bool) and 4 <= value <= 96
-    if name == "remember_lines":
+    if name in ("remember_lines", "continuous_learning"):
         return isinstance(value, bool)
     if name in ("default_model", "font_family"):
         return isinstance(value, str)

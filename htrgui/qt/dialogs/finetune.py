@@ -298,7 +298,7 @@ class FineTuneDialog(QDialog):
             self.status.setText("")
         if not running:
             self._update_estimate()
-        self.start_button.setEnabled(ready and not problem and not running and not self.runner.busy)
+        self.start_button.setEnabled(ready and not problem and not running and not self.runner.blocking)
         self.cancel_button.setEnabled(running)
         self.budget.setEnabled(not running)
         self.held_list.setEnabled(not running)

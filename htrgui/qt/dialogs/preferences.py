@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -131,6 +132,13 @@ class PreferencesDialog(QDialog):
             "Without one, each character is read on its own (faster, more errors).")
         lm_row.addWidget(self.language_model, 1)
         column.addLayout(lm_row)
+        self.continuous = QCheckBox("Learn while I correct: fine-tune in the background as I verify lines")
+        self.continuous.setToolTip(
+            "Every 25 or so newly verified lines, the model is fine-tuned for a few minutes in the background "
+            "and the new version kept only if it reads verified lines it never learnt from better. It stops "
+            "while you recognise or export. On a CPU it takes one core for minutes at a time. Model \u25b8 "
+            "Roll back the model puts an earlier version back.")
+        column.addWidget(self.continuous)
         return box
 
     def _build_editor(self) -> QGroupBox:
@@ -165,6 +173,7 @@ class PreferencesDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.language_model.setCurrentIndex(max(0, self.language_model.findData(s.language_model)))
+        self.continuous.setChecked(s.continuous_learning)
         self._fill_models(s.default_model)
         if s.font_family:
             self.font_family.setCurrentFont(QFont(s.font_family))
@@ -198,6 +207,7 @@ class PreferencesDialog(QDialog):
         s.theme = self.theme.currentData()
         s.default_model = self.chosen_model()
         s.language_model = self.language_model.currentData()
+        s.continuous_learning = self.continuous.isChecked()
         s.font_family = self.font_family.currentFont().family()
         s.font_size = self.font_size.value()
         chars = parse_characters(self.characters.text())

@@ -1,0 +1,167 @@
+"""The model learns while you correct, in the window (issue 17): off by default; on, a round runs as a
+background job with the shipped model on a real page, a better version is put in use, shown in the status
+bar and offered for the lines nobody verified (verified lines untouched); any job the user asks for stops
+the round and starts at once; exporting holds it; Cancel skips it; the menu rolls back."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+torch = pytest.importorskip("torch")
+
+from htrgui.core.progress import Progress  # noqa: E402
+from htrgui.core.training.continuous import LearningPolicy, project_history_folder  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _ticking(seconds: float):
+    """A job that works for ``seconds`` in small steps and stops when cancelled (a real generator)."""
+
+    def run(token):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            token.check()
+            time.sleep(0.01)
+            yield Progress(0, None, "working")
+
+    return run
+
+
+def test_a_background_job_gives_way_to_the_job_asked_for(qtbot):
+    from htrgui.qt.jobs import JobBusy, JobRunner
+
+    runner = JobRunner()
+    events = []
+    runner.job_started.connect(lambda t: events.append(("started", t)))
+    runner.job_ended.connect(lambda t, outcome, _m: events.append((outcome, t)))
+    runner.run("learning", _ticking(60), background=True, on_cancelled=lambda: events.append(("callback", "")))
+    assert runner.background and not runner.blocking
+    with pytest.raises(JobBusy):
+        runner.run("another background job", _ticking(1), background=True)
+    worker = runner.run("recognising", _ticking(0.2))
+    assert runner.queued and runner.blocking and not worker.is_running()
+    with pytest.raises(JobBusy):  # one job waits at most
+        runner.run("segmenting", _ticking(0.2))
+    qtbot.waitUntil(lambda: ("finished", "recognising") in events, timeout=10_000)
+    # the learning stopped, then the job asked for started at once (never idle in between), then ended
+    assert events == [("started", "learning"), ("cancelled", "learning"), ("started", "recognising"),
+                      ("callback", ""), ("finished", "recognising")]
+    assert not runner.busy
+
+
+def _open(window, project, qtbot):
+    window.settings.device = "cpu"
+    window.settings.language_model = "none"  # greedy: the recognition below stays short on one thread
+    window.learner.policy = LearningPolicy(max_steps=6)
+    assert window.open_path(project.folder)
+
+
+def test_learning_while_correcting_keeps_a_better_version_and_offers_it(qtbot, window, verified_project,
+                                                                       one_thread):
+    # two copies of one real LECTAUREP page: 50 verified lines on one, 10 on the other (the rest predicted)
+    project = verified_project({"a": 50, "b": 10})
+    assert not window.settings.continuous_learning and not window.actions.continuous.isChecked()
+    _open(window, project, qtbot)
+    window.actions.continuous.trigger()  # Model ▸ Learn while I correct
+    assert window.settings.continuous_learning
+    qtbot.waitUntil(lambda: window.runner.background, timeout=60_000)
+    assert window.runner.title == "Model learning"
+    assert window.actions.recognize_page.isEnabled()  # the learning never greys out the user's jobs
+    with qtbot.waitSignal(window.learner.offer_made, timeout=300_000) as offered:
+        pass
+    folder = project_history_folder(project.folder)
+    assert (folder / "v1.pt").is_file() and window.learner.history.current == 1
+    text = window.learner.label.text()
+    assert text.startswith("model v1: held-out CER ") and " -> " in text and text.endswith("%")
+    assert window.jobs.model_name() == str(folder / "v1.pt")
+
+    # yes: the lines nobody verified are read again with v1; the verified ones are kept as they were
+    verified_before = {i: {ln.id: ln.text for ln in window.session.page(i).lines() if ln.status == "verified"}
+                       for i in range(2)}
+    box = offered.args[0]
+    unverified = sum(1 for i in range(2) for ln in window.session.page(i).lines()
+                     if ln.status != "verified" and ln.text)
+    assert unverified == 95 - 50 + 95 - 10
+    assert "nobody verified" in box.text() and f"{unverified} line(s)" in box.text() and "2 page(s)" in box.text()
+    with qtbot.waitSignal(window.runner.job_ended, timeout=300_000,
+                          check_params_cb=lambda title, *_: title == "Recognising"):
+        box.accept()
+    for i in range(2):
+        page = window.session.page(i)
+        assert {ln.id: ln.text for ln in page.lines() if ln.status == "verified"} == verified_before[i]
+    reports = window.jobs.last_report
+    assert sum(r.kept_verified for r in reports.values()) == 60
+    assert sum(len(r.changed) + r.unchanged for r in reports.values()) == unverified
+
+    # Model ▸ Roll back the model: the model chosen in the preferences again
+    window.learner.fill_rollback_menu(window.rollback_menu)
+    actions = window.rollback_menu.actions()
+    assert actions[0].text().startswith("The model you chose") and actions[1].text().startswith("v1: ")
+    assert actions[1].isChecked() and not actions[0].isChecked()
+    actions[0].trigger()
+    assert window.jobs.model_name() == "" and window.learner.history.current == 0
+    assert "back to" in window.learner.label.text()
+    assert (folder / "v1.pt").is_file()  # kept: it can be put back
+    window.actions.continuous.trigger()
+    assert not window.settings.continuous_learning
+
+
+def test_the_users_jobs_and_exports_stop_the_round_and_cancel_skips_it(qtbot, window, verified_project,
+                                                                      one_thread):
+    project = verified_project({"a": 50, "b": 10})
+    _open(window, project, qtbot)
+    window.learner.policy = LearningPolicy(max_steps=100_000)  # a round that would take long
+    window.learner.set_enabled(True)
+    qtbot.waitUntil(lambda: window.runner.background, timeout=60_000)
+    assert window.actions.cancel_job.isEnabled() and window.actions.recognize_page.isEnabled()
+
+    # the user recognises a page: the round stops and recognition starts at once
+    ended = []
+    window.learner.round_ended.connect(ended.append)
+    window.actions.recognize_page.trigger()
+    qtbot.waitUntil(lambda: window.runner.title == "Recognising", timeout=60_000)
+    assert ended == [None]
+    qtbot.waitUntil(lambda: not window.runner.busy or window.runner.background, timeout=300_000)
+    # ... and when the lane is free again, the round starts again (it was not the user's Cancel)
+    qtbot.waitUntil(lambda: window.runner.background, timeout=60_000)
+
+    # exporting holds it
+    window.actions.export.trigger()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    qtbot.wait(300)
+    assert not window.runner.busy
+    window.export_dialog.reject()
+    qtbot.waitUntil(lambda: window.runner.background, timeout=60_000)
+
+    # the status bar's Cancel: no new round before more lines are verified
+    window.status.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    qtbot.wait(500)
+    assert not window.runner.busy and not list(project_history_folder(project.folder).glob("*.pt"))
+
+
+def test_the_preference_is_saved(qtbot):
+    from htrgui.qt.dialogs.preferences import PreferencesDialog
+    from htrgui.qt.settings import Settings, load_settings
+
+    settings = Settings()
+    assert settings.continuous_learning is False  # off by default
+    dialog = PreferencesDialog(None, settings)
+    qtbot.addWidget(dialog)
+    assert not dialog.continuous.isChecked()
+    dialog.continuous.setChecked(True)
+    dialog.accept()
+    assert load_settings().continuous_learning is True
