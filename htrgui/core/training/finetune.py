@@ -349,7 +349,7 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
     replay) also warms up letters the base does not know with synthetic lines of them. ``speed``: a
     SpeedEstimate for the duration estimate (None: the kept measurement, else measured now). ``config``
     replaces the recipe (tests run a few steps of a tiny model); ``max_steps`` stops the recipe after that
-    many steps (a quick check of a setup; with no check falling due in them, the run is reproducible)."""
+    many steps (a quick check of a setup; checks then fall due by steps, so the run is reproducible)."""
     from htrgui.core.training import replay as replay_mod
     from htrgui.core.training.modelio import resolve
 
@@ -388,7 +388,9 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
         config = finetune_config(max_minutes, device, plan.epochs, plan.estimate_minutes)
     cfg = replace(config, seed=seed, resumable=False)
     if max_steps is not None:
-        cfg = replace(cfg, max_steps=max_steps)
+        # a step count, not a time: checks fall due by steps too (time-based ones land on different steps
+        # on a loaded machine, and a check decides which weights are kept), so the run is reproducible
+        cfg = replace(cfg, max_steps=max_steps, first_val_minutes=None, val_every_steps=max(1, max_steps // 3))
     last = None
     try:
         for p in train(train_set, val_set, out, cfg, base=base, cancel=cancel,
