@@ -110,6 +110,12 @@ class Session(QObject):
             self._pages[index] = page
         return page
 
+    def adopt(self, index: int, page: Page) -> None:
+        """Keep ``page``, read from page ``index``'s file by a job off the GUI thread, as that page (ignored when
+        the page is loaded already: the loaded one may have edits)."""
+        if self.is_open and 0 <= index < len(self.entries) and index not in self._pages:
+            self._pages[index] = page
+
     def loaded(self, index: int) -> bool:
         return index in self._pages
 

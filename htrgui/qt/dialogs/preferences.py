@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from htrgui.core.errors import HtrError
-from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.progress import Progress
+from htrgui.core.tasks.check import machine_check
 from htrgui.qt.dialogs.errors import show_error
 from htrgui.qt.settings import DEVICES, LANGUAGE_MODELS, THEMES, Settings, save_settings
 from htrgui.qt.workers import GeneratorWorker
@@ -48,13 +49,6 @@ def parse_characters(text: str) -> list[str]:
         if token not in out:
             out.append(token)
     return out
-
-
-def machine_check(token: CancelToken, measure: bool = False):
-    """The doctor's report (GPU or not, and a speed measurement when asked), as a worker generator."""
-    from htrgui.core import doctor
-
-    yield from doctor.check(measure, seconds=1.5, token=token)
 
 
 class PreferencesDialog(QDialog):
