@@ -1,10 +1,15 @@
-"""One model job at a time (segment, recognise, fine-tune, export) and the status-bar widget that shows it.
+"""The one job runner of the window, with two lanes, and the status-bar widget that shows its model job.
 
-The model jobs share the CPU/GPU and the model in memory, so running two at once only makes both slower and
-risks two writers on one page: :class:`JobRunner` refuses a second job while one runs and says so through
-``busy_changed`` so the window can grey out its actions. Progress reaching the display is throttled to about
-10 Hz: recognising a page can yield hundreds of updates a second, and repainting for each would cost more than
-the work.
+Every background job goes through :class:`JobRunner` (nothing else starts a :class:`GeneratorWorker`):
+
+- the **model lane** (``MODEL``): segment, recognise, fine-tune, speed test. These share the CPU/GPU and the
+  model in memory, so running two at once only makes both slower and risks two writers on one page: a second
+  one is refused (:class:`JobBusy`) and ``busy_changed`` lets the window grey out its actions.
+- the **I/O lane** (``IO``): reading and writing pages, export, counting verified pages, reading model cards,
+  importing a model. These are queued and run one after another, beside the model job.
+
+Progress reaching the display is throttled to about 10 Hz: recognising a page can yield hundreds of updates a
+second, and repainting for each would cost more than the work.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from shiboken6 import isValid
 
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import Progress
@@ -21,6 +27,10 @@ from htrgui.qt.workers import Factory, GeneratorWorker
 
 #: Minimum time between two progress updates shown to the user (seconds).
 PROGRESS_INTERVAL_S = 0.1
+
+#: The lanes of :class:`JobRunner`.
+MODEL = "model"
+IO = "io"
 
 
 class JobBusy(HtrError):
@@ -44,10 +54,11 @@ def time_left(progress: Progress, elapsed_s: float) -> float | None:
 
 
 class JobRunner(QObject):
-    """Runs one :class:`GeneratorWorker` at a time and reports it to the window.
+    """Runs every background job: one model job at a time (reported to the window), I/O jobs queued.
 
-    Signals: ``busy_changed(bool)``; ``job_started(title)``; ``job_progress(Progress)`` throttled to ~10 Hz;
-    ``job_ended(title, outcome, message)`` with outcome ``finished``, ``failed`` or ``cancelled``.
+    Signals (model lane): ``busy_changed(bool)``; ``job_started(title)``; ``job_progress(Progress)`` throttled
+    to ~10 Hz; ``job_ended(title, outcome, message)`` with outcome ``finished``, ``failed`` or ``cancelled``.
+    I/O jobs report to their own callbacks only (the dialog that asked shows them).
     """
 
     busy_changed = Signal(bool)
@@ -65,6 +76,7 @@ class JobRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(int(PROGRESS_INTERVAL_S * 1000))
         self._timer.timeout.connect(self._flush)
+        self._io: list[GeneratorWorker] = []  # the running I/O job first, then those waiting
 
     @property
     def busy(self) -> bool:
@@ -91,17 +103,30 @@ class JobRunner(QObject):
     def run(self, title: str, factory: Factory, on_item: Callable[[object], None] | None = None,
             on_finished: Callable[[], None] | None = None,
             on_failed: Callable[[str, str], None] | None = None,
-            on_cancelled: Callable[[], None] | None = None) -> GeneratorWorker:
-        """Start ``factory`` as the one running job. Callbacks run on the GUI thread.
+            on_cancelled: Callable[[], None] | None = None, *, lane: str = MODEL,
+            on_progress: Callable[[Progress], None] | None = None) -> GeneratorWorker:
+        """Start ``factory`` in ``lane``. Callbacks run on the GUI thread; ``on_progress`` gets every progress.
 
-        Without ``on_failed`` a failure is shown in an error dialog (never only on the console).
-        Raises :class:`JobBusy` when a job is already running.
+        Without ``on_failed`` a failure is shown in an error dialog (never only on the console). In the model
+        lane, raises :class:`JobBusy` when a model job is already running; in the I/O lane the job waits for
+        the one before it (the worker is returned at once, started in its turn).
         """
-        if self._worker is not None:
+        if lane == MODEL and self._worker is not None:
             raise JobBusy(f"cannot start \u201c{title}\u201d: \u201c{self._title}\u201d is still running")
-        worker = GeneratorWorker(factory, self)
+        # No Qt parent: a dialog that asked may be deleted before the thread ends (_ALIVE keeps the worker).
+        worker = GeneratorWorker(factory)
         if on_item is not None:
             worker.item.connect(on_item)
+        if on_progress is not None:
+            worker.progress.connect(on_progress)
+        if lane == IO:
+            worker.finished.connect(lambda: self._io_end(worker, title, "finished", "", "", on_finished))
+            worker.cancelled.connect(lambda: self._io_end(worker, title, "cancelled", "", "", on_cancelled))
+            worker.failed.connect(lambda msg, details: self._io_end(worker, title, "failed", msg, details, on_failed))
+            self._io.append(worker)
+            if len(self._io) == 1:
+                worker.start()
+            return worker
         worker.progress.connect(self._on_progress)
         # The callbacks run from _end once the runner is idle again, so a callback may start the next job.
         worker.finished.connect(lambda: self._end(worker, "finished", "", "", on_finished))
@@ -116,18 +141,32 @@ class JobRunner(QObject):
         self.busy_changed.emit(True)
         return worker
 
+    def io_pending(self) -> int:
+        """I/O jobs running or waiting."""
+        return len(self._io)
+
+    def _io_end(self, worker: GeneratorWorker, title: str, outcome: str, message: str, details: str,
+                callback: Callable[..., None] | None) -> None:
+        if worker in self._io:
+            self._io.remove(worker)
+        # the next one starts before the callback runs, so a callback may queue another behind it (one
+        # cancelled while waiting does not start: its own "cancelled" removes it and starts the next)
+        if self._io and not self._io[0].started and not self._io[0].token.cancelled:
+            self._io[0].start()
+        _report(title, outcome, message, details, callback)
+
     def cancel(self) -> None:
         """Ask the running job to stop (no-op when idle)."""
         if self._worker is not None:
             self._worker.cancel()
 
     def shutdown(self, msecs: int = 10_000) -> bool:
-        """Cancel the running job and wait for its thread (call from the window's closeEvent)."""
-        worker = self._worker
-        if worker is None:
-            return True
-        worker.cancel()
-        return worker.wait(msecs)
+        """Cancel every job, running or waiting, and wait for their threads (the window's closeEvent)."""
+        workers = ([self._worker] if self._worker is not None else []) + list(self._io)
+        for worker in workers:
+            worker.cancel()
+        self._io = [w for w in self._io if w.started]
+        return all([worker.wait(msecs) for worker in workers])
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
@@ -159,15 +198,24 @@ class JobRunner(QObject):
         self._pending = None
         self.job_ended.emit(title, outcome, message)
         self.busy_changed.emit(False)
-        if outcome == "failed":
-            if callback is not None:
-                callback(message, details)
-            else:
-                from htrgui.qt.dialogs.errors import show_error
+        _report(title, outcome, message, details, callback)
 
-                show_error(None, f"{title} failed", message, details)
-        elif callback is not None:
-            callback()
+
+def _report(title: str, outcome: str, message: str, details: str, callback: Callable[..., None] | None) -> None:
+    """Hand a job's end to its callback; a failure nobody handles is shown in an error dialog. The callback of
+    a dialog deleted meanwhile is dropped (as Qt drops a deleted receiver's connections)."""
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, QObject) and not isValid(owner):
+        return
+    if outcome == "failed":
+        if callback is not None:
+            callback(message, details)
+        else:
+            from htrgui.qt.dialogs.errors import show_error
+
+            show_error(None, f"{title} failed", message, details)
+    elif callback is not None:
+        callback()
 
 
 class JobStatusWidget(QWidget):

@@ -349,13 +349,13 @@ class MainWindow(QMainWindow):
         selected = self.page_list.selected_indices()
         entries = ([self.session.entries[i] for i in selected] if len(selected) > 1
                    else list(self.session.entries))
-        self.export_dialog = ExportDialog(self, self.session.project, entries)
+        self.export_dialog = ExportDialog(self, self.session.project, entries, self.runner)
         self.export_dialog.show()
 
     def preferences(self) -> None:
         from htrgui.qt.dialogs.preferences import PreferencesDialog
 
-        dialog = PreferencesDialog(self, self.settings)
+        dialog = PreferencesDialog(self, self.settings, self.runner)
         dialog.settings_changed.connect(self.apply_settings)
         dialog.show()
         self.preferences_dialog = dialog
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
     def models(self) -> None:
         from htrgui.qt.dialogs.models import ModelsDialog
 
-        dialog = ModelsDialog(self, self.settings)
+        dialog = ModelsDialog(self, self.settings, self.runner)
         dialog.model_changed.connect(lambda name: self.statusBar().showMessage(f"Recognising with {name}", 8000))
         dialog.show()
         self.models_dialog = dialog

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from htrgui.core.progress import Progress
 from htrgui.core.tasks.export import FORMATS, export_project
+from htrgui.qt.jobs import IO, JobRunner
 from htrgui.qt.workers import GeneratorWorker
 
 __all__ = ["FORMATS", "ExportDialog"]
@@ -39,8 +40,10 @@ class ExportDialog(QDialog):
 
     exported = Signal(str)
 
-    def __init__(self, parent: QWidget | None, project, entries: list) -> None:
+    def __init__(self, parent: QWidget | None, project, entries: list, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
+        #: the window's runner (its I/O lane); a dialog used on its own gets one of its own
+        self.runner = runner or JobRunner()
         self.setWindowTitle("Export")
         self.project = project
         self.entries = list(entries)
@@ -103,7 +106,7 @@ class ExportDialog(QDialog):
 
     @Slot()
     def _update(self) -> None:
-        running = self.worker is not None and self.worker.is_running()
+        running = self.worker is not None and self.worker.is_pending()
         self.export_button.setEnabled(not running and bool(self.formats()) and bool(self.folder.text().strip()))
 
     def _browse(self) -> None:
@@ -113,7 +116,7 @@ class ExportDialog(QDialog):
 
     def start(self) -> GeneratorWorker | None:
         """Start exporting with the current choices (the Export button)."""
-        if self.worker is not None and self.worker.is_running():
+        if self.worker is not None and self.worker.is_pending():
             return None
         outdir = Path(self.folder.text().strip()).expanduser()
         formats = self.formats()
@@ -123,15 +126,13 @@ class ExportDialog(QDialog):
         self.bar.setRange(0, max(1, len(self.entries) * len(formats)))
         self.bar.setValue(0)
         self.status.setText("Exporting\u2026")
-        worker = GeneratorWorker(lambda token: export_project(self.project, self.entries, outdir, formats, token))
-        worker.progress.connect(self._on_progress)
-        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
-        worker.finished.connect(self._on_finished)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.failed.connect(self._on_failed)
         self.outdir = outdir
+        project, entries = self.project, self.entries
+        # the I/O lane: pages are read and written there, never beside another export or a page count
+        worker = self.runner.run("Export", lambda token: export_project(project, entries, outdir, formats, token),
+                                 lane=IO, on_progress=self._on_progress, on_finished=self._on_finished,
+                                 on_cancelled=self._on_cancelled, on_failed=self._on_failed)
         self.worker = worker
-        worker.start()
         self.cancel_button.setText("Cancel")
         self._update()
         return worker
@@ -176,12 +177,12 @@ class ExportDialog(QDialog):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.outdir)))
 
     def _cancel_or_close(self) -> None:
-        if self.worker is not None and self.worker.is_running():
+        if self.worker is not None and self.worker.is_pending():
             self.worker.cancel()
         else:
             self.reject()
 
     def done(self, result: int) -> None:
-        if self.worker is not None and self.worker.is_running():
+        if self.worker is not None and self.worker.is_pending():
             self.worker.cancel()
         super().done(result)
