@@ -6,7 +6,11 @@ Every background job goes through :class:`JobRunner` (nothing else starts a :cla
   model in memory, so running two at once only makes both slower and risks two writers on one page: a second
   one is refused (:class:`JobBusy`) and ``busy_changed`` lets the window grey out its actions.
 - the **I/O lane** (``IO``): reading and writing pages, export, counting verified pages, reading model cards,
-  importing a model. These are queued and run one after another, beside the model job.
+  importing a model, finding the next uncertain line. These are queued and run one after another, beside the
+  model job.
+- the **view lane** (``VIEW``): decoding what the window is about to show (the page image, thumbnails). Queued
+  like I/O but apart from it, so a long export never delays a page switch; a newer request of the same
+  ``title`` drops an older one still waiting (the person has moved on).
 
 Progress reaching the display is throttled to about 10 Hz: recognising a page can yield hundreds of updates a
 second, and repainting for each would cost more than the work.
@@ -31,6 +35,7 @@ PROGRESS_INTERVAL_S = 0.1
 #: The lanes of :class:`JobRunner`.
 MODEL = "model"
 IO = "io"
+VIEW = "view"
 
 
 class JobBusy(HtrError):
@@ -76,7 +81,8 @@ class JobRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(int(PROGRESS_INTERVAL_S * 1000))
         self._timer.timeout.connect(self._flush)
-        self._io: list[GeneratorWorker] = []  # the running I/O job first, then those waiting
+        # per queued lane: the running job first, then those waiting (with their titles)
+        self._queues: dict[str, list[tuple[str, GeneratorWorker]]] = {IO: [], VIEW: []}
 
     @property
     def busy(self) -> bool:
@@ -119,12 +125,18 @@ class JobRunner(QObject):
             worker.item.connect(on_item)
         if on_progress is not None:
             worker.progress.connect(on_progress)
-        if lane == IO:
-            worker.finished.connect(lambda: self._io_end(worker, title, "finished", "", "", on_finished))
-            worker.cancelled.connect(lambda: self._io_end(worker, title, "cancelled", "", "", on_cancelled))
-            worker.failed.connect(lambda msg, details: self._io_end(worker, title, "failed", msg, details, on_failed))
-            self._io.append(worker)
-            if len(self._io) == 1:
+        if lane in self._queues:
+            queue = self._queues[lane]
+            if lane == VIEW:
+                for waiting_title, waiting in queue:
+                    if waiting_title == title and not waiting.started:
+                        waiting.cancel()
+            worker.finished.connect(lambda: self._lane_end(lane, worker, title, "finished", "", "", on_finished))
+            worker.cancelled.connect(lambda: self._lane_end(lane, worker, title, "cancelled", "", "", on_cancelled))
+            worker.failed.connect(lambda msg, details: self._lane_end(lane, worker, title, "failed", msg, details,
+                                                                      on_failed))
+            queue.append((title, worker))
+            if len(queue) == 1:
                 worker.start()
             return worker
         worker.progress.connect(self._on_progress)
@@ -141,18 +153,18 @@ class JobRunner(QObject):
         self.busy_changed.emit(True)
         return worker
 
-    def io_pending(self) -> int:
-        """I/O jobs running or waiting."""
-        return len(self._io)
+    def io_pending(self, lane: str = IO) -> int:
+        """Jobs of a queued lane running or waiting."""
+        return len(self._queues[lane])
 
-    def _io_end(self, worker: GeneratorWorker, title: str, outcome: str, message: str, details: str,
-                callback: Callable[..., None] | None) -> None:
-        if worker in self._io:
-            self._io.remove(worker)
+    def _lane_end(self, lane: str, worker: GeneratorWorker, title: str, outcome: str, message: str, details: str,
+                  callback: Callable[..., None] | None) -> None:
+        queue = self._queues[lane]
+        queue[:] = [(t, w) for t, w in queue if w is not worker]
         # the next one starts before the callback runs, so a callback may queue another behind it (one
         # cancelled while waiting does not start: its own "cancelled" removes it and starts the next)
-        if self._io and not self._io[0].started and not self._io[0].token.cancelled:
-            self._io[0].start()
+        if queue and not queue[0][1].started and not queue[0][1].token.cancelled:
+            queue[0][1].start()
         _report(title, outcome, message, details, callback)
 
     def cancel(self) -> None:
@@ -162,10 +174,10 @@ class JobRunner(QObject):
 
     def shutdown(self, msecs: int = 10_000) -> bool:
         """Cancel every job, running or waiting, and wait for their threads (the window's closeEvent)."""
-        workers = ([self._worker] if self._worker is not None else []) + list(self._io)
+        workers = ([self._worker] if self._worker is not None else []) + [
+            w for queue in self._queues.values() for _t, w in queue]
         for worker in workers:
             worker.cancel()
-        self._io = [w for w in self._io if w.started]
         return all([worker.wait(msecs) for worker in workers])
 
     @Slot(object)

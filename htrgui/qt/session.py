@@ -116,6 +116,11 @@ class Session(QObject):
         if self.is_open and 0 <= index < len(self.entries) and index not in self._pages:
             self._pages[index] = page
 
+    def wait_for_writes(self) -> None:
+        """Block until the background writes asked for so far have landed (any thread: a job reading saved
+        pages calls it first, so it never reads a file an autosave is still writing)."""
+        self._writer.submit(lambda: None).result()
+
     def loaded(self, index: int) -> bool:
         return index in self._pages
 

@@ -47,3 +47,30 @@ class PageTask:
         from htrgui.core.imaging import load_image
 
         return load_image(self.image_path, self.page_index, mode="L")
+
+
+@dataclass
+class PageRead:
+    """A page read by :func:`read_pages`, or why it could not be."""
+
+    index: int
+    page: Page | None = None
+    error: str = ""
+
+
+def read_pages(loads, token=None):
+    """Read pages off the GUI thread: ``loads`` is ``[(index, load), ...]``; yields progress and a
+    :class:`PageRead` per page (a page that cannot be read gives its error and the others go on)."""
+    from htrgui.core.errors import HtrError
+    from htrgui.core.progress import Progress
+
+    loads = list(loads)
+    for n, (index, load) in enumerate(loads):
+        if token is not None:
+            token.check()
+        yield Progress(n, len(loads), "Reading pages")
+        try:
+            yield PageRead(index, load())
+        except HtrError as exc:
+            yield PageRead(index, None, str(exc))
+    yield Progress(len(loads), len(loads), "Pages read")
