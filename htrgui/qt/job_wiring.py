@@ -10,7 +10,6 @@ overwrites lines a person verified (``editing.open_to_model``), and says what it
 from __future__ import annotations
 
 import copy
-import gc
 from functools import partial
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -22,6 +21,7 @@ from htrgui.core.tasks.recognize import (ModelCache, RecognitionResult, Recogniz
                                          recognize_pages)
 from htrgui.core.tasks.segment import Segmented, segment_pages
 from htrgui.qt.commands import RecognitionReport, change_command, recognition_command
+from htrgui.qt.jobs import settle_memory
 
 
 def _read_saved(session, project, entry):
@@ -143,10 +143,7 @@ class JobWiring(QObject):
 
     @staticmethod
     def _settle_memory() -> None:
-        """Move every object alive now (torch, the models, the loaded pages) out of the garbage collector's
-        reach. Its full collections otherwise walk millions of torch objects and stop both threads for
-        0.2-0.5 s in the middle of a job (measured), which freezes the window."""
-        gc.freeze()
+        settle_memory()  # before the job: no full collection walks torch and the pages in the middle of it
 
     def _stopped(self) -> bool:
         """True once the person cancelled, or opened or closed a project meanwhile: results still in flight are
