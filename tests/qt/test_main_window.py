@@ -36,8 +36,8 @@ def test_open_folder_shows_pages_regions_and_lines(qtbot, window, transcribed):
         shown = [window.editor.rows[lid].edit.text() for lid in window.editor.line_ids()]
         assert shown == [line.text for line in truth.lines()]
         # every row shows an image strip cut from the scan, once it is decoded (off the GUI thread)
-        qtbot.waitUntil(lambda: window.controller.gray is not None, timeout=10000)
-        assert all(not window.editor.rows[lid].image.pixmap().isNull() for lid in window.editor.line_ids())
+        qtbot.waitUntil(lambda: all(not window.editor.rows[lid].image.pixmap().isNull()
+                                    for lid in window.editor.line_ids()), timeout=10000)
 
 
 def test_selection_follows_between_view_and_editor(qtbot, window, transcribed):
