@@ -7,6 +7,13 @@ two firings is recorded; a gap of 100 ms or more is a stutter a user notices. Pr
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_latency.py --seconds 10
 
+The ``project300`` scenario drives the real main window on a generated 300-page project (20 copies each of 15
+real scans of ../shared/data with their lines, as PAGE files of lines "predicted" with confidences, in a temp
+folder): opening it, F8 (next uncertain line, which needs every page's lines), switching pages, and starting
+"recognise all" (then letting it run). Each step reports the event-loop gaps from the moment it was asked for:
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_latency.py --scenarios project300 --seconds 10
+
 By default the jobs' modules are imported before measuring (``--cold`` does not): the first job of a session
 imports torch._dynamo and sympy (pulled in by ``torch.optim.AdamW``) in its thread, which on a busy 2-core
 machine stalls the loop for 0.2-0.5 s a few times. Recognition uses the shipped default model when there is one, else an untrained ``small`` model (same cost
@@ -134,6 +141,140 @@ def training_job(config: str, device: str, out: Path):
     return run
 
 
+#: 15 real pages (scan + transcription) of ../shared/data: short wills, a register, letters.
+PROJECT_PAGES = [
+    "poilus/batch-2/TestamentsDePoilus_will_AN_0252-1", "poilus/batch-2/TestamentsDePoilus_will_AN_0200-0",
+    "poilus/batch-2/TestamentsDePoilus_will_AN_0109-0", "poilus/batch-2/TestamentsDePoilus_will_AN_0337-0",
+    "poilus/batch-2/TestamentsDePoilus_will_AN_0248-1",
+    "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07660_L-1", "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07644_L-1",
+    "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07652_L-0", "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07656_L-0",
+    "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07661_L-0",
+    "stanford/by_yagmur_ozturk/Page3-Lettre243/Lettre243", "stanford/by_yagmur_ozturk/Page10-Lettre250/Lettre250",
+    "stanford/by_ingrid_guimaraes/PageX-LettreX/SC0033B_s4_b01_f14_i088",
+    "stanford/by_pierrine_maurel/Page2-Lettre43/Lettre43", "stanford/by_pierrine_maurel/Page4-Lettre49/Lettre49"]
+
+
+def make_project(folder: Path, pages: int = 300) -> dict:
+    """A project of ``pages`` pages: copies (symbolic links) of the 15 real scans, each with its real lines
+    in ``page/<name>.xml``, every line "predicted" with a confidence (so F8 has lines to walk)."""
+    import random
+    import shutil
+
+    from htrgui.core.io import read_document
+    from htrgui.core.pagexml import write_page
+
+    rng = random.Random(0)
+    (folder / "page").mkdir(parents=True)
+    lines = 0
+    for n in range(pages):
+        stem = PROJECT_PAGES[n % len(PROJECT_PAGES)]
+        source = read_document(DATA / f"{stem}.xml")
+        name = f"p{n + 1:04d}"
+        scan = folder / f"{name}{Path(source.image_path).suffix}"
+        try:
+            scan.symlink_to(Path(source.image_path).resolve())
+        except OSError:
+            shutil.copy(source.image_path, scan)
+        source.image_filename = scan.name
+        for line in source.lines():
+            line.status = "predicted" if line.text else "empty"
+            line.confidence = round(rng.uniform(0.3, 0.99), 3) if line.text else None
+        write_page(source, folder / "page" / f"{name}.xml")
+        lines += source.counts().lines
+    return {"pages": pages, "lines": lines, "distinct_scans": len(PROJECT_PAGES)}
+
+
+def project300(app, seconds: float, device: str) -> dict:
+    """The main window on a 300-page project: open, F8, page switches, "recognise all" (see the docstring)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from htrgui.qt.main_window import MainWindow
+    from htrgui.qt.workers import EventLoopMonitor
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        folder = Path(tmp_name) / "project"
+        t0 = time.monotonic()
+        out["project"] = make_project(folder)
+        out["project"]["generated_s"] = round(time.monotonic() - t0, 1)
+        window = MainWindow(autosave_ms=1500)
+        window.settings.device = device
+        window.settings.default_model = ""
+        window.resize(1300, 850)
+        window.show()
+        monitor = EventLoopMonitor(10)
+
+        def wait(ms: int, until=None) -> None:
+            """Run the event loop for ``ms`` ms, or until ``until()`` (checked every 20 ms)."""
+            loop = QEventLoop()
+            deadline = time.monotonic() + ms / 1000
+            timer = QTimer()
+            timer.setInterval(20)
+            timer.timeout.connect(lambda: loop.quit() if time.monotonic() > deadline or (until and until())
+                                  else None)
+            timer.start()
+            loop.exec()
+            timer.stop()
+
+        def step(name: str, action, ms: int, until=None, **extra) -> None:
+            wait(50)  # settle, then measure from the moment the step is asked for
+            monitor.start()
+            started = time.monotonic()
+            t = time.perf_counter()
+            action()
+            handler_ms = (time.perf_counter() - t) * 1000
+            wait(ms, until)
+            monitor.stop()
+            stats = monitor.stats()
+            # the first gap holds the action itself (it runs on the GUI thread): counted too
+            stats.update(over_100ms=sum(g >= 100 for g in monitor.gaps_ms), handler_ms=round(handler_ms, 1),
+                         seconds=round(time.monotonic() - started, 2), **extra)
+            out[name] = stats
+
+        step("open", lambda: window.open_path(folder), 1000)
+        session, controller = window.session, window.controller
+        # F8 right after opening: most pages are not in memory yet (the page list reads them in the background)
+        in_memory = sum(session.loaded(i) for i in range(len(session.entries)))
+        before = (session.current, window.editor.current_line_id())
+        landed = {}
+
+        def f8() -> None:
+            landed["t"] = time.monotonic()
+            window.actions.next_uncertain.trigger()
+
+        step("f8", f8, 60_000, until=lambda: (session.current, window.editor.current_line_id()) != before)
+        out["f8"]["pages_in_memory_before"] = in_memory
+        out["f8"]["landed"] = (session.current, window.editor.current_line_id()) != before
+        out["f8"]["pages_in_memory_after"] = sum(session.loaded(i) for i in range(len(session.entries)))
+        order = [int(x) for x in (17, 143, 288, 5, 99, 250, 61, 199, 120, 2)]
+        shown: list[int] = []
+        if hasattr(controller, "image_shown"):
+            controller.image_shown.connect(shown.append)
+        else:  # a version that decodes the image on the GUI thread: shown when the switch returns
+            session.current_changed.connect(shown.append)
+
+        def switch() -> None:
+            for n, index in enumerate(order):
+                QTimer.singleShot(400 * n, lambda i=index: session.set_current(i))
+
+        step("page_switch", switch, 400 * len(order) + 3000, until=lambda: len(shown) >= len(order),
+             switches=len(order))
+        out["page_switch"]["images_shown"] = len(shown)
+        ended = []
+        window.runner.job_ended.connect(lambda *a: ended.append(a))
+        step("recognise_all", window.actions.recognize_all.trigger, int(seconds * 1000),
+             model="shipped default", device=device)
+        out["recognise_all"]["pages_recognised"] = len(window.jobs.last_report)
+        out["recognise_all"]["progress"] = str(window.runner.last_progress.message
+                                               if window.runner.last_progress else "")
+        window.runner.cancel()
+        wait(30_000, until=lambda: bool(ended))
+        window.runner.shutdown()
+        window.session.close()
+        window.close()
+    return out
+
+
 def warm_imports() -> None:
     """Import what the jobs import lazily (torch, OpenCV, and the torch._dynamo/sympy that AdamW pulls in),
     on this thread, before measuring: a cold first job pays these imports in its worker thread."""
@@ -177,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 model, kind = model_path(tmp)
                 report["recognition"] = measure(app, recognition_job(model, args.device), args.seconds)
                 report["recognition"]["model"] = kind
+            elif scenario == "project300":
+                report["project300"] = project300(app, args.seconds, args.device)
             elif scenario == "training":
                 report["training"] = measure(app, training_job(args.train_config, args.device, tmp), args.seconds)
                 report["training"]["config"] = args.train_config

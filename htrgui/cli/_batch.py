@@ -51,8 +51,8 @@ def add_format_option(parser) -> None:
 
 def run_export(command: str, sources: list[tuple[str, Path]], outdir: Path, fmt: str) -> int:
     """Write every source to ``outdir``; returns 2 when any failed, else 0."""
-    from htrgui.core.io import export_pages
     from htrgui.core.progress import StderrReporter
+    from htrgui.core.tasks.export import export_sources
 
     names = [n for n, _ in sources]
     clashes = sorted({n for n in names if names.count(n) > 1})
@@ -62,7 +62,7 @@ def run_export(command: str, sources: list[tuple[str, Path]], outdir: Path, fmt:
         return 2
     report = StderrReporter()
     failed = 0
-    gen = export_pages(sources, outdir, fmt)
+    gen = export_sources(sources, outdir, [fmt])
     while True:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

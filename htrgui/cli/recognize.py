@@ -1,7 +1,8 @@
 """``htrgui recognize``: read the text of images or PAGE/ALTO pages, write PAGE 2019.
 
 An image is segmented first (OpenCV line finder) when that module is present, else read as a single line.
-A PAGE or ALTO file keeps its geometry and line ids; only the texts of lines nobody verified are replaced.
+A PAGE or ALTO file keeps its geometry and line ids; only the texts of lines nobody verified are replaced. Pages
+are recognised by the same task as the GUI's (``core/tasks/recognize.py``).
 """
 
 from __future__ import annotations
@@ -51,23 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def project_texts(inputs: list[Path]) -> list[str]:
     """Verified line texts of the PAGE files in the inputs' folders (an image's ``page/`` folder for scans)."""
-    from htrgui.core.errors import HtrError
-    from htrgui.core.io import read_document
-    from htrgui.core.recognition.lm import verified_texts
+    from htrgui.core.tasks.recognize import verified_texts_of
 
     folders = []
     for path in inputs:
         folder = path.parent if path.suffix.lower() in XML_SUFFIXES else path.parent / "page"
         if folder.is_dir() and folder not in folders:
             folders.append(folder)
-    pages = []
-    for folder in folders:
-        for xml in sorted(folder.glob("*.xml")):
-            try:
-                pages.append(read_document(xml))
-            except HtrError:
-                continue
-    return verified_texts(pages)
+    return verified_texts_of([xml for folder in folders for xml in sorted(folder.glob("*.xml"))])
 
 
 def make_recognizer(args: argparse.Namespace, compare_greedy: bool = False):
@@ -144,7 +136,10 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
     from htrgui.core.io import image_reference
     from htrgui.core.pagexml import write_page
+    from htrgui.core.editing import apply_recognition
     from htrgui.core.progress import Progress, StderrReporter
+    from htrgui.core.tasks.pages import PageTask
+    from htrgui.core.tasks.recognize import RecognitionResult, recognize_pages
 
     from htrgui.cli._batch import expand_folders
 
@@ -162,10 +157,17 @@ def run(args: argparse.Namespace) -> int:
     for n, path in enumerate(inputs):
         try:
             for stem, page, gray in pages_of(path):
-                for result in recognizer.recognize_page(page, gray):
-                    recognizer.apply(page, result)
-                    lines_done += 1
-                    report(Progress(n, len(inputs), f"{path.name}", {"lines": lines_done}))
+                # the GUI's task: only lines open to the model are read, and written back by the same rule
+                task = PageTask(n, page.image_path or path, page.page_index, lines=list(page.lines()), gray=gray,
+                                name=stem)
+                for item in recognize_pages([task], lambda: recognizer):
+                    if isinstance(item, RecognitionResult):
+                        if item.error:
+                            raise HtrError(item.error)
+                        apply_recognition(page, item.lines, item.model_id)
+                        lines_done += len(item.lines)
+                    elif item.done:
+                        report(Progress(n, len(inputs), f"{path.name}", {"lines": lines_done + item.done}))
                 target = args.output / f"{stem}.xml"
                 if page.image_path is not None:
                     page.image_filename = image_reference(page.image_path, target.parent)

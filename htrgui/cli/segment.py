@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.io import image_reference
     from htrgui.core.pagexml import write_page
     from htrgui.core.progress import Progress, StderrReporter
-    from htrgui.core.segmentation.batch import Segmented, segment_files
+    from htrgui.core.tasks.segment import Segmented, segment_files
 
     from htrgui.cli._batch import expand_folders
 

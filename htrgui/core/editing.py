@@ -23,6 +23,7 @@ __all__ = [
     "Edit", "EditError", "add_line", "add_region", "delete_line", "delete_region", "split_line", "merge_lines",
     "move_point", "recompute_polygon", "set_region_type", "move_line", "move_region", "sort_lines",
     "fit_region", "polygon_around", "set_text", "set_status", "apply_recognition", "RecognitionReport", "change",
+    "open_to_model", "lines_to_read",
 ]
 
 #: Line fields an edit may change (text fields included: a merge joins texts).
@@ -387,6 +388,18 @@ def set_status(page: Page, line_ids: list[str], status: str) -> Edit:
     return _lines_edit("verify" if status == "verified" else "unverify", page, lines, change_them)
 
 
+def open_to_model(line: TextLine) -> bool:
+    """THE verified-line rule: a model may read and write a line unless a person verified it. Every path that
+    picks lines to recognise (``tasks.recognize``, ``Recognizer.page_lines``) or writes model output
+    (:func:`apply_recognition`) asks this, so the rule lives here only."""
+    return line.status != "verified"
+
+
+def lines_to_read(lines) -> list[TextLine]:
+    """The lines a recognition job reads: those :func:`open_to_model` allows, in their order."""
+    return [line for line in lines if open_to_model(line)]
+
+
 @dataclass
 class RecognitionReport:
     """What applying recognition results to one page did."""
@@ -400,7 +413,7 @@ def apply_recognition(page: Page, results: dict[str, tuple[str, float | None, li
                       model_id: str) -> Edit:
     """Write model output (line id -> text, confidence, character confidences) into the page, never over a
     line a person verified. The edit's ``result`` is the :class:`RecognitionReport`."""
-    lines = [line for line in page.lines() if line.id in results and line.status != "verified"]
+    lines = [line for line in lines_to_read(page.lines()) if line.id in results]
 
     def change_them() -> RecognitionReport:
         changed, same = [], 0

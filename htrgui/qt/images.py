@@ -32,6 +32,12 @@ def load_gray(path: Path, page_index: int = 0) -> np.ndarray:
     return load_image(path, page_index, mode="L")
 
 
+def decode_page(path: Path, page_index: int = 0) -> tuple[np.ndarray, QImage]:
+    """The page as gray levels and as a QImage (may run off the GUI thread: QImage, unlike QPixmap, may)."""
+    gray = load_gray(path, page_index)
+    return gray, gray_qimage(gray)
+
+
 def line_strip(gray: np.ndarray, line: TextLine, height: int = STRIP_HEIGHT, max_width: int = 1400) -> QImage:
     """The line's bounding box cut from the page, scaled to ``height`` pixels for the editor."""
     x0, y0, x1, y1 = line.bbox()

@@ -1,98 +1,46 @@
 """Segmentation, recognition and fine-tuning as background jobs of the window.
 
-Each job is a core generator run by the ``JobRunner`` in a worker thread. The worker gets copies of what it
-needs (image paths, line geometry) and never touches the document; each page's result comes back to the GUI
-thread as an item and is applied there as one undoable command, page by page, so a cancelled job keeps the
-pages it finished. Re-recognition never overwrites lines a person verified, and says what it changed.
+Each job is a core task (``core/tasks``) run by the ``JobRunner`` in a worker thread. The worker gets copies of
+what it needs (image paths, the lines of pages already loaded; pages not loaded are read in the job) and never
+touches the document; each page's result comes back to the GUI thread as an item and is applied there as one
+undoable command, page by page, so a cancelled job keeps the pages it finished. Re-recognition never
+overwrites lines a person verified (``editing.open_to_model``), and says what it changed.
 """
 
 from __future__ import annotations
 
 import copy
-import gc
-from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
-from htrgui.core.document import TextLine, TextRegion
 from htrgui.core.errors import HtrError
-from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.tasks.pages import PageTask
+from htrgui.core.tasks.recognize import (ModelCache, RecognitionResult, RecognizerSpec, load_recognizer,
+                                         recognize_pages)
+from htrgui.core.tasks.segment import Segmented, segment_pages
 from htrgui.qt.commands import RecognitionReport, change_command, recognition_command
+from htrgui.qt.jobs import settle_memory
 
 
-@dataclass
-class PageTask:
-    """What a worker needs to process one page: no reference to the live document."""
-
-    index: int
-    image_path: Path
-    page_index: int
-    lines: list[TextLine]
+def _read_saved(session, project, entry):
+    """In the job: a page as saved, once the session's writes in flight have landed."""
+    session.wait_for_writes()
+    return project.load_page(entry)
 
 
-@dataclass
-class SegmentResult:
-    index: int
-    regions: list[TextRegion]
-
-
-@dataclass
-class RecognitionResult:
-    index: int
-    #: line id -> (text, line confidence, character confidences)
-    lines: dict[str, tuple[str, float | None, list[float] | None]]
-    model_id: str
-
-
-def segment_pages(tasks: list[PageTask], params=None):
-    """A job factory: segment each page and yield a :class:`SegmentResult` per page."""
-
-    def run(token: CancelToken):
-        from htrgui.core.imaging import load_image
-        from htrgui.core.segmentation import segment_page
-
-        for n, task in enumerate(tasks):
-            token.check()
-            yield Progress(n, len(tasks), f"Segmenting {task.image_path.name}")
-            gray = load_image(task.image_path, task.page_index, mode="L")
-            yield SegmentResult(task.index, segment_page(gray, params))
-        yield Progress(len(tasks), len(tasks), "Segmentation done")
-
-    return run
-
-
-def recognize_pages(tasks: list[PageTask], model: str, device: str = "auto", language_model: str = "none",
-                    verified: tuple[list[str], list[Path]] = ([], [])):
-    """A job factory: recognise each page's lines and yield a :class:`RecognitionResult` per page.
-
-    ``language_model``: ``project``, ``model`` or ``none`` (settings.LANGUAGE_MODELS); ``verified``: the project's
-    verified line texts of the pages in memory, and the PAGE files of the others (read in the worker)."""
-
-    def run(token: CancelToken):
-        from htrgui.core.imaging import load_image
-        from htrgui.qt.recognition_adapter import load_recognizer, project_texts, recognize_lines
-
-        yield Progress(0, len(tasks), "Loading the model")
-        texts = project_texts(*verified) if language_model == "project" else None
-        recognizer, model_id = load_recognizer(model, device, language_model, texts)
-        total_lines = sum(len(t.lines) for t in tasks)
-        done = 0
-        for task in tasks:
-            token.check()
-            if not task.lines:
-                continue
-            gray = load_image(task.image_path, task.page_index, mode="L")
-            results = {}
-            for line_id, text, conf, char_confs in recognize_lines(recognizer, gray, task.lines, token):
-                results[line_id] = (text, conf, char_confs)
-                done += 1
-                yield Progress(done, total_lines, f"Recognising {task.image_path.name}")
-            yield RecognitionResult(task.index, results, model_id)
-        yield Progress(total_lines, total_lines, "Recognition done")
-
-    return run
+def failing_at_end(job):
+    """Pass a page job's items on; pages it could not read (items with ``error``) make it fail at the end, so
+    the window reports them as a failed job (one dialog) while the other pages were done and applied."""
+    problems = []
+    for item in job:
+        if getattr(item, "error", None):
+            problems.append(f"{getattr(item, 'name', '') or getattr(item, 'stem', '')}: {item.error}")
+        yield item
+    if problems:
+        raise HtrError(f"{len(problems)} page(s) could not be read: " + "; ".join(problems[:3])
+                       + (" ..." if len(problems) > 3 else ""))
 
 
 class JobWiring(QObject):
@@ -110,6 +58,9 @@ class JobWiring(QObject):
         self.page_list = page_list
         self.settings = settings
         self.last_report: dict[int, RecognitionReport] = {}
+        #: the recogniser kept between jobs (one model job at a time uses it)
+        self.models = ModelCache()
+        self._segmented = 0
         self._worker = None
         self._project = None
         self.changes_box = None
@@ -142,45 +93,59 @@ class JobWiring(QObject):
     def _all(self) -> list[int]:
         return list(range(len(self.session.entries)))
 
-    def _task(self, index: int) -> PageTask:
+    def _task(self, index: int, dirty: set[int] | None = None) -> PageTask:
+        """The page as a job gets it: a copy of its lines when it has changes not saved yet, else read from its
+        file in the job (after the autosaves in flight). Reading a project's PAGE files here would freeze the
+        window (about 34 ms a page), and so would copying hundreds of loaded pages (4 ms a page)."""
         entry = self.session.entries[index]
-        page = self.session.page(index)
-        return PageTask(index, Path(entry.image_path), entry.page_index, copy.deepcopy(list(page.lines())))
+        name = self.session.name(index)
+        if index in (self.session.dirty if dirty is None else dirty):
+            lines = copy.deepcopy(list(self.session.page(index).lines()))
+            return PageTask(index, entry.image_path, entry.page_index, lines=lines, name=name)
+        return PageTask(index, entry.image_path, entry.page_index, name=name,
+                        load=partial(_read_saved, self.session, self.session.project, entry))
+
+    def _keep(self, index: int, stored) -> None:
+        """A page the job read from its file becomes the session's (unless the window loaded it meanwhile)."""
+        if stored is not None and not self.session.loaded(index):
+            self.session.adopt(index, stored)
 
     def _message(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 10000)
 
     # ---------------------------------------------------------------- segmentation
     def segment(self, indices: list[int], only_empty: bool = False, confirm: bool = True) -> bool:
-        """Segment these pages. Pages that already have lines are skipped (``only_empty``) or, after asking,
-        replaced (undoable). Returns False when nothing was started."""
+        """Segment these pages. Pages that already have lines are skipped (``only_empty``: decided in the job
+        for pages not loaded) or, after asking, replaced (undoable). Returns False when nothing was started."""
         if not indices:
             return False
-        with_lines = [i for i in indices if self.session.page(i).counts().lines]
-        if with_lines and only_empty:
-            indices = [i for i in indices if i not in with_lines]
-        elif with_lines and confirm:
-            answer = QMessageBox.question(
-                self.window, "Segment again?",
-                f"{len(with_lines)} page(s) already have lines. Segmenting again replaces them and their text "
-                "(you can undo it). Continue?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        if only_empty:
+            indices = [i for i in indices if not (self.session.loaded(i) and self.session.page(i).counts().lines)]
+        else:
+            with_lines = [i for i in indices if self.session.page(i).counts().lines]
+            if with_lines and confirm:
+                answer = QMessageBox.question(
+                    self.window, "Segment again?",
+                    f"{len(with_lines)} page(s) already have lines. Segmenting again replaces them and their text "
+                    "(you can undo it). Continue?")
+                if answer != QMessageBox.StandardButton.Yes:
+                    return False
         if not indices:
             self._message("Every page is segmented already.")
             return False
-        tasks = [self._task(i) for i in indices]
+        dirty = self.session.dirty
+        tasks = [self._task(i, dirty) for i in indices]
         self._settle_memory()
         self._project = self.session.project
-        self._worker = self.runner.run("Segmenting", segment_pages(tasks), on_item=self._apply_segmentation)
+        self._segmented = 0
+        factory = lambda token: failing_at_end(segment_pages(tasks, None, token, only_empty=only_empty))  # noqa: E731
+        self._worker = self.runner.run("Segmenting", factory, on_item=self._apply_segmentation,
+                                       on_finished=self._report_segmentation)
         return True
 
     @staticmethod
     def _settle_memory() -> None:
-        """Move every object alive now (torch, the models, the loaded pages) out of the garbage collector's
-        reach. Its full collections otherwise walk millions of torch objects and stop both threads for
-        0.2-0.5 s in the middle of a job (measured), which freezes the window."""
-        gc.freeze()
+        settle_memory()  # before the job: no full collection walks torch and the pages in the middle of it
 
     def _stopped(self) -> bool:
         """True once the person cancelled, or opened or closed a project meanwhile: results still in flight are
@@ -190,16 +155,25 @@ class JobWiring(QObject):
         return self._worker is not None and self._worker.token.cancelled
 
     def _apply_segmentation(self, result: object) -> None:
-        if not isinstance(result, SegmentResult) or self._stopped():
+        if not isinstance(result, Segmented) or self._stopped():
             return
+        self._keep(result.index, result.stored)
+        if result.error or result.skipped or result.page is None:
+            return
+        regions = result.page.regions
 
         def replace(page):
-            page.regions = copy.deepcopy(result.regions)
+            page.regions = copy.deepcopy(regions)
 
-        n = sum(len(r.lines) for r in result.regions)
+        n = sum(len(r.lines) for r in regions)
         self.session.undo_stack.push(change_command(self.session, result.index, f"Segment ({n} lines)", replace))
+        self._segmented += 1
         self._message(f"{self.session.name(result.index)}: {n} lines found")
         self.segmentation_applied.emit(result.index)
+
+    def _report_segmentation(self) -> None:
+        if self._project is self.session.project and not self._segmented:
+            self._message("Every page is segmented already.")
 
     # ---------------------------------------------------------------- recognition
     def model_name(self) -> str:
@@ -209,8 +183,12 @@ class JobWiring(QObject):
         return learnt or self.settings.default_model or ""
 
     def recognize(self, indices: list[int]) -> bool:
-        """Recognise the lines of these pages with the default model (verified lines are left alone)."""
-        tasks = [t for t in (self._task(i) for i in indices) if t.lines]
+        """Recognise the lines of these pages with the default model (verified lines are left alone). Pages not
+        loaded are read in the job."""
+        # pages in memory without lines are left out here (cheap); the others are read in the job
+        dirty = self.session.dirty
+        tasks = [self._task(i, dirty) for i in indices
+                 if not (self.session.loaded(i) and not self.session.page(i).counts().lines)]
         if not tasks:
             self._message("Nothing to recognise: segment the page first.")
             return False
@@ -218,32 +196,36 @@ class JobWiring(QObject):
         self._settle_memory()
         self._project = self.session.project
         choice = getattr(self.settings, "language_model", "project")
-        verified = self._verified() if choice == "project" else ([], [])
-        self._worker = self.runner.run("Recognising", recognize_pages(tasks, self.model_name(), self.settings.device,
-                                                                      choice, verified),
-                        on_item=self._apply_recognition, on_finished=self._report_recognition,
-                        on_cancelled=self._report_recognition)
+        spec = RecognizerSpec(self.model_name(), self.settings.device, choice)
+        if choice == "project":
+            spec.texts, spec.files = self._verified()
+        models = self.models
+        factory = lambda token: failing_at_end(recognize_pages(tasks, lambda: load_recognizer(spec, models),  # noqa: E731
+                                                               token))
+        self._worker = self.runner.run("Recognising", factory, on_item=self._apply_recognition,
+                                       on_finished=self._report_recognition, on_cancelled=self._report_recognition)
         return True
 
-    def _verified(self) -> tuple[list[str], list[Path]]:
+    def _verified(self) -> tuple[list[str], object]:
         """What the project's language model learns from: verified lines of the pages in memory (as edited now)
-        and the PAGE files of the pages not loaded."""
+        and a function listing the PAGE files of the pages not loaded (called in the job: it looks at files)."""
         from htrgui.core.recognition.lm import verified_texts
 
-        texts: list[str] = []
-        files: list[Path] = []
+        loaded = [i for i in range(len(self.session.entries)) if self.session.loaded(i)]
+        texts = verified_texts([self.session.page(i) for i in loaded])
         project = self.session.project
-        for i, entry in enumerate(self.session.entries):
-            if self.session.loaded(i):
-                texts += verified_texts([self.session.page(i)])
-            elif project is not None:
-                source = project.source_xml(entry)
-                if source is not None:
-                    files.append(source)
+        others = [entry for i, entry in enumerate(self.session.entries) if i not in set(loaded)]
+
+        def files() -> list:
+            return [xml for xml in map(project.source_xml, others) if xml is not None] if project else []
+
         return texts, files
 
     def _apply_recognition(self, result: object) -> None:
         if not isinstance(result, RecognitionResult) or self._stopped():
+            return
+        self._keep(result.index, result.stored)
+        if result.error or not result.lines:
             return
         cmd = recognition_command(self.session, result.index, result.lines, result.model_id)
         self.session.undo_stack.push(cmd)
@@ -252,7 +234,11 @@ class JobWiring(QObject):
 
     def _report_recognition(self) -> None:
         reports = list(self.last_report.values())
-        if not reports or self._project is not self.session.project:
+        if self._project is not self.session.project:
+            return
+        if not reports:
+            if self._worker is not None and not self._worker.token.cancelled:
+                self._message("Nothing to recognise: segment the pages first.")
             return
         changed = sum(len(r.changed) for r in reports)
         kept = sum(r.kept_verified for r in reports)

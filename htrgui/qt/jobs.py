@@ -1,22 +1,33 @@
-"""One model job at a time (segment, recognise, fine-tune, export) and the status-bar widget that shows it.
+"""The one job runner of the window, with two lanes, and the status-bar widget that shows its model job.
 
-The model jobs share the CPU/GPU and the model in memory, so running two at once only makes both slower and
-risks two writers on one page: :class:`JobRunner` refuses a second job while one runs and says so through
-``busy_changed`` so the window can grey out its actions. A *background* job (the model learning while the
-user corrects) is the exception: it gives way. A job asked for while one runs in the background cancels it
-and starts as soon as it has stopped (after its current step), so the user never waits for, nor is refused
-because of, work they did not ask for. Progress reaching the display is throttled to about
-10 Hz: recognising a page can yield hundreds of updates a second, and repainting for each would cost more than
-the work.
+Every background job goes through :class:`JobRunner` (nothing else starts a :class:`GeneratorWorker`):
+
+- the **model lane** (``MODEL``): segment, recognise, fine-tune, speed test. These share the CPU/GPU and the
+  model in memory, so running two at once only makes both slower and risks two writers on one page: a second
+  one is refused (:class:`JobBusy`) and ``busy_changed`` lets the window grey out its actions. A
+  *background* model job (the model learning while the user corrects) is the exception: it gives way. A job
+  asked for while one runs in the background cancels it and starts as soon as it has stopped (after its
+  current step), so the user never waits for, nor is refused because of, work they did not ask for.
+- the **I/O lane** (``IO``): reading and writing pages, export, counting verified pages, reading model cards,
+  importing a model, finding the next uncertain line. These are queued and run one after another, beside the
+  model job.
+- the **view lane** (``VIEW``): decoding what the window is about to show (the page image, thumbnails). Queued
+  like I/O but apart from it, so a long export never delays a page switch; a newer request of the same
+  ``title`` drops an older one still waiting (the person has moved on).
+
+Progress reaching the display is throttled to about 10 Hz: recognising a page can yield hundreds of updates a
+second, and repainting for each would cost more than the work.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from shiboken6 import isValid
 
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import Progress
@@ -24,6 +35,11 @@ from htrgui.qt.workers import Factory, GeneratorWorker
 
 #: Minimum time between two progress updates shown to the user (seconds).
 PROGRESS_INTERVAL_S = 0.1
+
+#: The lanes of :class:`JobRunner`.
+MODEL = "model"
+IO = "io"
+VIEW = "view"
 
 
 class JobBusy(HtrError):
@@ -47,10 +63,11 @@ def time_left(progress: Progress, elapsed_s: float) -> float | None:
 
 
 class JobRunner(QObject):
-    """Runs one :class:`GeneratorWorker` at a time and reports it to the window.
+    """Runs every background job: one model job at a time (reported to the window), I/O jobs queued.
 
-    Signals: ``busy_changed(bool)``; ``job_started(title)``; ``job_progress(Progress)`` throttled to ~10 Hz;
-    ``job_ended(title, outcome, message)`` with outcome ``finished``, ``failed`` or ``cancelled``.
+    Signals (model lane): ``busy_changed(bool)``; ``job_started(title)``; ``job_progress(Progress)`` throttled
+    to ~10 Hz; ``job_ended(title, outcome, message)`` with outcome ``finished``, ``failed`` or ``cancelled``.
+    I/O jobs report to their own callbacks only (the dialog that asked shows them).
     """
 
     busy_changed = Signal(bool)
@@ -61,9 +78,8 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker: GeneratorWorker | None = None
-        self._background = False
-        #: The job waiting for a background job to stop: (worker, title).
-        self._queued: tuple[GeneratorWorker, str] | None = None
+        self._background = False  # the running model job gives way to the next one asked for
+        self._queued: tuple[GeneratorWorker, str] | None = None  # the job waiting for a background job to stop
         self._title = ""
         self._started_at = 0.0
         self._pending: Progress | None = None
@@ -71,25 +87,12 @@ class JobRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(int(PROGRESS_INTERVAL_S * 1000))
         self._timer.timeout.connect(self._flush)
+        # per queued lane: the running job first, then those waiting (with their titles)
+        self._queues: dict[str, list[tuple[str, GeneratorWorker]]] = {IO: [], VIEW: []}
 
     @property
     def busy(self) -> bool:
         return self._worker is not None
-
-    @property
-    def background(self) -> bool:
-        """True while the running job is a background job (it gives way to any other)."""
-        return self._worker is not None and self._background
-
-    @property
-    def blocking(self) -> bool:
-        """True while a job runs that another job would have to wait for (not a background one)."""
-        return self._worker is not None and (not self._background or self._queued is not None)
-
-    @property
-    def queued(self) -> bool:
-        """True while a job waits for a background job to stop."""
-        return self._queued is not None
 
     @property
     def title(self) -> str:
@@ -112,19 +115,42 @@ class JobRunner(QObject):
     def run(self, title: str, factory: Factory, on_item: Callable[[object], None] | None = None,
             on_finished: Callable[[], None] | None = None,
             on_failed: Callable[[str, str], None] | None = None,
-            on_cancelled: Callable[[], None] | None = None, background: bool = False) -> GeneratorWorker:
-        """Start ``factory`` as the one running job. Callbacks run on the GUI thread.
+            on_cancelled: Callable[[], None] | None = None, *, lane: str = MODEL,
+            on_progress: Callable[[Progress], None] | None = None, background: bool = False) -> GeneratorWorker:
+        """Start ``factory`` in ``lane``. Callbacks run on the GUI thread; ``on_progress`` gets every progress.
 
-        Without ``on_failed`` a failure is shown in an error dialog (never only on the console).
-        ``background``: the job gives way to any job asked for while it runs (it is cancelled, and the other
-        starts when it has stopped: the worker returned is then not started yet). Raises :class:`JobBusy`
-        when a job is already running (a background job only while another one waits for it).
+        Without ``on_failed`` a failure is shown in an error dialog (never only on the console). In the model
+        lane, raises :class:`JobBusy` when a model job is already running; in the I/O lane the job waits for
+        the one before it (the worker is returned at once, started in its turn). ``background`` (model lane):
+        the job gives way to any job asked for while it runs (it is cancelled, and the other starts when it has
+        stopped: the worker returned is then not started yet); a background job is refused while another job
+        runs, and any job while one waits for a background job to stop.
         """
-        if self._worker is not None and (background or not self._background or self._queued is not None):
+        if lane == MODEL and self._worker is not None and (background or not self._background
+                                                          or self._queued is not None):
             raise JobBusy(f"cannot start \u201c{title}\u201d: \u201c{self._title}\u201d is still running")
-        worker = GeneratorWorker(factory, self)
+        # No Qt parent: a dialog that asked may be deleted before the thread ends (_ALIVE keeps the worker).
+        worker = GeneratorWorker(factory)
         if on_item is not None:
             worker.item.connect(on_item)
+        if on_progress is not None:
+            worker.progress.connect(on_progress)
+        if lane in self._queues:
+            # what an I/O job brings (pages, images) stays: out of the collector's reach as it comes (O(1))
+            worker.item.connect(settle_memory)
+            queue = self._queues[lane]
+            if lane == VIEW:
+                for waiting_title, waiting in queue:
+                    if waiting_title == title and not waiting.started:
+                        waiting.cancel()
+            worker.finished.connect(lambda: self._lane_end(lane, worker, title, "finished", "", "", on_finished))
+            worker.cancelled.connect(lambda: self._lane_end(lane, worker, title, "cancelled", "", "", on_cancelled))
+            worker.failed.connect(lambda msg, details: self._lane_end(lane, worker, title, "failed", msg, details,
+                                                                      on_failed))
+            queue.append((title, worker))
+            if len(queue) == 1:
+                worker.start()
+            return worker
         worker.progress.connect(self._on_progress)
         # The callbacks run from _end once the runner is idle again, so a callback may start the next job.
         worker.finished.connect(lambda: self._end(worker, "finished", "", "", on_finished))
@@ -147,19 +173,34 @@ class JobRunner(QObject):
         self.job_started.emit(title)
         self.busy_changed.emit(True)
 
+    def io_pending(self, lane: str = IO) -> int:
+        """Jobs of a queued lane running or waiting."""
+        return len(self._queues[lane])
+
+    def _lane_end(self, lane: str, worker: GeneratorWorker, title: str, outcome: str, message: str, details: str,
+                  callback: Callable[..., None] | None) -> None:
+        settle_memory()  # what the job read (pages of a project, model cards) lives on
+        queue = self._queues[lane]
+        queue[:] = [(t, w) for t, w in queue if w is not worker]
+        # the next one starts before the callback runs, so a callback may queue another behind it (one
+        # cancelled while waiting does not start: its own "cancelled" removes it and starts the next)
+        if queue and not queue[0][1].started and not queue[0][1].token.cancelled:
+            queue[0][1].start()
+        _report(title, outcome, message, details, callback)
+
     def cancel(self) -> None:
         """Ask the running job to stop (no-op when idle)."""
         if self._worker is not None:
             self._worker.cancel()
 
     def shutdown(self, msecs: int = 10_000) -> bool:
-        """Cancel the running job and wait for its thread (call from the window's closeEvent)."""
-        self._queued = None  # the window closes: what waited never starts
-        worker = self._worker
-        if worker is None:
-            return True
-        worker.cancel()
-        return worker.wait(msecs)
+        """Cancel every job, running or waiting, and wait for their threads (the window's closeEvent)."""
+        self._queued = None  # the window closes: what waited for a background job never starts
+        workers = ([self._worker] if self._worker is not None else []) + [
+            w for queue in self._queues.values() for _t, w in queue]
+        for worker in workers:
+            worker.cancel()
+        return all([worker.wait(msecs) for worker in workers])
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
@@ -196,15 +237,31 @@ class JobRunner(QObject):
             self._start(queued[0], queued[1], False)
         else:
             self.busy_changed.emit(False)
-        if outcome == "failed":
-            if callback is not None:
-                callback(message, details)
-            else:
-                from htrgui.qt.dialogs.errors import show_error
+        _report(title, outcome, message, details, callback)
 
-                show_error(None, f"{title} failed", message, details)
-        elif callback is not None:
-            callback()
+
+def settle_memory(*_args) -> None:
+    """Move every object alive now (torch, the models, the pages read) out of the garbage collector's reach.
+    Its full collections otherwise walk them all and stop every thread: 0.1-0.5 s with torch loaded or a
+    300-page project in memory (measured), which freezes the window. Objects still die by reference count."""
+    gc.freeze()
+
+
+def _report(title: str, outcome: str, message: str, details: str, callback: Callable[..., None] | None) -> None:
+    """Hand a job's end to its callback; a failure nobody handles is shown in an error dialog. The callback of
+    a dialog deleted meanwhile is dropped (as Qt drops a deleted receiver's connections)."""
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, QObject) and not isValid(owner):
+        return
+    if outcome == "failed":
+        if callback is not None:
+            callback(message, details)
+        else:
+            from htrgui.qt.dialogs.errors import show_error
+
+            show_error(None, f"{title} failed", message, details)
+    elif callback is not None:
+        callback()
 
 
 class JobStatusWidget(QWidget):

@@ -235,6 +235,21 @@ class LineEditor(QScrollArea):
         if len(self.rows) < len(self._order):
             self._build_timer.start()
 
+    def set_gray(self, gray: np.ndarray | None) -> None:
+        """The page image arrived (decoded off the GUI thread): strips for the rows built so far; the rows built
+        later cut theirs as they are built. Text, focus and cursor stay as they are."""
+        self._gray = gray
+        if gray is None:
+            return
+        for line_id, row in self.rows.items():
+            line = self._by_id.get(line_id)
+            if line is None:
+                continue
+            strip = QPixmap.fromImage(line_strip(gray, line))
+            if not strip.isNull():
+                row.image.setMinimumHeight(strip.height())
+                row.image.setPixmap(strip)
+
     def _build(self, count: int) -> None:
         """Build the next ``count`` rows (in reading order)."""
         start = len(self.rows)

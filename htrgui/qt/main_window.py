@@ -64,8 +64,8 @@ class MainWindow(QMainWindow):
         self.view = PageView()
         self.editor = LineEditor()
         self.search = SearchBar(self)
-        self.page_list = PageList(self.session)
-        self.controller = PageController(self.session, self.view, self.editor, self)
+        self.page_list = PageList(self.session, runner=self.runner)
+        self.controller = PageController(self.session, self.view, self.editor, self, runner=self.runner)
         self.tools = LineTools(self.session, self.view, self.controller, self.actions, self)
         self.jobs = JobWiring(self, self.session, self.runner, self.page_list, self.settings)
         self.learner = ContinuousLearner(self, self.session, self.runner, self.settings, self.jobs)
@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
         selected = self.page_list.selected_indices()
         entries = ([self.session.entries[i] for i in selected] if len(selected) > 1
                    else list(self.session.entries))
-        self.export_dialog = ExportDialog(self, self.session.project, entries)
+        self.export_dialog = ExportDialog(self, self.session.project, entries, self.runner)
         # the model learning waits while the user exports (both would share the CPU)
         self.learner.hold("export")
         self.export_dialog.finished.connect(lambda _result: self.learner.release("export"))
@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
     def preferences(self) -> None:
         from htrgui.qt.dialogs.preferences import PreferencesDialog
 
-        dialog = PreferencesDialog(self, self.settings)
+        dialog = PreferencesDialog(self, self.settings, self.runner)
         dialog.settings_changed.connect(self.apply_settings)
         dialog.settings_changed.connect(self.learner.settings_changed)
         dialog.show()
@@ -379,7 +379,7 @@ class MainWindow(QMainWindow):
     def models(self) -> None:
         from htrgui.qt.dialogs.models import ModelsDialog
 
-        dialog = ModelsDialog(self, self.settings)
+        dialog = ModelsDialog(self, self.settings, self.runner)
         dialog.model_changed.connect(lambda name: self.statusBar().showMessage(f"Recognising with {name}", 8000))
         dialog.show()
         self.models_dialog = dialog

@@ -1,18 +1,49 @@
 """The page list: a thumbnail and the state of every page (not segmented, segmented, recognised, verified n/N).
 
-Thumbnails and states are filled in one page per event-loop turn, so opening a folder of hundreds of scans
-shows the window at once and never blocks it.
+Thumbnails are decoded and page files read in the runner's I/O lane, a few pages per job (other I/O jobs go
+in between), and filled in as they come, so opening a folder of hundreds of scans shows the window at once and
+never blocks it (a TIFF or PDF page takes a whole decode).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
+from htrgui.core.errors import HtrError
 from htrgui.qt.images import thumbnail
+from htrgui.qt.jobs import IO
 
 THUMB = 72
+#: Pages per thumbnail job: other I/O jobs (F8, an export) wait for one chunk at most.
+CHUNK = 8
+
+
+@dataclass
+class Thumb:
+    """A page's thumbnail (a QImage may be made off the GUI thread; a QPixmap may not) and the page as read
+    from its file (None when it could not be, or the window had it already)."""
+
+    index: int
+    image: QImage
+    page: object = None
+
+
+def thumbnails(items: list, token):
+    """The job: for each ``(index, entry, load)``, its thumbnail and its page (``load`` None: in memory)."""
+    for index, entry, load in items:
+        token.check()
+        page = None
+        if load is not None:
+            try:
+                page = load()
+            except HtrError:
+                page = None  # its state says why, read again on the GUI thread (it fails fast)
+        yield Thumb(index, thumbnail(entry.image_path, entry.page_index, THUMB), page)
 STATE_COLORS = {"not segmented": QColor(140, 140, 140), "segmented": QColor(90, 120, 200),
                 "recognised": QColor(230, 140, 0), "verified": QColor(30, 160, 60)}
 UNREADABLE_COLOR = QColor(200, 40, 40)
@@ -34,9 +65,16 @@ class PageList(QListWidget):
 
     page_activated = Signal(int)
 
-    def __init__(self, session, parent=None) -> None:
+    def __init__(self, session, parent=None, runner=None) -> None:
         super().__init__(parent)
         self.session = session
+        if runner is None:
+            from htrgui.qt.jobs import JobRunner
+
+            runner = JobRunner(self)
+        #: the window's runner: thumbnails and page files are read in its I/O lane
+        self.runner = runner
+        self._job = None
         self.setIconSize(QSize(THUMB, THUMB))
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setUniformItemSizes(True)
@@ -45,9 +83,6 @@ class PageList(QListWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setMinimumWidth(220)
         self._pending: list[int] = []
-        self._timer = QTimer(self)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._fill_one)
         self.currentRowChanged.connect(self._on_row)
         session.opened.connect(self.rebuild)
         session.closed.connect(self.rebuild)
@@ -80,20 +115,34 @@ class PageList(QListWidget):
             item.setData(Qt.ItemDataRole.UserRole + 1, "unreadable")
             self.addItem(item)
         self.blockSignals(False)
+        if self._job is not None:
+            self._job.cancel()
         self._pending = list(range(len(self.session.entries)))
-        if self._pending:
-            self._timer.start()
+        self._project = getattr(self.session, "project", None)
+        self._next_chunk()
 
-    def _fill_one(self) -> None:
-        if not self._pending or not self.session.is_open:
-            self._timer.stop()
+    def _next_chunk(self) -> None:
+        """Queue the thumbnails of the next few pages in the I/O lane."""
+        if not self._pending or not self.session.is_open or self.session.project is not self._project:
+            self._job = None
             return
-        index = self._pending.pop(0)
-        entry = self.session.entries[index]
-        image = thumbnail(entry.image_path, entry.page_index, THUMB)
-        if not image.isNull() and index < self.count():
-            self.item(index).setIcon(QIcon(QPixmap.fromImage(image)))
-        self.update_status(index)
+        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+        project = self.session.project
+        items = [(i, self.session.entries[i], None if self.session.loaded(i) else
+                  partial(project.load_page, self.session.entries[i])) for i in chunk]
+        self._job = self.runner.run("Thumbnails", lambda token: thumbnails(items, token), lane=IO,
+                                    on_item=partial(self._on_thumb, project), on_finished=self._next_chunk,
+                                    on_failed=lambda *_: None)
+
+    def _on_thumb(self, project, thumb: Thumb) -> None:
+        # a job of a project closed meanwhile: its pages are not this project's
+        if self.session.project is not project or thumb.index >= self.count():
+            return
+        if thumb.page is not None:
+            self.session.adopt(thumb.index, thumb.page)
+        if not thumb.image.isNull():
+            self.item(thumb.index).setIcon(QIcon(QPixmap.fromImage(thumb.image)))
+        self.update_status(thumb.index)
 
     def _mark_stale(self, index: int, _line_id: str = "") -> None:
         self._stale.add(index)

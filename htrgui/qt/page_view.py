@@ -71,6 +71,15 @@ class PageView(QGraphicsView):
         self._quiet = False
         self.fit_page()
 
+    def set_image(self, image: QImage | None) -> None:
+        """The page image, once decoded (the overlays and the zoom stay)."""
+        if self._pixmap_item is not None:
+            self.scene().removeItem(self._pixmap_item)
+            self._pixmap_item = None
+        if image is not None and not image.isNull():
+            self._pixmap_item = self.scene().addPixmap(QPixmap.fromImage(image))
+            self._pixmap_item.setZValue(0)
+
     def refresh(self, keep_selection: bool = True) -> None:
         """Redraw the overlays from the document (after an edit), keeping the image and the zoom."""
         selected = self.selected_ids() if keep_selection else []

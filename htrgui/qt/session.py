@@ -110,6 +110,17 @@ class Session(QObject):
             self._pages[index] = page
         return page
 
+    def adopt(self, index: int, page: Page) -> None:
+        """Keep ``page``, read from page ``index``'s file by a job off the GUI thread, as that page (ignored when
+        the page is loaded already: the loaded one may have edits)."""
+        if self.is_open and 0 <= index < len(self.entries) and index not in self._pages:
+            self._pages[index] = page
+
+    def wait_for_writes(self) -> None:
+        """Block until the background writes asked for so far have landed (any thread: a job reading saved
+        pages calls it first, so it never reads a file an autosave is still writing)."""
+        self._writer.submit(lambda: None).result()
+
     def loaded(self, index: int) -> bool:
         return index in self._pages
 

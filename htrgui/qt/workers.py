@@ -167,6 +167,8 @@ class GeneratorWorker(QObject):
         """Start the generator in a new thread. Raises RuntimeError if this worker already ran."""
         if self._thread is not None:
             raise RuntimeError("a GeneratorWorker runs once; create a new one")
+        if self._token.cancelled:
+            return  # cancelled before its turn: its ``cancelled`` signal is on its way
         thread = _DriverThread(self._factory, self._token)
         thread.yielded.connect(self._on_yielded)
         thread.ended.connect(self._on_ended)
@@ -177,12 +179,23 @@ class GeneratorWorker(QObject):
         thread.start(QThread.Priority.LowPriority)
 
     def cancel(self) -> None:
-        """Ask the work to stop: sets the token now; the generator is closed before its next item."""
+        """Ask the work to stop: sets the token now; the generator is closed before its next item. A worker
+        not started yet (waiting in a lane) will never start and ends as ``cancelled`` from the event loop."""
+        if self._thread is None and not self._token.cancelled and not self._outcome:
+            QTimer.singleShot(0, self, lambda: self._on_ended("cancelled", "cancelled", ""))
         self._token.cancel()
 
     def is_running(self) -> bool:
         """True from :meth:`start` until the ending signal was delivered."""
         return self._running
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def is_pending(self) -> bool:
+        """True until the ending signal was delivered, waiting for its turn included (the runner's I/O lane)."""
+        return self._running if self.started else not self._outcome and not self._token.cancelled
 
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until the thread ended (for shutdown and tests); True if it did within ``msecs``."""

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.gui
 
 def open_and_settle(qtbot, window, folder: Path) -> None:
     assert window.open_path(folder)
-    # the page list fills its thumbnails and states one page per event-loop turn
+    # the page list fills its thumbnails and states as its I/O jobs bring them
     qtbot.waitUntil(lambda: all(window.page_list.state(i) for i in range(window.page_list.count())), timeout=10000)
 
 
@@ -35,8 +35,9 @@ def test_open_folder_shows_pages_regions_and_lines(qtbot, window, transcribed):
         assert window.editor.line_ids() == [line.id for line in truth.lines()]
         shown = [window.editor.rows[lid].edit.text() for lid in window.editor.line_ids()]
         assert shown == [line.text for line in truth.lines()]
-        # every row shows an image strip cut from the scan
-        assert all(not window.editor.rows[lid].image.pixmap().isNull() for lid in window.editor.line_ids())
+        # every row shows an image strip cut from the scan, once it is decoded (off the GUI thread)
+        qtbot.waitUntil(lambda: all(not window.editor.rows[lid].image.pixmap().isNull()
+                                    for lid in window.editor.line_ids()), timeout=10000)
 
 
 def test_selection_follows_between_view_and_editor(qtbot, window, transcribed):

@@ -320,3 +320,66 @@ def test_uncaught_exception_in_a_slot_becomes_an_error_dialog(qtbot, monkeypatch
     assert "KeyError" in box.text() and "missing key" in box.text()
     assert "broken_slot" in box.detailedText()
     box.close()
+
+
+def gated(name: str, gate: threading.Event, log: list):
+    """A job that logs its start, waits for ``gate`` (checking the token) and logs its end."""
+
+    def run(token: CancelToken):
+        log.append(f"{name} start")
+        while not gate.wait(0.01):
+            token.check()
+        log.append(f"{name} end")
+        yield name
+
+    return run
+
+
+def test_io_lane_queues_jobs_beside_the_one_model_job(qtbot):
+    from htrgui.qt.jobs import IO
+
+    runner = JobRunner()
+    log: list[str] = []
+    gates = {k: threading.Event() for k in ("model", "io1", "io2", "io3")}
+    ended: list[tuple[str, str]] = []
+    model = runner.run("model", gated("model", gates["model"], log),
+                       on_finished=lambda: ended.append(("model", "finished")))
+    with pytest.raises(JobBusy):  # one model job at a time
+        runner.run("another model job", gated("x", gates["model"], log))
+    io1 = runner.run("io1", gated("io1", gates["io1"], log), lane=IO,
+                     on_finished=lambda: ended.append(("io1", "finished")))
+    io2 = runner.run("io2", gated("io2", gates["io2"], log), lane=IO,
+                     on_cancelled=lambda: ended.append(("io2", "cancelled")))
+    io3 = runner.run("io3", gated("io3", gates["io3"], log), lane=IO,
+                     on_finished=lambda: ended.append(("io3", "finished")))
+    qtbot.waitUntil(lambda: "io1 start" in log and "model start" in log, timeout=5000)  # side by side
+    assert runner.busy and runner.io_pending() == 3 and not io2.started and io2.is_pending()
+    io2.cancel()  # cancelled while waiting: never starts
+    qtbot.waitUntil(lambda: ("io2", "cancelled") in ended, timeout=5000)
+    assert not io2.is_pending() and runner.io_pending() == 2
+    gates["io3"].set()
+    time.sleep(0.1)
+    assert "io3 start" not in log  # waits for io1
+    gates["io1"].set()
+    qtbot.waitUntil(lambda: ("io3", "finished") in ended, timeout=5000)
+    assert log.index("io1 end") < log.index("io3 start") and "io2 start" not in log
+    assert runner.busy  # the model job went on meanwhile
+    gates["model"].set()
+    qtbot.waitUntil(lambda: ("model", "finished") in ended, timeout=5000)
+    assert not runner.busy and runner.io_pending() == 0 and model.outcome == io1.outcome == "finished"
+
+
+def test_only_the_runner_starts_workers():
+    """Every background job goes through JobRunner: no other module builds a GeneratorWorker."""
+    import ast
+    from pathlib import Path
+
+    import htrgui
+
+    root = Path(htrgui.__file__).parent
+    builders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "GeneratorWorker":
+                builders.append(path.relative_to(root).as_posix())
+    assert builders == ["qt/jobs.py"]

@@ -178,6 +178,8 @@ def test_multi_page_tiff_pages_are_shown(qtbot, window, shared_data, tmp_path):
     window.session.set_current(1)
     shown = window.view.scene().sceneRect()
     assert (int(shown.width()), int(shown.height())) == scans[1].size
+    # the image is decoded off the GUI thread and shown when ready
+    qtbot.waitUntil(lambda: window.controller.gray is not None, timeout=10000)
     assert window.controller.gray.shape == (scans[1].size[1], scans[1].size[0])
     # and it can be segmented like any page
     outcome = []

@@ -8,7 +8,7 @@ from segsynth import text_page
 
 from htrgui.core.errors import Cancelled
 from htrgui.core.progress import CancelToken, Progress
-from htrgui.core.segmentation.batch import Segmented, segment_files
+from htrgui.core.tasks.segment import Segmented, segment_files
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from htrgui.core.device import pick_device, usable_cores
-from htrgui.core.document import Page, TextLine
+from htrgui.core.document import Page
+from htrgui.core.editing import lines_to_read
 from htrgui.core.recognition.checkpoint import LoadedModel, load_checkpoint
 from htrgui.core.recognition.decode import (DEFAULT_INSERTION_BONUS, DEFAULT_LM_WEIGHT, Decoded, beam_search,
                                             beam_search_batch, greedy_from_best)
@@ -183,9 +184,7 @@ class Recognizer:
     def page_lines(self, page: Page, gray: np.ndarray, *, skip_verified: bool = True
                    ) -> Iterator[tuple[str, np.ndarray | None]]:
         """(line id, crop) of each line of ``page`` in reading order; verified lines left out by default."""
-        for line in page.lines():
-            if skip_verified and line.status == "verified":
-                continue
+        for line in lines_to_read(page.lines()) if skip_verified else page.lines():
             try:
                 yield line.id, crop_line(gray, line)
             except ValueError:
@@ -199,16 +198,3 @@ class Recognizer:
 
             gray = load_page_image(page, mode="L")
         yield from self.recognize_lines(self.page_lines(page, gray, skip_verified=skip_verified))
-
-    def apply(self, page: Page, result: LineResult) -> bool:
-        """Put a result into its line unless a person verified that line; True when the line changed."""
-        found = page.find_line(result.line_id)
-        if found is None or result.error:
-            return False
-        line: TextLine = found[1]
-        if line.status == "verified":
-            return False
-        line.set_text(result.text, source=self.source, status="predicted" if result.text else "empty",
-                      confidence=result.confidence,
-                      char_confidences=result.char_confidences if result.text else None)
-        return True

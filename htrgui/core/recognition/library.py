@@ -60,6 +60,26 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
     raise ModelError(f"{name_or_path}: no such model file or model name (known models: {known})")
 
 
+def read_card(path: Path) -> dict[str, Any]:
+    """The provenance of a model file (base model, training data, validation CER) and its config name, read
+    from its metadata only (``weights_only``); raises ModelError naming the file when it is not one of ours."""
+    from htrgui.core.recognition.checkpoint import read_payload
+
+    payload = read_payload(path)
+    card = dict(payload.get("provenance") or {})
+    card.setdefault("config", (payload.get("config") or {}).get("name", ""))
+    return card
+
+
+def read_card_text(path: Path, limit: int = 200_000) -> str:
+    """The Markdown model card beside a model file (``x.pt`` -> ``x.md``), "" when absent or unreadable."""
+    card = Path(path).with_suffix(".md")
+    try:
+        return card.read_text(encoding="utf-8")[:limit] if card.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def model_card(name_or_path_or_config: str | Path) -> dict[str, Any]:
     """What a model is: architecture and config, parameters, multiply-adds for a 64 x 1024 line, codec size,
     provenance. A config name (``base``, ``small``, ``tiny``) that is not a model describes the untrained config."""

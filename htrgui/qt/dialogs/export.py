@@ -1,15 +1,14 @@
 """Export the project, or the selected pages, to PAGE 2019, ALTO 4, plain text, searchable PDF and TEI P5,
 with a progress bar.
 
-The writing is the core's :func:`htrgui.core.io.export_pages`, run in a worker. A page that cannot be
-exported (unreadable XML, image gone) is listed at the end and does not stop the others. With several formats
-each gets its own sub-folder, since PAGE and ALTO files are both ``<page>.xml``.
+The writing is the core's export task (:func:`htrgui.core.tasks.export.export_project`), run in a worker. A
+page that cannot be exported (unreadable XML, image gone) is listed at the end and does not stop the others.
+With several formats each gets its own sub-folder, since PAGE and ALTO files are both ``<page>.xml``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
@@ -29,44 +28,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from htrgui.core.errors import HtrError
-from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.progress import Progress
+from htrgui.core.tasks.export import FORMATS, export_project
+from htrgui.qt.jobs import IO, JobRunner
 from htrgui.qt.workers import GeneratorWorker
 
-#: format key of the core -> (label, sub-folder used when several formats are exported)
-FORMATS = {"page": ("PAGE-XML 2019", "PAGE"), "alto": ("ALTO 4", "ALTO"), "txt": ("Plain text", "text"),
-           "pdf": ("Searchable PDF", "PDF"), "tei": ("TEI P5", "TEI"), "docx": ("Word document", "Word")}
-
-
-def export_job(project, entries: list, outdir: Path, formats: list[str],
-               token: CancelToken) -> Iterator[Progress]:
-    """Write every entry in every format; yields Progress over all of them (errors in ``info["error"]``)."""
-    from htrgui.core.io import export_pages
-
-    if not formats:
-        raise HtrError("choose at least one format")
-    sources: list = []
-    for entry in entries:
-        token.check()
-        # Saved pages are read from their PAGE file; pages never saved are exported empty (their image size).
-        sources.append((entry.name, entry.xml_path if entry.xml_path.is_file() else project.load_page(entry)))
-    total = len(sources) * len(formats)
-    done = 0
-    for fmt in formats:
-        target = outdir / FORMATS[fmt][1] if len(formats) > 1 else outdir
-        target.mkdir(parents=True, exist_ok=True)
-        for p in export_pages(sources, target, fmt, token):
-            done += 1
-            yield Progress(done, total, f"{FORMATS[fmt][0]}: {p.message}", dict(p.info, format=fmt))
-
+__all__ = ["FORMATS", "ExportDialog"]
 
 class ExportDialog(QDialog):
     """Choose formats and a folder, export with progress; ``exported(folder)`` when done."""
 
     exported = Signal(str)
 
-    def __init__(self, parent: QWidget | None, project, entries: list) -> None:
+    def __init__(self, parent: QWidget | None, project, entries: list, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
+        #: the window's runner (its I/O lane); a dialog used on its own gets one of its own
+        self.runner = runner or JobRunner()
         self.setWindowTitle("Export")
         self.project = project
         self.entries = list(entries)
@@ -129,7 +106,7 @@ class ExportDialog(QDialog):
 
     @Slot()
     def _update(self) -> None:
-        running = self.worker is not None and self.worker.is_running()
+        running = self.worker is not None and self.worker.is_pending()
         self.export_button.setEnabled(not running and bool(self.formats()) and bool(self.folder.text().strip()))
 
     def _browse(self) -> None:
@@ -139,7 +116,7 @@ class ExportDialog(QDialog):
 
     def start(self) -> GeneratorWorker | None:
         """Start exporting with the current choices (the Export button)."""
-        if self.worker is not None and self.worker.is_running():
+        if self.worker is not None and self.worker.is_pending():
             return None
         outdir = Path(self.folder.text().strip()).expanduser()
         formats = self.formats()
@@ -149,15 +126,13 @@ class ExportDialog(QDialog):
         self.bar.setRange(0, max(1, len(self.entries) * len(formats)))
         self.bar.setValue(0)
         self.status.setText("Exporting\u2026")
-        worker = GeneratorWorker(lambda token: export_job(self.project, self.entries, outdir, formats, token))
-        worker.progress.connect(self._on_progress)
-        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
-        worker.finished.connect(self._on_finished)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.failed.connect(self._on_failed)
         self.outdir = outdir
+        project, entries = self.project, self.entries
+        # the I/O lane: pages are read and written there, never beside another export or a page count
+        worker = self.runner.run("Export", lambda token: export_project(project, entries, outdir, formats, token),
+                                 lane=IO, on_progress=self._on_progress, on_finished=self._on_finished,
+                                 on_cancelled=self._on_cancelled, on_failed=self._on_failed)
         self.worker = worker
-        worker.start()
         self.cancel_button.setText("Cancel")
         self._update()
         return worker
@@ -202,12 +177,12 @@ class ExportDialog(QDialog):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.outdir)))
 
     def _cancel_or_close(self) -> None:
-        if self.worker is not None and self.worker.is_running():
+        if self.worker is not None and self.worker.is_pending():
             self.worker.cancel()
         else:
             self.reject()
 
     def done(self, result: int) -> None:
-        if self.worker is not None and self.worker.is_running():
+        if self.worker is not None and self.worker.is_pending():
             self.worker.cancel()
         super().done(result)

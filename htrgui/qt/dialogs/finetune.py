@@ -33,7 +33,7 @@ from htrgui.core.training.finetune import (FinetunePlan, FinetuneResult, Verifie
                                            finetune_pages, make_plan, page_key)
 from htrgui.core.training.holdout import RULE, NotEnoughLines, pick_held_out
 from htrgui.qt.dialogs.errors import show_error
-from htrgui.qt.jobs import JobBusy, JobRunner, format_duration
+from htrgui.qt.jobs import IO, JobBusy, JobRunner, format_duration
 from htrgui.qt.settings import Settings, save_settings
 from htrgui.qt.widgets.curve import CurveWidget
 from htrgui.qt.workers import GeneratorWorker
@@ -173,15 +173,13 @@ class FineTuneDialog(QDialog):
         """Count the verified lines (all pages, or ``only`` these, re-read after a save) in a worker."""
         factory = count_job(self.project, self._base(), self.settings.device, only,
                             self.verified if only is not None else None)
-        worker = GeneratorWorker(factory)
-        worker.item.connect(self._on_count_item)
-        worker.failed.connect(self._on_count_failed)
-        worker.finished.connect(self._count_done)
-        self._count_worker = worker
-        worker.start()
+        # the I/O lane: reading every page file (and, once, the kept or measured training speed)
+        self._count_worker = self.runner.run("Counting verified lines", factory, lane=IO,
+                                             on_item=self._on_count_item, on_failed=self._on_count_failed,
+                                             on_finished=self._count_done)
 
     def counting(self) -> bool:
-        return self._count_worker is not None and self._count_worker.is_running()
+        return self._count_worker is not None and self._count_worker.is_pending()
 
     @Slot(list)
     def _on_saved(self, indices: list) -> None:

@@ -17,6 +17,7 @@ from htrgui.core.errors import ModelError
 from htrgui.core.paths import user_models_dir
 from htrgui.core.progress import CancelToken, Progress
 from htrgui.core.recognition import library
+from htrgui.core.recognition.library import read_card, read_card_text
 
 
 @dataclass
@@ -95,25 +96,6 @@ def _is_under(path: Path, folder: Path) -> bool:
         return True
     except ValueError:
         return False
-
-
-def read_card(path: Path) -> dict[str, Any]:
-    """The provenance of a model file; raises ModelError naming the file when it is not one of ours."""
-    from htrgui.core.recognition.checkpoint import read_payload
-
-    payload = read_payload(path)
-    card = dict(payload.get("provenance") or {})
-    card.setdefault("config", (payload.get("config") or {}).get("name", ""))
-    return card
-
-
-def read_card_text(path: Path, limit: int = 200_000) -> str:
-    """The Markdown model card beside a model file (``x.pt`` -> ``x.md``), "" when absent or unreadable."""
-    card = Path(path).with_suffix(".md")
-    try:
-        return card.read_text(encoding="utf-8")[:limit] if card.is_file() else ""
-    except (OSError, UnicodeDecodeError):
-        return ""
 
 
 def list_models(token: CancelToken | None = None) -> Iterator[Progress | ModelInfo]:

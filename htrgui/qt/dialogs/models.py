@@ -29,6 +29,7 @@ from htrgui.core.errors import HtrError
 from htrgui.qt.dialogs.errors import show_error
 from htrgui.qt.dialogs.modelinfo import ModelInfo, delete_model, export_model, import_model, list_models
 from htrgui.qt.settings import Settings, save_settings
+from htrgui.qt.jobs import IO, JobRunner
 from htrgui.qt.workers import GeneratorWorker
 
 
@@ -48,8 +49,10 @@ class ModelsDialog(QDialog):
     #: Emitted when the list was (re)loaded: tests and callers wait for it.
     models_loaded = Signal()
 
-    def __init__(self, parent: QWidget | None, settings: Settings) -> None:
+    def __init__(self, parent: QWidget | None, settings: Settings, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
+        #: the window's runner (model cards and imports go through its I/O lane)
+        self.runner = runner or JobRunner()
         self.setWindowTitle("Models")
         self.resize(760, 420)
         self.settings = settings
@@ -111,17 +114,13 @@ class ModelsDialog(QDialog):
     # ---------------------------------------------------------------- listing
     def reload(self) -> None:
         """Re-read the models in a worker; ``models_loaded`` tells when done."""
-        if self._worker is not None and self._worker.is_running():
+        if self._worker is not None and self._worker.is_pending():
             return
         self.models = []
         self.list.clear()
         self.status.setText("Reading the models\u2026")
-        worker = GeneratorWorker(list_models)
-        worker.item.connect(self._add)
-        worker.finished.connect(self._loaded)
-        worker.failed.connect(self._on_list_failed)
-        self._worker = worker
-        worker.start()
+        self._worker = self.runner.run("Reading the models", list_models, lane=IO, on_item=self._add,
+                                       on_finished=self._loaded, on_failed=self._on_list_failed)
 
     @Slot(object)
     def _add(self, info: ModelInfo) -> None:
@@ -216,12 +215,9 @@ class ModelsDialog(QDialog):
     def import_file(self, path: Path | str) -> GeneratorWorker:
         """Check and copy ``path`` into the user's models in a worker; the list reloads when done."""
         self.status.setText(f"Checking {Path(path).name}\u2026")
-        worker = GeneratorWorker(lambda token: iter([import_model(Path(path))]))
-        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
-        worker.item.connect(self._imported)
-        worker.failed.connect(self._import_failed)
+        worker = self.runner.run("Importing a model", lambda token: iter([import_model(Path(path))]), lane=IO,
+                                 on_item=self._imported, on_failed=self._import_failed)
         self._import_worker = worker
-        worker.start()
         return worker
 
     @Slot(str, str)

@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from htrgui.core.errors import HtrError
-from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.progress import Progress
+from htrgui.core.tasks.check import machine_check
 from htrgui.qt.dialogs.errors import show_error
 from htrgui.qt.settings import DEVICES, LANGUAGE_MODELS, THEMES, Settings, save_settings
+from htrgui.qt.jobs import IO, MODEL, JobBusy, JobRunner
 from htrgui.qt.workers import GeneratorWorker
 
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cpu": "CPU only", "cuda": "NVIDIA GPU (CUDA)"}
@@ -51,20 +53,15 @@ def parse_characters(text: str) -> list[str]:
     return out
 
 
-def machine_check(token: CancelToken, measure: bool = False):
-    """The doctor's report (GPU or not, and a speed measurement when asked), as a worker generator."""
-    from htrgui.core import doctor
-
-    yield from doctor.check(measure, seconds=1.5, token=token)
-
-
 class PreferencesDialog(QDialog):
     """Edits ``settings``; on OK saves them and emits ``settings_changed``."""
 
     settings_changed = Signal()
 
-    def __init__(self, parent: QWidget | None, settings: Settings) -> None:
+    def __init__(self, parent: QWidget | None, settings: Settings, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
+        #: the window's runner; a dialog used on its own gets one of its own
+        self.runner = runner or JobRunner()
         self.setWindowTitle("Preferences")
         self.setMinimumWidth(620)
         self.settings = settings
@@ -247,21 +244,25 @@ class PreferencesDialog(QDialog):
 
     # ---------------------------------------------------------------- machine check
     def _check_machine(self, measure: bool) -> None:
-        if self._worker is not None and self._worker.is_running():
+        """The doctor's report in a job: looking for a GPU reads the machine (I/O lane); measuring the speed
+        runs the model (the model lane, so never beside a recognition or a fine-tune)."""
+        if self._worker is not None and self._worker.is_pending():
             return
         self.measure_button.setEnabled(False)
+        try:
+            worker = self.runner.run("Measuring speed" if measure else "Checking the machine",
+                                     lambda token: machine_check(token, measure), lane=MODEL if measure else IO,
+                                     on_item=self._on_report, on_progress=self._on_progress,
+                                     on_failed=self._on_check_failed, on_finished=self._on_check_ended,
+                                     on_cancelled=self._on_check_ended)
+        except JobBusy:
+            self.machine.setText(self.machine.text().split("\n\n")[0]
+                                 + "\n\nA job is running: measure the speed when it has ended.")
+            self.measure_button.setEnabled(True)
+            return
         if measure:
             self.machine.setText(self.machine.text() + "\n\nMeasuring\u2026")
-        # No Qt parent: the worker must outlive the dialog until its thread ended (it is kept alive meanwhile).
-        worker = GeneratorWorker(lambda token: machine_check(token, measure))
-        worker.item.connect(self._on_report)
-        worker.progress.connect(self._on_progress)
-        # Bound methods, not lambdas: Qt drops these connections when the dialog is deleted first.
-        worker.failed.connect(self._on_check_failed)
-        worker.finished.connect(self._on_check_ended)
-        worker.cancelled.connect(self._on_check_ended)
         self._worker = worker
-        worker.start()
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
