@@ -95,6 +95,21 @@ class JobRunner(QObject):
         return self._worker is not None
 
     @property
+    def background(self) -> bool:
+        """True while the running model job is a background job (it gives way to any other)."""
+        return self._worker is not None and self._background
+
+    @property
+    def blocking(self) -> bool:
+        """True while a model job runs that another job would have to wait for (not a background one)."""
+        return self._worker is not None and (not self._background or self._queued is not None)
+
+    @property
+    def queued(self) -> bool:
+        """True while a job waits for a background job to stop."""
+        return self._queued is not None
+
+    @property
     def title(self) -> str:
         """Title of the running job ("" when idle)."""
         return self._title

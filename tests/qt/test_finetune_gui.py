@@ -23,7 +23,7 @@ def _dialog(qtbot, project, settings, session=None):
     runner = JobRunner()
     dialog = FineTuneDialog(None, project, settings, runner, session=session)
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: dialog.verified is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: dialog.verified is not None, timeout=120_000)
     return dialog, runner
 
 
@@ -44,10 +44,10 @@ def test_the_dialog_counts_lines_verified_while_it_is_open(qtbot, verified_proje
         for line in list(page.lines())[start:stop]:
             line.status = "verified"
         session.touch(index)
-    qtbot.waitUntil(lambda: dialog.verified.lines == 60, timeout=30_000)
+    qtbot.waitUntil(lambda: dialog.verified.lines == 60, timeout=120_000)
     assert dialog.summary.text() == "60 lines on 2 pages"
     assert dialog.held_out() == [str(session.entries[1].xml_path)]  # the 10-line page checks, 50 teach
-    qtbot.waitUntil(lambda: dialog.speed is not None, timeout=60_000)  # measured once, then kept
+    qtbot.waitUntil(lambda: dialog.speed is not None, timeout=240_000)  # measured once, then kept
     assert dialog.start_button.isEnabled() and dialog.estimate.text().startswith("About ")
     assert "50 lines x 20 passes" in dialog.estimate.text()
     session.close()
@@ -66,7 +66,7 @@ def test_the_gui_job_and_the_cli_give_the_same_model(qtbot, verified_project, tm
     try:
         settings = Settings(device="cpu", remember_lines=False)
         dialog, _ = _dialog(qtbot, project, settings)
-        qtbot.waitUntil(lambda: dialog.speed is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: dialog.speed is not None, timeout=240_000)
         with qtbot.waitSignal(dialog.run_ended, timeout=300_000) as ended:
             assert dialog.start(max_steps=6, seed=3) is not None
         gui = ended.args[0]
