@@ -32,6 +32,17 @@ def _need(path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (reproducible steps; the other core is left to the rest)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (real eScriptorium ALTO pages); skips with a reason when absent."""

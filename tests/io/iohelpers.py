@@ -72,3 +72,15 @@ def lxml_lines(source) -> list[dict]:
                             "baseline": points(ln.find(f"{{{ns}}}Baseline").get("points")),
                             "polygon": points(ln.find(f"{{{ns}}}Coords").get("points"))})
     return out
+
+
+def read_with_warnings(path):
+    """The page read from ``path`` and the messages of the format warnings reading it gave."""
+    import warnings
+
+    from htrgui.core.io import FormatWarning, read_document
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = read_document(path)
+    return page, [str(w.message) for w in caught if issubclass(w.category, FormatWarning)]

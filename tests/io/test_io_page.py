@@ -13,7 +13,7 @@ from htrgui.core.io import FormatWarning, read_document
 from htrgui.core.pagexml import write_page
 from htrgui.core.xmlsafe import PAGE2013, PAGE2019, local
 
-from iohelpers import lxml_root
+from iohelpers import lxml_root, read_with_warnings as _read
 
 TRANSKRIBUS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <PcGts xmlns="{PAGE2013}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
@@ -65,11 +65,6 @@ Hello world</Unicode></TextEquiv>
 """
 
 
-def _read(path):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        page = read_document(path)
-    return page, [str(w.message) for w in caught if issubclass(w.category, FormatWarning)]
 
 
 @pytest.fixture

@@ -6,13 +6,10 @@ repair must be reported as a FormatWarning naming the file.
 
 from __future__ import annotations
 
-import warnings
-
-from htrgui.core.io import FormatWarning, read_document
 from htrgui.core.pagexml import write_page
 from htrgui.core.xmlsafe import PAGE2019
 
-from iohelpers import lxml_root
+from iohelpers import lxml_root, read_with_warnings as _read
 
 PAGE2010 = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2010-03-19"
 
@@ -69,11 +66,6 @@ TRANSKRIBUS_DU = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _read(path):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        page = read_document(path)
-    return page, [str(w.message) for w in caught if issubclass(w.category, FormatWarning)]
 
 
 def _write(tmp_path, text, name):

@@ -19,13 +19,6 @@ from htrgui.core.training.continuous import LearningPolicy, project_history_fold
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _ticking(seconds: float):
     """A job that works for ``seconds`` in small steps and stops when cancelled (a real generator)."""

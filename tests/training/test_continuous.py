@@ -22,13 +22,6 @@ SPEED = SpeedEstimate(device="cpu", model="m", threads=1, line_width=800, batch_
                       train_batch_size=15, train_step_s=1.0, finetune_steps=0, finetune_s=0.0, measured_s=1.0)
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _pages(project):
     return [project.load_page(e) for e in project.entries]
