@@ -22,7 +22,7 @@ from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken
 from htrgui.core.training.continuous import (LearningPolicy, ModelHistory, RoundResult, learning_round,
                                              project_history_folder)
-from htrgui.qt.jobs import JobBusy
+from htrgui.qt.jobs import IO, JobBusy
 from htrgui.qt.settings import save_settings
 from htrgui.qt.workers import GeneratorWorker
 
@@ -177,7 +177,7 @@ class ContinuousLearner(QObject):
         if not self.enabled or not self.session.is_open or self.history is None:
             return
         self._pending |= {self.session.name(i) for i in indices}
-        if not (self._count_worker is not None and self._count_worker.is_running()):
+        if not (self._count_worker is not None and self._count_worker.is_pending()):
             self._count_pending()
 
     def _count_pending(self) -> None:
@@ -197,11 +197,9 @@ class ContinuousLearner(QObject):
 
             yield from verified_pages(project, token, only=only, previous=previous)
 
-        worker = GeneratorWorker(count)
-        worker.item.connect(self._on_counted)
-        worker.finished.connect(self._count_pending)
-        self._count_worker = worker
-        worker.start()
+        # the I/O lane, like the fine-tune dialog's count (is_running() covers the wait in its queue too)
+        self._count_worker = self.runner.run("Counting verified lines", count, on_item=self._on_counted,
+                                             on_finished=self._count_pending, lane=IO)
 
     def _on_counted(self, item) -> None:
         from htrgui.core.training.finetune import VerifiedPages  # the count loaded it (and torch) already
