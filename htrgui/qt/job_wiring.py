@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from htrgui.core.errors import HtrError
-from htrgui.core.tasks.pages import PageTask
+from htrgui.core.tasks.pages import PageRead, PageTask, read_pages
 from htrgui.core.tasks.recognize import (ModelCache, RecognitionResult, RecognizerSpec, load_recognizer,
                                          recognize_pages)
 from htrgui.core.tasks.segment import Segmented, segment_pages
 from htrgui.qt.commands import RecognitionReport, change_command, recognition_command
-from htrgui.qt.jobs import settle_memory
+from htrgui.qt.jobs import IO, JobBusy, settle_memory
 
 
 def _read_saved(session, project, entry):
@@ -116,20 +116,51 @@ class JobWiring(QObject):
     # ---------------------------------------------------------------- segmentation
     def segment(self, indices: list[int], only_empty: bool = False, confirm: bool = True) -> bool:
         """Segment these pages. Pages that already have lines are skipped (``only_empty``: decided in the job
-        for pages not loaded) or, after asking, replaced (undoable). Returns False when nothing was started."""
+        for pages not loaded) or, after asking, replaced (undoable). Returns False when nothing was started (a
+        question about pages read first in the I/O lane counts as started)."""
         if not indices:
             return False
         if only_empty:
             indices = [i for i in indices if not (self.session.loaded(i) and self.session.page(i).counts().lines)]
-        else:
-            with_lines = [i for i in indices if self.session.page(i).counts().lines]
-            if with_lines and confirm:
-                answer = QMessageBox.question(
-                    self.window, "Segment again?",
-                    f"{len(with_lines)} page(s) already have lines. Segmenting again replaces them and their text "
-                    "(you can undo it). Continue?")
-                if answer != QMessageBox.StandardButton.Yes:
-                    return False
+        elif confirm:
+            unread = [i for i in indices if not self.session.loaded(i)]
+            if unread:
+                # whether they have lines is in their files: read in the I/O lane (about 34 ms a page), then ask
+                self._read_pages(unread, partial(self._confirm_segment, list(indices)))
+                return True
+            return self._confirm_segment(indices)
+        return self._start_segment(indices, only_empty)
+
+    def _read_pages(self, indices: list[int], then) -> None:
+        """Read pages not in memory in the runner's I/O lane, keep them (``Session.adopt``), then call ``then()``
+        on the GUI thread (not when another project was opened meanwhile)."""
+        project, entries = self.session.project, self.session.entries
+        loads = [(i, partial(project.load_page, entries[i])) for i in indices]
+
+        def keep(item) -> None:
+            if isinstance(item, PageRead) and item.page is not None and self.session.project is project:
+                self.session.adopt(item.index, item.page)
+
+        def done() -> None:
+            if self.session.project is project:
+                then()
+
+        self.runner.run("Reading pages", lambda token: read_pages(loads, token), lane=IO, on_item=keep,
+                        on_finished=done)
+
+    def _confirm_segment(self, indices: list[int]) -> bool:
+        """Ask before replacing lines (pages not in memory here: their file could not be read, the job says)."""
+        with_lines = [i for i in indices if self.session.loaded(i) and self.session.page(i).counts().lines]
+        if with_lines:
+            answer = QMessageBox.question(
+                self.window, "Segment again?",
+                f"{len(with_lines)} page(s) already have lines. Segmenting again replaces them and their text "
+                "(you can undo it). Continue?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        return self._start_segment(indices, False)
+
+    def _start_segment(self, indices: list[int], only_empty: bool) -> bool:
         if not indices:
             self._message("Every page is segmented already.")
             return False
@@ -139,8 +170,12 @@ class JobWiring(QObject):
         self._project = self.session.project
         self._segmented = 0
         factory = lambda token: failing_at_end(segment_pages(tasks, None, token, only_empty=only_empty))  # noqa: E731
-        self._worker = self.runner.run("Segmenting", factory, on_item=self._apply_segmentation,
-                                       on_finished=self._report_segmentation)
+        try:
+            self._worker = self.runner.run("Segmenting", factory, on_item=self._apply_segmentation,
+                                           on_finished=self._report_segmentation)
+        except JobBusy as exc:  # asked after reading pages: a model job started meanwhile
+            self._message(str(exc))
+            return False
         return True
 
     @staticmethod

@@ -104,3 +104,30 @@ def test_opening_another_folder_stops_the_job_and_drops_its_results(qtbot, windo
         truth = read_document(entry.image_path.with_suffix(".xml"))
         assert [ln.id for ln in window.session.page(i).lines()] == [ln.id for ln in truth.lines()]
     assert window.session.undo_stack.count() == 0
+
+
+def test_segment_again_reads_the_pages_it_asks_about_off_the_gui_thread(qtbot, window, transcribed, monkeypatch):
+    """"Segment again?" needs to know which selected pages have lines: a page not in memory is read in the I/O
+    lane first (about 34 ms a page on the GUI thread), then the question counts it; "No" starts nothing."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from htrgui.qt import job_wiring
+
+    asked = []
+
+    def answer(_parent, _title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(job_wiring.QMessageBox, "question", answer)
+    assert window.open_path(transcribed)
+    session = window.session
+    # no event loop turn yet: the page list has not read page 1 either
+    assert session.loaded(0) and not session.loaded(1)
+    assert window.jobs.segment([0, 1])
+    assert not session.loaded(1) and not asked  # not read here: the question waits for the I/O lane
+    qtbot.waitUntil(lambda: bool(asked), timeout=20000)
+    assert asked == ["2 page(s) already have lines. Segmenting again replaces them and their text (you can undo "
+                     "it). Continue?"]
+    assert session.loaded(1) and session.page(1).counts().lines == 7  # the page read in the job is kept
+    assert not window.runner.busy and session.undo_stack.count() == 0  # "No": nothing started
