@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from htrgui.core.errors import HtrError
 from htrgui.core.tasks.pages import PageRead, PageTask, read_pages
-from htrgui.core.tasks.recognize import (ModelCache, RecognitionResult, RecognizerSpec, load_recognizer,
-                                         recognize_pages)
+from htrgui.core.tasks.recognize import (ModelCache, RecognitionResult, RecognizerSpec, VerifiedTexts,
+                                         load_recognizer, recognize_pages)
 from htrgui.core.tasks.segment import Segmented, segment_pages
 from htrgui.qt.commands import RecognitionReport, change_command, recognition_command
 from htrgui.qt.jobs import IO, JobBusy, settle_memory
@@ -60,6 +60,9 @@ class JobWiring(QObject):
         self.last_report: dict[int, RecognitionReport] = {}
         #: the recogniser kept between jobs (one model job at a time uses it)
         self.models = ModelCache()
+        #: the verified lines of the project's saved pages, read by recognition jobs (a file is read again
+        #: only when saved since)
+        self.verified_files = VerifiedTexts()
         self._segmented = 0
         self._worker = None
         self._project = None
@@ -80,6 +83,7 @@ class JobWiring(QObject):
 
     def _on_closed(self) -> None:
         """A project closing stops the job working on it (its results would land on the wrong pages)."""
+        self.verified_files = VerifiedTexts()  # a running job keeps the one it has
         if self._worker is not None and self._worker.is_running():
             self.runner.cancel()
 
@@ -234,6 +238,7 @@ class JobWiring(QObject):
         spec = RecognizerSpec(self.model_name(), self.settings.device, choice)
         if choice == "project":
             spec.texts, spec.files = self._verified()
+            spec.known = self.verified_files
         models = self.models
         factory = lambda token: failing_at_end(recognize_pages(tasks, lambda: load_recognizer(spec, models),  # noqa: E731
                                                                token))
@@ -242,17 +247,22 @@ class JobWiring(QObject):
         return True
 
     def _verified(self) -> tuple[list[str], object]:
-        """What the project's language model learns from: verified lines of the pages in memory (as edited now)
-        and a function listing the PAGE files of the pages not loaded (called in the job: it looks at files)."""
+        """What the project's language model learns from: the verified lines of the pages with changes not saved
+        yet (copied here: a few pages), and a function listing the PAGE files of all the others, called in the
+        job after the autosaves in flight have landed (reading them, or even walking hundreds of pages in
+        memory, at every recognition would stall the window; ``self.verified_files`` keeps what was read)."""
         from htrgui.core.recognition.lm import verified_texts
 
-        loaded = [i for i in range(len(self.session.entries)) if self.session.loaded(i)]
-        texts = verified_texts([self.session.page(i) for i in loaded])
-        project = self.session.project
-        others = [entry for i, entry in enumerate(self.session.entries) if i not in set(loaded)]
+        dirty = self.session.dirty
+        texts = verified_texts([self.session.page(i) for i in sorted(dirty)])
+        session, project = self.session, self.session.project
+        others = [entry for i, entry in enumerate(self.session.entries) if i not in dirty]
 
         def files() -> list:
-            return [xml for xml in map(project.source_xml, others) if xml is not None] if project else []
+            if project is None:
+                return []
+            session.wait_for_writes()
+            return [xml for xml in map(project.source_xml, others) if xml is not None]
 
         return texts, files
 
