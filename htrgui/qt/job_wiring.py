@@ -109,7 +109,13 @@ class JobWiring(QObject):
         return PageTask(index, entry.image_path, entry.page_index, name=name,
                         load=partial(_read_saved, self.session, self.session.project, entry))
 
-    def _keep(self, index: int, stored) -> None:
+    def tasks(self, indices) -> list[PageTask]:
+        """What a job gets for these pages (see ``_task``): copies of the pages with unsaved changes, the others
+        read in the job."""
+        dirty = self.session.dirty
+        return [self._task(i, dirty) for i in indices]
+
+    def keep(self, index: int, stored) -> None:
         """A page the job read from its file becomes the session's (unless the window loaded it meanwhile)."""
         if stored is not None and not self.session.loaded(index):
             self.session.adopt(index, stored)
@@ -196,7 +202,7 @@ class JobWiring(QObject):
     def _apply_segmentation(self, result: object) -> None:
         if not isinstance(result, Segmented) or self._stopped():
             return
-        self._keep(result.index, result.stored)
+        self.keep(result.index, result.stored)
         if result.error or result.skipped or result.page is None:
             return
         regions = result.page.regions
@@ -269,7 +275,7 @@ class JobWiring(QObject):
     def _apply_recognition(self, result: object) -> None:
         if not isinstance(result, RecognitionResult) or self._stopped():
             return
-        self._keep(result.index, result.stored)
+        self.keep(result.index, result.stored)
         if result.error or not result.lines:
             return
         cmd = recognition_command(self.session, result.index, result.lines, result.model_id)
