@@ -14,12 +14,14 @@ Model ▸ Roll back the model puts any kept version, or the base, back in use.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMenu, QMessageBox
 
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import CancelToken
+from htrgui.core.tasks.pages import Unverified, count_unverified
 from htrgui.core.training.continuous import (LearningPolicy, ModelHistory, RoundResult, learning_round,
                                              project_history_folder)
 from htrgui.qt.jobs import IO, JobBusy
@@ -271,20 +273,31 @@ class ContinuousLearner(QObject):
         self.round_ended.emit(None)
 
     # ---------------------------------------------------------------- re-recognising
-    def unverified_pages(self) -> tuple[list[int], int]:
-        """Pages whose lines hold model text nobody verified yet, and how many such lines."""
-        indices, lines = [], 0
+    def unverified_pages(self, done: Callable[[list[int], int], None]) -> GeneratorWorker:
+        """Find the pages whose lines hold model text nobody verified yet, and how many such lines, in the I/O
+        lane (a project's pages are read there, not on the GUI thread; pages with unsaved changes as they are
+        now); ``done(indices, lines)`` is called on the GUI thread (not when another project was opened)."""
         project = self.session.project
-        for i, entry in enumerate(self.session.entries):
-            page = self.session.page(i) if self.session.loaded(i) else project.load_page(entry)
-            n = sum(1 for ln in page.lines() if ln.status != "verified" and ln.text)
-            if n:
-                indices.append(i)
-                lines += n
-        return indices, lines
+        tasks = self.jobs.tasks(range(len(self.session.entries)))
+        found: list = []
+
+        def item(found_item) -> None:
+            if isinstance(found_item, Unverified) and self.session.project is project:
+                self.jobs.keep(found_item.index, found_item.stored)
+                if found_item.lines:
+                    found.append(found_item)
+
+        def finished() -> None:
+            if self.session.project is project:
+                done([f.index for f in found], sum(f.lines for f in found))
+
+        return self.runner.run("Counting unverified lines", lambda token: count_unverified(tasks, token), lane=IO,
+                               on_item=item, on_finished=finished)
 
     def _offer(self, result: RoundResult) -> None:
-        indices, lines = self.unverified_pages()
+        self.unverified_pages(lambda indices, lines: self._ask(result, indices, lines))
+
+    def _ask(self, result: RoundResult, indices: list[int], lines: int) -> None:
         if not indices:
             return
         box = QMessageBox(QMessageBox.Icon.Question, "The model learnt from your corrections",

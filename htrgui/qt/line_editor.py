@@ -18,9 +18,13 @@ from htrgui.qt.images import line_strip
 
 #: Characters below this confidence are highlighted.
 LOW_CONFIDENCE = 0.6
-#: Rows built at once when a page is shown (enough to fill the editor); the rest follow a few per turn.
-FIRST_ROWS = 20
-ROWS_PER_TURN = 8
+#: Rows built at once when a page is shown, at most (those that fit in the editor); the rest follow a few per
+#: turn. Building a row costs about 1 ms and its first layout and paint as much again: 20 rows at once made
+#: a page switch stop the window for 80-130 ms on a loaded 2-core machine (benchmarks/gui_latency.py).
+FIRST_ROWS = 12
+ROWS_PER_TURN = 4
+#: The least height of a row (strip and text field) when guessing how many fill the editor.
+ROW_MIN_HEIGHT = 80
 STATUS_MARKS = {"empty": "○", "predicted": "◐", "verified": "●"}
 STATUS_TIPS = {"empty": "no text yet", "predicted": "text from the model, not checked",
                "verified": "checked by a person"}
@@ -189,7 +193,7 @@ class LineEditor(QScrollArea):
         label = QLabel(text)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setWordWrap(True)
-        self.setWidget(label)
+        self._set_box(label)
 
     def show_message(self, text: str) -> None:
         """Show a message instead of lines (no page, or a page that cannot be read)."""
@@ -230,10 +234,23 @@ class LineEditor(QScrollArea):
         self._layout.setContentsMargins(4, 4, 4, 4)
         self._layout.setSpacing(4)
         self._layout.addStretch(1)
-        self._build(FIRST_ROWS)
-        self.setWidget(box)
+        self._build(self._first_rows())
+        self._set_box(box)
         if len(self.rows) < len(self._order):
             self._build_timer.start()
+
+    def _first_rows(self) -> int:
+        """How many rows fill the editor now (at most ``FIRST_ROWS``): the others are built in later turns."""
+        return max(1, min(FIRST_ROWS, self.viewport().height() // ROW_MIN_HEIGHT + 1))
+
+    def _set_box(self, widget: QWidget) -> None:
+        """Show ``widget``; the previous page's rows are deleted in a later turn (QScrollArea.setWidget deletes
+        them at once: tens of milliseconds for a page of many rows, on top of building the new ones)."""
+        old = self.takeWidget()
+        self.setWidget(widget)
+        if old is not None:
+            old.hide()
+            old.deleteLater()
 
     def set_gray(self, gray: np.ndarray | None) -> None:
         """The page image arrived (decoded off the GUI thread): strips for the rows built so far; the rows built

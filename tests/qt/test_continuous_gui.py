@@ -158,3 +158,21 @@ def test_the_preference_is_saved(qtbot):
     dialog.continuous.setChecked(True)
     dialog.accept()
     assert load_settings().continuous_learning is True
+
+
+def test_the_offer_counts_unverified_lines_in_the_io_lane(qtbot, window, verified_project):
+    """The lines a better version would read again are counted in a job (a project's pages read there, not on
+    the GUI thread), pages with unsaved changes as they are now."""
+    project = verified_project({"a": 50, "b": 10})  # 95 lines each, the rest "predicted"
+    assert window.open_path(project.folder)
+    session = window.session
+    assert not session.loaded(1)  # no event loop turn yet: the page list has not read it either
+    line = next(ln for ln in session.page(0).lines() if ln.status != "verified")
+    line.set_text(line.text + " !")  # verified by a person, not saved yet
+    session.touch(0, line.id)
+    found = []
+    window.learner.unverified_pages(lambda indices, lines: found.append((indices, lines)))
+    assert not session.loaded(1) and not found  # nothing read here
+    qtbot.waitUntil(lambda: bool(found), timeout=20000)
+    assert found == [([0, 1], 95 - 51 + 95 - 10)]
+    assert session.loaded(1) and session.page(1).counts().verified == 10  # the page read in the job is kept

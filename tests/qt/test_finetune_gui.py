@@ -92,3 +92,26 @@ def _state(checkpoint: dict) -> dict:
         if isinstance(checkpoint.get(key), dict):
             return checkpoint[key]
     raise AssertionError(f"no weights in the checkpoint: {sorted(checkpoint)}")
+
+
+def test_the_speed_is_measured_in_the_model_lane_not_in_the_counting_job(qtbot, verified_project):
+    """Counting verified pages is an I/O job; measuring the training speed (none kept yet) is a background job
+    of the model lane after it, so the I/O lane is free while it trains, and a job the user asks for stops it."""
+    from htrgui.core.speedtest import saved_estimate
+    from htrgui.qt.jobs import IO
+
+    project = verified_project({"a": 50, "b": 10})
+    dialog, runner = _dialog(qtbot, project, Settings(device="cpu"))
+    assert dialog.speed is None and saved_estimate("cpu", torch.get_num_threads()) is None
+    qtbot.waitUntil(lambda: runner.title == "Measuring training speed", timeout=60_000)
+    assert runner.background and runner.io_pending(IO) == 0  # the count is done: the I/O lane is free
+    read = []
+    runner.run("Reading", lambda token: iter(["page"]), lane=IO, on_item=read.append)
+    qtbot.waitUntil(lambda: read == ["page"], timeout=5_000)  # not behind the measurement
+    qtbot.waitUntil(lambda: dialog.speed is not None, timeout=240_000)
+    assert dialog.speed[1] == "measured just now" and not runner.busy
+    assert dialog.estimate.text().startswith("About ")
+    # kept: the next dialog reads it in its count, and measures nothing
+    again, runner2 = _dialog(qtbot, project, Settings(device="cpu"))
+    qtbot.waitUntil(lambda: again.speed is not None, timeout=30_000)
+    assert again.speed[1].startswith("measured here") and not runner2.busy

@@ -104,3 +104,48 @@ def test_opening_another_folder_stops_the_job_and_drops_its_results(qtbot, windo
         truth = read_document(entry.image_path.with_suffix(".xml"))
         assert [ln.id for ln in window.session.page(i).lines()] == [ln.id for ln in truth.lines()]
     assert window.session.undo_stack.count() == 0
+
+
+def test_segment_again_reads_the_pages_it_asks_about_off_the_gui_thread(qtbot, window, transcribed, monkeypatch):
+    """"Segment again?" needs to know which selected pages have lines: a page not in memory is read in the I/O
+    lane first (about 34 ms a page on the GUI thread), then the question counts it; "No" starts nothing."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from htrgui.qt import job_wiring
+
+    asked = []
+
+    def answer(_parent, _title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(job_wiring.QMessageBox, "question", answer)
+    assert window.open_path(transcribed)
+    session = window.session
+    # no event loop turn yet: the page list has not read page 1 either
+    assert session.loaded(0) and not session.loaded(1)
+    assert window.jobs.segment([0, 1])
+    assert not session.loaded(1) and not asked  # not read here: the question waits for the I/O lane
+    qtbot.waitUntil(lambda: bool(asked), timeout=20000)
+    assert asked == ["2 page(s) already have lines. Segmenting again replaces them and their text (you can undo "
+                     "it). Continue?"]
+    assert session.loaded(1) and session.page(1).counts().lines == 7  # the page read in the job is kept
+    assert not window.runner.busy and session.undo_stack.count() == 0  # "No": nothing started
+
+
+def test_a_page_switch_builds_only_the_rows_that_fit_then_the_others(qtbot, window, verified_project):
+    """Switching to a page of 95 real lines builds the editor rows that fill the view at once and the rest in
+    later turns; the previous page's rows are deleted after the switch, not during it."""
+    from shiboken6 import isValid
+
+    project = verified_project({"a": 50, "b": 10})
+    assert window.open_path(project.folder)
+    editor = window.editor
+    qtbot.waitUntil(lambda: len(editor.rows) == 95, timeout=20000)
+    old = next(iter(editor.rows.values()))
+    window.session.set_current(1)
+    visible = editor.viewport().height() // 80 + 1
+    assert 0 < len(editor.rows) <= min(visible, 12) < 20  # 20 at once made the switch stall the window
+    assert isValid(old)  # deleted in a later turn
+    qtbot.waitUntil(lambda: len(editor.rows) == 95 and not isValid(old), timeout=20000)
+    assert editor.line_ids() == [ln.id for ln in window.session.page(1).lines()]

@@ -74,3 +74,28 @@ def read_pages(loads, token=None):
         except HtrError as exc:
             yield PageRead(index, None, str(exc))
     yield Progress(len(loads), len(loads), "Pages read")
+
+
+@dataclass
+class Unverified:
+    """How many lines of a page hold model text nobody verified; ``stored``: the page as read in the job."""
+
+    index: int
+    lines: int
+    stored: Page | None = None
+
+
+def count_unverified(tasks, token=None):
+    """For each :class:`PageTask`, an :class:`Unverified` (pages that cannot be read are left out): the lines
+    a better model may read again (``editing.open_to_model``) that already hold text."""
+    from htrgui.core.editing import open_to_model
+    from htrgui.core.errors import HtrError
+
+    for task in tasks:
+        if token is not None:
+            token.check()
+        try:
+            lines, stored = task.read()
+        except HtrError:
+            continue
+        yield Unverified(task.index, sum(1 for ln in lines if open_to_model(ln) and ln.text), stored)

@@ -51,13 +51,19 @@ class RecognizerSpec:
     language_model: str = "none"
     texts: list[str] = field(default_factory=list)
     files: list[Path] | Callable[[], list[Path]] = field(default_factory=list)
+    #: what was read of the files before (the caller keeps it between jobs), or None to read them all
+    known: VerifiedTexts | None = None
 
 
-def verified_texts_of(files: Sequence[Path], texts: Sequence[str] = ()) -> list[str]:
-    """The verified line texts given, and those of the PAGE/ALTO files named (unreadable files are skipped)."""
+def verified_texts_of(files: Sequence[Path], texts: Sequence[str] = (), cache: "VerifiedTexts | None" = None
+                      ) -> list[str]:
+    """The verified line texts given, and those of the PAGE/ALTO files named (unreadable files are skipped;
+    with a ``cache``, a file not changed since it was last read is not read again)."""
     from htrgui.core.io import read_document
     from htrgui.core.recognition.lm import verified_texts
 
+    if cache is not None:
+        return list(texts) + cache.of(files)
     out = list(texts)
     for path in files:
         try:
@@ -65,6 +71,40 @@ def verified_texts_of(files: Sequence[Path], texts: Sequence[str] = ()) -> list[
         except HtrError:
             continue
     return out
+
+
+class VerifiedTexts:
+    """The verified line texts of PAGE/ALTO files, kept between recognitions so that recognising one page of a
+    300-page project does not read the 299 others again each time (about 34 ms a file). Keyed by path,
+    modification time and size: a page saved since is read anew. Used by one model job at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[tuple[int, int], list[str]]] = {}
+        self.reads = 0
+
+    def of(self, files: Sequence[Path]) -> list[str]:
+        from htrgui.core.io import read_document
+        from htrgui.core.recognition.lm import verified_texts
+
+        out: list[str] = []
+        with self._lock:
+            for path in files:
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                stamp = (st.st_mtime_ns, st.st_size)
+                known = self._known.get(str(path))
+                if known is None or known[0] != stamp:
+                    self.reads += 1
+                    try:
+                        known = (stamp, verified_texts([read_document(path)]))
+                    except HtrError:
+                        known = (stamp, [])
+                    self._known[str(path)] = known
+                out += known[1]
+        return out
 
 
 class ModelCache:
@@ -119,7 +159,7 @@ def load_recognizer(spec: RecognizerSpec, cache: ModelCache | None = None):
     path = resolve_model(spec.model or None)
     texts = None
     if spec.language_model == "project":
-        texts = verified_texts_of(spec.files() if callable(spec.files) else spec.files, spec.texts)
+        texts = verified_texts_of(spec.files() if callable(spec.files) else spec.files, spec.texts, spec.known)
     lm = None
     if spec.language_model != "none":
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from shiboken6 import isValid
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,17 +44,29 @@ ALL_HELD = "Leave at least one page unticked: the model learns from those."
 
 
 def count_job(project, base: str, device: str, only: set[str] | None = None, previous=None):
-    """The counting worker's factory: the verified pages (core), then the training speed for the estimate
-    (the doctor's kept figure, else measured once, a few seconds)."""
+    """The counting worker's factory: the verified pages (core), then, on the first count, the training speed
+    the doctor or an earlier dialog kept (a small file). Measuring it when none is kept is a model job of its
+    own (:func:`speed_job`), so the I/O lane is never held for seconds."""
 
     def run(token: CancelToken):
         from htrgui.core.training.finetune import training_speed, verified_pages
 
         yield from verified_pages(project, token, only=only, previous=previous)
         if previous is None and not base_model_problem(base):
-            for item in training_speed(base, device, token=token):
+            for item in training_speed(base, device, measure=False, token=token):
                 if isinstance(item, tuple):
                     yield item
+
+    return run
+
+
+def speed_job(base: str, device: str):
+    """The factory measuring this computer's training speed (a few seconds of training steps; then kept)."""
+
+    def run(token: CancelToken):
+        from htrgui.core.training.finetune import training_speed
+
+        yield from training_speed(base, device, token=token)
 
     return run
 
@@ -87,6 +99,7 @@ class FineTuneDialog(QDialog):
         self.result = None
         self.worker: GeneratorWorker | None = None
         self._count_worker: GeneratorWorker | None = None
+        self._speed_worker: GeneratorWorker | None = None
         self._pending: set[str] = set()   # pages saved while a count ran: counted again after it
         self._user_ticked = False         # the user chose the held-out pages: recounts keep the choice
         self.speed = None                 # (SpeedEstimate, where from) for the estimate
@@ -160,6 +173,7 @@ class FineTuneDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         runner.busy_changed.connect(self._update_buttons)
+        runner.busy_changed.connect(self._on_busy)
         self.session = session
         if session is not None:
             session.saved.connect(self._on_saved)
@@ -198,6 +212,32 @@ class FineTuneDialog(QDialog):
     def _count_done(self, *_args) -> None:
         if isValid(self):
             self._count_pending()
+            self._measure_speed()
+
+    # ---------------------------------------------------------------- the training speed
+    def _measure_speed(self) -> None:
+        """Measure the training speed for the estimate when none is kept: a *background* job of the model lane
+        (training steps compete with recognition for the processor, and the model lane runs one such job at a
+        time), which any job the user asks for stops at once. The lane busy: tried again when it is free."""
+        if (not isValid(self) or self.speed is not None or self.verified is None or self.base_problem
+                or self.runner.busy or (self._speed_worker is not None and self._speed_worker.is_pending())):
+            return
+        try:
+            self._speed_worker = self.runner.run("Measuring training speed",
+                                                 speed_job(self._base(), self.settings.device),
+                                                 on_item=self._on_count_item, on_failed=self._speed_failed,
+                                                 on_cancelled=lambda: None, background=True)
+        except JobBusy:
+            pass  # a job started meanwhile: again when the lane is free
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        if not busy and isValid(self) and self.speed is None:
+            QTimer.singleShot(0, self, self._measure_speed)  # after the ended job's own callbacks
+
+    def _speed_failed(self, message: str, _details: str) -> None:
+        if isValid(self) and self.speed is None:
+            self.estimate.setText(f"(this computer's speed could not be measured: {message})")
 
     @Slot(str, str)
     def _on_count_failed(self, message: str, _details: str) -> None:
