@@ -221,11 +221,8 @@ def verified_pages(project, token: CancelToken | None = None, only: set[str] | N
 def base_model_problem(name: str) -> str:
     """Why the model to start from cannot be used ("" when it can): checked before anything runs."""
     from htrgui.core.errors import ModelError
+    from htrgui.core.recognition.library import resolve_model
 
-    try:
-        from htrgui.core.recognition.library import resolve_model
-    except ImportError as exc:
-        return f"the model library is not available ({exc})"
     try:
         resolve_model(name or None)
     except ModelError as exc:
