@@ -174,6 +174,7 @@ class JobRunner(QObject):
         if self._worker is not None:  # a background job runs: it stops, then this one starts (_end)
             self._queued = (worker, title)
             self._worker.cancel()
+            self.busy_changed.emit(True)  # now blocking: the window greys out what waits for it
             return worker
         self._start(worker, title, background)
         return worker
@@ -204,7 +205,9 @@ class JobRunner(QObject):
         _report(title, outcome, message, details, callback)
 
     def cancel(self) -> None:
-        """Ask the running job to stop (no-op when idle)."""
+        """Ask the running model job to stop, and the one waiting for it if any (no-op when idle)."""
+        if self._queued is not None:
+            self._queued[0].cancel()
         if self._worker is not None:
             self._worker.cancel()
 
@@ -237,6 +240,11 @@ class JobRunner(QObject):
     def _end(self, worker: GeneratorWorker, outcome: str, message: str, details: str,
              callback: Callable[..., None] | None) -> None:
         if worker is not self._worker:
+            if self._queued is not None and self._queued[0] is worker:
+                # cancelled while it waited for a background job to stop: it never started, and never will
+                title, self._queued = self._queued[1], None
+                self.busy_changed.emit(True)  # the background job still runs, no longer blocking
+                _report(title, outcome, message, details, callback)
             return
         if self._pending is not None:
             self.job_progress.emit(self._pending)

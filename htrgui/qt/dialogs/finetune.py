@@ -323,7 +323,7 @@ class FineTuneDialog(QDialog):
                               else text + " (measuring this computer's speed…)")
 
     def running(self) -> bool:
-        return self.worker is not None and self.worker.is_running()
+        return self.worker is not None and self.worker.is_pending()  # waiting for a background job to stop counts
 
     def _update_buttons(self, *_args) -> None:
         running = self.running()
