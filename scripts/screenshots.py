@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="model to recognise and fine-tune with (default: the shipped one)")
     parser.add_argument("--other-look", action="store_true", help="also the main window in the other look")
     parser.add_argument("--finetune-steps", type=int, default=8, help="steps of the real fine-tune shown (0: none)")
-    parser.add_argument("--learning-steps", type=int, default=6, help="steps of the learning round shown")
+    parser.add_argument("--learning-steps", type=int, default=24, help="steps of the learning round shown")
     parser.add_argument("--only", help=f"comma-separated screens to make, of: {', '.join(SHOTS)}")
     args = parser.parse_args(argv)
     args.only = set(SHOTS) if not args.only else {name.strip().removesuffix(".png") for name in args.only.split(",")}

@@ -58,7 +58,7 @@ def test_a_background_job_gives_way_to_the_job_asked_for(qtbot):
 def _open(window, project, qtbot):
     window.settings.device = "cpu"
     window.settings.language_model = "none"  # greedy: the recognition below stays short on one thread
-    window.learner.policy = LearningPolicy(max_steps=6)
+    window.learner.policy = LearningPolicy(max_steps=24)
     assert window.open_path(project.folder)
 
 

@@ -68,16 +68,16 @@ def test_the_gui_job_and_the_cli_give_the_same_model(qtbot, verified_project, tm
         dialog, _ = _dialog(qtbot, project, settings)
         qtbot.waitUntil(lambda: dialog.speed is not None, timeout=240_000)
         with qtbot.waitSignal(dialog.run_ended, timeout=300_000) as ended:
-            assert dialog.start(max_steps=6, seed=3) is not None
+            assert dialog.start(max_steps=24, seed=3) is not None
         gui = ended.args[0]
-        assert isinstance(gui, FinetuneResult) and gui.steps == 6
+        assert isinstance(gui, FinetuneResult) and gui.steps == 24
         out = tmp_path / "cli.pt"
-        assert main(["finetune", str(project.folder), "-o", str(out), "--max-steps", "6", "--seed", "3",
+        assert main(["finetune", str(project.folder), "-o", str(out), "--max-steps", "24", "--seed", "3",
                      "--threads", "1", "--device", "cpu", "--no-remember"]) == 0
     finally:
         torch.set_num_threads(threads)
     cli = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert cli["held_out_pages"] == gui.held_out_pages and cli["steps"] == 6
+    assert cli["held_out_pages"] == gui.held_out_pages and cli["steps"] == 24
     assert cli["held_out_cer_before"] == round(gui.before_cer, 4)
     assert cli["held_out_cer_after"] == round(gui.after_cer, 4)
     assert gui.improved and gui.model_path and cli["model"] == str(out)

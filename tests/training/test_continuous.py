@@ -57,14 +57,14 @@ def test_rounds_are_due_by_the_held_out_rule_then_every_n_new_lines(verified_pro
 
 
 def test_a_round_keeps_a_better_version_and_the_next_starts_from_it(verified_project, tmp_path, one_thread):
-    """Two copies of one real page (50 lines to learn from, 10 of the same lines held out): six steps of
+    """Two copies of one real page (50 lines to learn from, 10 of the same lines held out): 24 steps of
     the shipped model already read them better, so v1 is kept and put in use; the second round, with 30 more
     verified lines, starts from v1 and checks on the same page."""
     project = verified_project({"a": 50, "b": 10})
     before = _digests(project)
     folder = tmp_path / "models"
     history = ModelHistory.load(folder)
-    policy = LearningPolicy(max_steps=6)
+    policy = LearningPolicy(max_steps=24)
     first = _round(_pages(project), history, policy)
     assert first.version is not None and first.version.number == 1, first.result.message
     v1 = first.version
