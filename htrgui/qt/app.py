@@ -13,16 +13,14 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from htrgui.qt.appicon import window_icon
 from htrgui.qt.theme import apply_theme
 
-#: The window icon; installer/make_icons.py makes the platform icons from the same file.
-ICON_PATH = Path(__file__).resolve().parent / "icons" / "htrgui.png"
 #: Basename of the Linux menu entry (installer/linux/htrgui.desktop): the Wayland app id.
 DESKTOP_FILE_NAME = "htrgui"
 
@@ -33,8 +31,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("htrgui")
     app.setApplicationDisplayName("htrgui")
     QGuiApplication.setDesktopFileName(DESKTOP_FILE_NAME)
-    if ICON_PATH.is_file():
-        app.setWindowIcon(QIcon(str(ICON_PATH)))
+    app.setWindowIcon(window_icon())  # installer/make_icons.py draws the platform icons the same way
     return app
 
 

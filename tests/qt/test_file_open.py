@@ -90,13 +90,19 @@ def test_a_file_opened_before_the_window_exists_waits_for_it(qapp, qtbot, scans,
         qapp.removeEventFilter(handler)
 
 
-def test_icon_file_is_the_one_the_installers_use():
+def test_window_icon_is_the_installers_drawing(qtbot, tmp_path):
+    import subprocess
     import sys
 
-    from htrgui.qt.app import ICON_PATH
+    from PIL import Image
     from htrgui.core.paths import app_root
+    from htrgui.qt.app import create_app
+    from htrgui.qt.appicon import draw_icon
 
-    sys.path.insert(0, str(app_root() / "installer"))
-    import make_icons
-
-    assert ICON_PATH.is_file() and make_icons.SOURCE == ICON_PATH
+    icon = create_app().windowIcon()  # the running QApplication gets the drawn icon
+    assert not icon.isNull() and icon.availableSizes()
+    out = app_root() / "build" / "icons" / "htrgui.png"
+    done = subprocess.run([sys.executable, str(app_root() / "installer" / "make_icons.py")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert list(Image.open(out).convert("RGBA").getdata()) == list(draw_icon(512).getdata())
