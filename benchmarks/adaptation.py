@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from htrgui.core.paths import shared_dir  # noqa: E402
+from finetune_setup import private_run  # noqa: E402
 
 
 def main() -> int:
@@ -40,9 +40,7 @@ def main() -> int:
     ap.add_argument("--limit-pages", type=int, help="use only this many adapt/test pages (a quick check)")
     args = ap.parse_args()
 
-    # The one click's default replay reads the user's replay store: an empty, private one here, so the
-    # figures do not depend on earlier fine-tunes on this machine.
-    os.environ["HTRGUI_HOME"] = tempfile.mkdtemp(prefix="htrgui-bench-")
+    data, splits = private_run(args.shared, args.threads)
     import torch
 
     from htrgui.core.progress import Progress, StderrReporter
@@ -52,11 +50,7 @@ def main() -> int:
     from htrgui.core.device import pick_device
     from htrgui.core.training.validate import evaluate_lines
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     t_start = time.monotonic()
-    data = Path(args.shared) / "data"
-    splits = json.loads((data / "splits.json").read_text(encoding="utf-8"))
     n = args.limit_pages
     adapt = load_lineset([str(data / f"{p}.xml") for p in splits["adaptation"]["adapt"][:n]])
     test = load_lineset([str(data / f"{p}.xml") for p in splits["adaptation"]["test"][:n]])

@@ -19,13 +19,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from htrgui.core.paths import shared_dir  # noqa: E402
+from finetune_setup import private_run  # noqa: E402
 
 
 def main() -> int:
@@ -42,8 +42,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    # an empty, private data folder: the replay store and the speed figure of this machine start empty
-    os.environ["HTRGUI_HOME"] = tempfile.mkdtemp(prefix="htrgui-bench-")
+    data, splits = private_run(args.shared, args.threads)
     import torch
 
     from htrgui.core.io import read_document
@@ -54,11 +53,7 @@ def main() -> int:
     from htrgui.core.training.finetune import VerifiedPages, lines_from_pages, training_speed
     from htrgui.core.training.validate import evaluate_lines
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     t_start = time.monotonic()
-    data = Path(args.shared) / "data"
-    splits = json.loads((data / "splits.json").read_text(encoding="utf-8"))
     names = splits["adaptation"]["adapt"][: args.pages]
     pages, session = [], []  # Page objects; per page the lines the person verifies, in order
     for name in names:
