@@ -2,6 +2,8 @@
 
     python benchmarks/adaptation.py [--model models/htrconvtext-small.pt] [--budget-min 8] [--threads 1]
                                     [--replay default|general|none] [--forget-pages 12]
+    python benchmarks/adaptation.py --recipes default lr=1e-3 freeze=none tcm=0 augment=off replay=0 \
+                                    --pages 20 10 3 --minutes 2 5 10 --threads 1 [--table docs/x.md]
 
 The ``adaptation`` split of ../shared/data/splits.json is one writer: 20 pages to fine-tune on (one of them
 held out by the fine-tuning's line-count rule for early stopping and the before/after check) and 20 other pages to measure
@@ -9,6 +11,12 @@ on. Replay lines against forgetting: ``default`` is what the app's one click use
 store, synthetic lines in the bundled fonts), ``general`` real lines of a few general/train pages (what a
 user's earlier projects would give), ``none`` none. Forgetting is measured as CER on some general/test
 pages (other hands) before and after. Prints one JSON object.
+
+``--recipes`` compares variants of the one click's recipe (``recipes.py``): for each variant and each number
+of adapt pages (the first N, as a user corrects them), one fine-tune of ``max(--minutes)`` minutes, and the
+CER on adaptation/test of the model the user would have after each of ``--minutes`` (the best version kept
+by then: the trainer writes a version each time the held-out CER improves; the base while none is). Prints
+one JSON object with a row per run (and a Markdown table with ``--table``).
 """
 
 from __future__ import annotations
@@ -38,9 +46,19 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a shared CPU)")
     ap.add_argument("--limit-pages", type=int, help="use only this many adapt/test pages (a quick check)")
+    ap.add_argument("--recipes", nargs="+", metavar="VARIANT",
+                    help="compare recipe variants (recipes.py: default, lr=1e-3, freeze=none, tcm=0, ...)")
+    ap.add_argument("--pages", nargs="+", type=int, default=[20], help="--recipes: adapt pages to learn from")
+    ap.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10], help="--recipes: CER after these")
+    ap.add_argument("--table", help="--recipes: also write the table as Markdown to this file")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
     data, splits = private_run(args.shared, args.threads)
+    if args.recipes:
+        from recipes import compare_recipes
+
+        return compare_recipes(args, data, splits)
     import torch
 
     from htrgui.core.progress import Progress, StderrReporter

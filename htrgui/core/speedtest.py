@@ -301,7 +301,8 @@ def measure_speed(model: str | None = None, device: str = "cpu", config: str = "
     loaded, label = load_timing_model(model, config)
     # Recognition through the engine the app uses (BatchNorm folded, channels-last, mixed precision and
     # 64-line batches on a GPU), on a copy: the training step below uses the plain network.
-    recognizer = Recognizer(loaded, device=device, batch_size=batch)
+    # with the caller's thread count: the estimate is filed under it, and the training that follows uses it
+    recognizer = Recognizer(loaded, device=device, batch_size=batch, threads=torch.get_num_threads())
     dev = recognizer.device
     net = loaded.model.to(dev)
 

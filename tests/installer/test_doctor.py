@@ -84,6 +84,19 @@ def test_measured_speed_is_consistent():
     assert f"{estimate.lines_per_s:.1f} lines/s" in tips and "40 corrected lines" in tips
 
 
+def test_measurement_keeps_the_callers_thread_count():
+    """`htrgui finetune --threads 1` measures the speed once before training: the measurement must neither
+    change the thread count the fine-tune then trains with nor be filed under another count."""
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        estimate = list(measure_speed(config="tiny", seconds=0.0, batch=2, train_batch=2, width=96))[-1]
+        assert torch.get_num_threads() == 1
+        assert estimate.threads == 1
+    finally:
+        torch.set_num_threads(old)
+
+
 def test_measurement_stops_when_cancelled():
     token = CancelToken()
     token.cancel()
