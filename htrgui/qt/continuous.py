@@ -157,6 +157,19 @@ class ContinuousLearner(QObject):
         if not number:
             self._set_status(f"model: back to {Path(self.history.base).stem}")
 
+    def rebase(self, model: str) -> None:
+        """The user switched to ``model`` (Improve the model's result): it is in use and later rounds start
+        from it; the versions learnt before stay in Roll back."""
+        if self.history is None:
+            return
+        self._stop()  # it started from the model being replaced
+        try:
+            self.history.rebase(model)
+        except (OSError, HtrError) as exc:
+            self._set_status(f"Model learning: the switch could not be recorded ({exc})")
+            return
+        self._show_version()
+
     # ---------------------------------------------------------------- the project
     def _on_opened(self) -> None:
         self.verified, self.result, self._skip_until, self._pending = None, None, 0, set()

@@ -316,8 +316,9 @@ class JobWiring(QObject):
 
         self.session.save_dirty()  # the dialog reads verified lines from the project's PAGE files
         try:
+            # it starts from the model recognition uses: a version learnt while correcting, when one is in use
             dialog = FineTuneDialog(self.window, self.session.project, self.settings, self.runner,
-                                    session=self.session)
+                                    session=self.session, base=self.model_name() or None)
         except HtrError as exc:
             from htrgui.qt.dialogs.errors import show_error
 
@@ -330,4 +331,6 @@ class JobWiring(QObject):
 
     def _model_changed(self, name: str) -> None:
         self.settings.default_model = name
+        if self.learner is not None:
+            self.learner.rebase(name)  # else a version learnt earlier would stay in use over the new model
         self._message(f"Now recognising with {name}")

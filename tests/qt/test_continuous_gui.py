@@ -176,3 +176,43 @@ def test_the_offer_counts_unverified_lines_in_the_io_lane(qtbot, window, verifie
     qtbot.waitUntil(lambda: bool(found), timeout=20000)
     assert found == [([0, 1], 95 - 51 + 95 - 10)]
     assert session.loaded(1) and session.page(1).counts().verified == 10  # the page read in the job is kept
+
+
+def test_improve_the_model_starts_from_the_version_learnt_and_its_result_replaces_it(qtbot, window,
+                                                                                     verified_project):
+    """A version learnt while correcting is in use: the one click starts from it (not from the preferences'
+    model), and the model it makes, once put in use, is what recognition and the next rounds use."""
+    import shutil
+
+    from htrgui.core.recognition.library import resolve_model
+    from htrgui.core.training.continuous import ModelHistory, ModelVersion
+    from htrgui.core.training.finetune import FinetuneResult
+
+    project = verified_project({"a": 50, "b": 10})
+    folder = project_history_folder(project.folder)
+    history = ModelHistory.load(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(resolve_model(None), folder / "v1.pt")  # a learnt version (a real checkpoint file)
+    history.add(ModelVersion(1, "v1.pt", 0.2, 0.3, 50, 10, ["b"], "2026-12-06", 0))
+    _open(window, project, qtbot)
+    learnt = str(folder / "v1.pt")
+    assert window.learner.history.current == 1 and window.jobs.model_name() == learnt
+
+    window.jobs.finetune()
+    dialog = window.jobs.finetune_dialog
+    qtbot.addWidget(dialog)
+    assert dialog._base() == learnt
+    assert "learnt for this project" in dialog.base_label.text() and "v1.pt" in dialog.base_label.text()
+
+    # the run's result, a better model file, is put in use with the dialog's button
+    new = project.folder.parent / "improved.pt"
+    shutil.copyfile(resolve_model(None), new)
+    dialog.result = FinetuneResult(0.3, 0.2, True, str(new), ["b"], 50, 1.0, "better")
+    dialog.use_new_model()
+    assert window.settings.default_model == str(new) and window.jobs.model_name() == str(new)
+    reloaded = ModelHistory.load(folder)
+    assert reloaded.base == str(new) and reloaded.current == 0  # the next rounds start from it
+    window.learner.fill_rollback_menu(window.rollback_menu)
+    texts = [a.text() for a in window.rollback_menu.actions()]
+    assert texts[0] == "The model you chose (improved)" and texts[1].startswith("v1: ")
+    dialog.close()

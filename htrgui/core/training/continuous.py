@@ -180,6 +180,12 @@ class ModelHistory:
         self.current = number
         self.save()
 
+    def rebase(self, base: str) -> None:
+        """The user switched to another model (the one click's result, trained from the version in use): it
+        becomes the base and is in use; later rounds start from it; kept versions stay to roll back to."""
+        self.base, self.current = base, 0
+        self.save()
+
     def add(self, version: ModelVersion, keep_last: int = KEEP_LAST) -> list[str]:
         """Record a new better version, put it in use, and drop the versions beyond the last ``keep_last``
         (the best and the one in use always stay). Returns the files removed."""

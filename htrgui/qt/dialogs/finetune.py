@@ -71,6 +71,15 @@ def speed_job(base: str, device: str):
     return run
 
 
+def _model_label(model: str, settings: Settings) -> str:
+    """How "Starting from" names the model: the shipped default, the user's choice, or a learnt version."""
+    if model == "default":
+        return "the shipped default model"
+    if model == settings.default_model:
+        return Path(model).stem
+    return f"{Path(model).stem}, learnt for this project while you corrected ({Path(model).name})"
+
+
 class FineTuneDialog(QDialog):
     """Collects verified lines, fine-tunes, plots loss and held-out CER, offers the better model.
 
@@ -85,8 +94,10 @@ class FineTuneDialog(QDialog):
     rule = RULE
 
     def __init__(self, parent: QWidget | None, project, settings: Settings, runner: JobRunner,
-                 session=None) -> None:
-        """``session`` (the window's): pages it saves while the dialog is open are counted again."""
+                 session=None, base: str | None = None) -> None:
+        """``session`` (the window's): pages it saves while the dialog is open are counted again. ``base``:
+        the model recognition uses now (a version learnt for this project while correcting), the model to
+        start from; None: the preferences' model."""
         if project is None:
             raise HtrError("open a project first: the model learns from the lines verified in it")
         super().__init__(parent)
@@ -110,9 +121,9 @@ class FineTuneDialog(QDialog):
         intro.setWordWrap(True)
         self.summary = QLabel("Counting verified lines\u2026")
         self.summary.setWordWrap(True)
-        self.base_problem = base_model_problem(settings.default_model)
-        base = settings.default_model or "the shipped default model"
-        self.base_label = QLabel(self.base_problem or (Path(base).stem if settings.default_model else base))
+        self._start_from = base or settings.default_model or "default"
+        self.base_problem = base_model_problem(self._start_from if self._start_from != "default" else "")
+        self.base_label = QLabel(self.base_problem or _model_label(self._start_from, settings))
         self.base_label.setWordWrap(True)
         self.budget = QSpinBox()
         self.budget.setRange(1, 24 * 60)
@@ -181,7 +192,7 @@ class FineTuneDialog(QDialog):
 
     # ---------------------------------------------------------------- verified lines
     def _base(self) -> str:
-        return self.settings.default_model or "default"
+        return self._start_from
 
     def _count(self, only: set[str] | None = None) -> None:
         """Count the verified lines (all pages, or ``only`` these, re-read after a save) in a worker."""
