@@ -21,7 +21,7 @@ from htrgui.core.tasks.recognize import (ModelCache, RecognitionResult, Recogniz
                                          load_recognizer, recognize_pages)
 from htrgui.core.tasks.segment import Segmented, segment_pages
 from htrgui.qt.commands import RecognitionReport, change_command, recognition_command
-from htrgui.qt.jobs import IO, JobBusy, settle_memory
+from htrgui.qt.jobs import IO, JobBusy, release_memory, settle_memory
 
 
 def _read_saved(session, project, entry):
@@ -86,6 +86,7 @@ class JobWiring(QObject):
         self.verified_files = VerifiedTexts()  # a running job keeps the one it has
         if self._worker is not None and self._worker.is_running():
             self.runner.cancel()
+        release_memory()  # the closed project's pages were frozen as they were read: now they can go
 
     # ---------------------------------------------------------------- which pages
     def _current(self) -> list[int]:

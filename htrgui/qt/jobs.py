@@ -270,6 +270,14 @@ def settle_memory(*_args) -> None:
     gc.freeze()
 
 
+def release_memory() -> None:
+    """Give frozen objects back to the collector once what :func:`settle_memory` kept out of its reach is
+    dropped (a project closed): garbage cycles frozen with it would otherwise stay for the whole session.
+    One full collection, at a moment the person chose (closing), not in the middle of their work."""
+    gc.unfreeze()
+    gc.collect()
+
+
 def _report(title: str, outcome: str, message: str, details: str, callback: Callable[..., None] | None) -> None:
     """Hand a job's end to its callback; a failure nobody handles is shown in an error dialog. The callback of
     a dialog deleted meanwhile is dropped (as Qt drops a deleted receiver's connections)."""

@@ -149,3 +149,29 @@ def test_a_page_switch_builds_only_the_rows_that_fit_then_the_others(qtbot, wind
     assert isValid(old)  # deleted in a later turn
     qtbot.waitUntil(lambda: len(editor.rows) == 95 and not isValid(old), timeout=20000)
     assert editor.line_ids() == [ln.id for ln in window.session.page(1).lines()]
+
+
+def test_closing_a_project_gives_its_frozen_objects_back_to_the_collector(qtbot, window, verified_project):
+    """Pages read by jobs are frozen out of the collector's reach (no full collection stalls the window);
+    closing the project unfreezes them, so garbage cycles frozen meanwhile do not stay for the session."""
+    import gc
+    import weakref
+
+    from htrgui.qt.jobs import settle_memory
+
+    project = verified_project({"a": 5})
+    assert window.open_path(project.folder)
+    qtbot.waitUntil(lambda: window.session.loaded(0), timeout=20000)
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.me = cycle          # garbage only a full collection can free
+    ref = weakref.ref(cycle)
+    settle_memory()           # what a job does as the pages come in
+    del cycle
+    gc.collect()
+    assert ref() is not None and gc.get_freeze_count() > 0  # frozen: out of reach while the project is open
+    window.session.close()
+    assert gc.get_freeze_count() == 0 and ref() is None
