@@ -26,9 +26,9 @@ from htrgui.core.progress import CancelToken, Progress
 LINE_WIDTH = 800
 #: Padded line columns per fine-tuning batch when the trainer does not say (its ``batch_columns`` default).
 TRAIN_COLUMNS = 12000
-#: A typical fine-tune: about 20 corrected pages (~500 lines), 5 passes over them.
+#: A typical fine-tune: about 20 corrected pages (~500 lines), 10 passes over them (the one click's rule).
 FINETUNE_LINES = 500
-FINETUNE_EPOCHS = 5
+FINETUNE_EPOCHS = 10
 #: A page of a register or letter holds about this many lines: used to turn lines/s into seconds per page.
 LINES_PER_PAGE = 30
 #: The page the pipeline is timed on: the size of the real scans the model was made for (a will of

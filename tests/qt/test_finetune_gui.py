@@ -49,7 +49,7 @@ def test_the_dialog_counts_lines_verified_while_it_is_open(qtbot, verified_proje
     assert dialog.held_out() == [str(session.entries[1].xml_path)]  # the 10-line page checks, 50 teach
     qtbot.waitUntil(lambda: dialog.speed is not None, timeout=240_000)  # measured once, then kept
     assert dialog.start_button.isEnabled() and dialog.estimate.text().startswith("About ")
-    assert "50 lines x 20 passes" in dialog.estimate.text()
+    assert "50 lines x 40 passes" in dialog.estimate.text()
     session.close()
 
 

@@ -75,12 +75,12 @@ def test_the_estimate_follows_the_lines_the_passes_and_the_step_time():
 
     small, large = plan(100), plan(1000)
     assert small.held_out == ["b"] and small.train_lines == 100 and small.replay_lines == 30
-    assert small.epochs == finetune_epochs(100) == 20 and large.epochs == finetune_epochs(1000) == 4
-    # 130 lines x 20 passes of 15-line steps at 1 s ~ 173 steps ~ 2.9 min (times the trainer's overhead on
+    assert small.epochs == finetune_epochs(100) == 40 and large.epochs == finetune_epochs(1000) == 8
+    # 130 lines x 40 passes of 15-line steps at 1 s ~ 347 steps ~ 5.8 min (times the trainer's overhead on
     # the doctor's timed step), plus the checks on 20 lines
-    assert 2.8 * STEP_OVERHEAD < small.estimate_minutes < 2.9 * STEP_OVERHEAD + 0.7
+    assert 5.7 * STEP_OVERHEAD < small.estimate_minutes < 5.8 * STEP_OVERHEAD + 1.0
     assert plan(100, step_s=2.0).estimate_minutes > 1.9 * small.estimate_minutes - 0.5
-    assert large.estimate_minutes > small.estimate_minutes  # 1300 x 4 line-passes > 130 x 20
+    assert large.estimate_minutes > small.estimate_minutes  # 1300 x 8 line-passes > 130 x 40
     capped = plan(1000, limit=2.0)
     assert capped.minutes == 2.0 and "the limit of 2 min stops it earlier" in capped.describe()
     assert f"about {small.estimate_minutes:.0f} min" in small.describe() and "measured here" in small.describe()
