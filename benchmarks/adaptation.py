@@ -1,6 +1,6 @@
 """Fine-tuning benchmark: CER on adaptation/test before and after fine-tuning on adaptation/adapt.
 
-    python benchmarks/adaptation.py [--model models/htrconvtext-small.pt] [--budget-min 8] [--threads 1]
+    python benchmarks/adaptation.py [--model models/htrconvtext-small.pt] [--budget-min 15] [--threads 1]
                                     [--replay default|general|none] [--forget-pages 12]
     python benchmarks/adaptation.py --recipes default lr=1e-3 freeze=none tcm=0 augment=off replay=0 \
                                     --pages 20 10 3 --minutes 2 5 10 --threads 1 [--table docs/x.md]
@@ -38,7 +38,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(REPO / "models" / "htrconvtext-small.pt"))
     ap.add_argument("--shared", default=str(shared_dir()))
-    ap.add_argument("--budget-min", type=float, default=8.0, help="fine-tuning time budget in minutes")
+    ap.add_argument("--budget-min", type=float, default=15.0,
+                    help="fine-tuning time budget in minutes (15: the dialog's default)")
     ap.add_argument("--replay", choices=["default", "general", "none"], default="default")
     ap.add_argument("--replay-pages", type=int, default=6, help="general/train pages for --replay general")
     ap.add_argument("--forget-pages", type=int, default=12,
