@@ -7,10 +7,9 @@ import pytest
 from htrgui.core.text import edit_distance, normalize
 from tests.qt.test_day import run_job
 
+pytestmark = pytest.mark.gui
 
-@pytest.mark.xfail(strict=True, reason="known weakness: at the project LM's measured weight (0.7 x chars / "
-                   "(chars + 500), lm.PROJECT_WEIGHT) a few verified lines (about 200 characters, weight 0.2) "
-                   "change the readings of page 1 but do not yet bring them closer to the truth (issue 18)")
+
 def test_recognition_learns_from_the_projects_verified_lines(qtbot, window, transcribed):
     """Real scans, the shipped model: once a person has verified lines reading as this page's lines do, the
     window's next recognition of the page reads differently, and closer to the truth."""
