@@ -195,6 +195,8 @@ class JobRunner(QObject):
 
     def _lane_end(self, lane: str, worker: GeneratorWorker, title: str, outcome: str, message: str, details: str,
                   callback: Callable[..., None] | None) -> None:
+        if not isValid(self):
+            return  # as in _end: the runner was torn down before this end arrived
         settle_memory()  # what the job read (pages of a project, model cards) lives on
         queue = self._queues[lane]
         queue[:] = [(t, w) for t, w in queue if w is not worker]
@@ -239,6 +241,8 @@ class JobRunner(QObject):
 
     def _end(self, worker: GeneratorWorker, outcome: str, message: str, details: str,
              callback: Callable[..., None] | None) -> None:
+        if not (isValid(self) and isValid(self._timer)):
+            return  # a job's end queued as its window was torn down: nobody is left to tell
         if worker is not self._worker:
             if self._queued is not None and self._queued[0] is worker:
                 # cancelled while it waited for a background job to stop: it never started, and never will

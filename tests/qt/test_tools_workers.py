@@ -383,3 +383,25 @@ def test_only_the_runner_starts_workers():
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "GeneratorWorker":
                 builders.append(path.relative_to(root).as_posix())
     assert builders == ["qt/jobs.py"]
+
+
+@pytest.mark.parametrize("lane", ["model", "io"])
+def test_a_job_that_ends_after_its_window_was_torn_down_is_dropped(qtbot, lane):
+    """Closing the window deletes the runner while a job's end may still be queued: that end is dropped,
+    never an exception in the event loop (it failed an unrelated later test once)."""
+    from shiboken6 import delete
+
+    from htrgui.qt.jobs import IO, MODEL
+
+    runner = JobRunner()
+    go = threading.Event()
+
+    def job(token):
+        go.wait(5)
+        yield Progress(1, 1, "done")
+
+    worker = runner.run("late", job, lane=MODEL if lane == "model" else IO)
+    delete(runner)   # the window and its runner go; the thread still runs
+    go.set()
+    assert worker.wait(5000)
+    qtbot.wait(100)  # the queued end is delivered now (pytest-qt fails the test on an exception in a slot)
