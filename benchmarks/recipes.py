@@ -80,10 +80,9 @@ def compare_recipes(args, data: Path, splits: dict) -> int:
 
     from htrgui.core.device import pick_device
     from htrgui.core.progress import Progress
-    from htrgui.core.recognition.checkpoint import load_checkpoint
     from htrgui.core.training.data import load_lineset
     from htrgui.core.training.finetune import (FinetunePlan, FinetuneResult, finetune, finetune_config,
-                                               make_plan, training_speed)
+                                               make_plan, page_lines, training_speed)
     from htrgui.core.training.replay import handwriting_fonts
 
     variants = [parse_variant(s) for s in args.recipes]
@@ -94,24 +93,19 @@ def compare_recipes(args, data: Path, splits: dict) -> int:
     adapt_pages = splits["adaptation"]["adapt"]
     adapt = load_lineset([str(data / f"{p}.xml") for p in adapt_pages])
     test = load_lineset([str(data / f"{p}.xml") for p in splits["adaptation"]["test"]])
-    base = load_checkpoint(args.model)
-    base_cer = evaluate_cached(args.model, base, test, device, {})
+    cache: dict[str, float] = {}  # CER by model file content: a snapshot equal to an earlier one is not re-read
+    base_cer = evaluate_cached(args.model, test, device, cache)
     speed = source = None
     for item in training_speed(args.model, args.device):
         if isinstance(item, tuple):
             speed, source = item
     fonts = handwriting_fonts() or None
-    cache: dict[str, float] = {_digest(Path(args.model)): base_cer}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.pages:
             keep_pages = {str(data / f"{p}.xml") for p in adapt_pages[:n]}
             lines = adapt.subset([i for i, p in enumerate(adapt.pages) if p in keep_pages])
-            counts: dict[str, int] = {}
-            widths: dict[str, list[int]] = {}
-            for im, page in zip(lines.images, lines.pages):
-                counts[page] = counts.get(page, 0) + 1
-                widths.setdefault(page, []).append(int(im.shape[1]))
+            counts, widths = page_lines(lines)
             for v in variants:
                 plan0 = make_plan(counts, widths, None, speed, budget, source, v.replay_fraction)
                 cfg = finetune_config(budget, args.device, plan0.epochs * v.epoch_factor, plan0.estimate_minutes)
@@ -137,7 +131,7 @@ def compare_recipes(args, data: Path, splits: dict) -> int:
                 final = Path(result.model_path) if result and result.model_path else None
                 for m in minutes:
                     snaps.setdefault(m, final)  # ended before m: what it kept is what the user has at m
-                cer_at = {f"{m:g}": evaluate_cached(str(p or args.model), None, test, device, cache)
+                cer_at = {f"{m:g}": evaluate_cached(str(p or args.model), test, device, cache)
                           for m, p in snaps.items()}
                 wall = (time.monotonic() - t0) / 60
                 row = {
@@ -173,14 +167,14 @@ def _snapshot(out: Path, to: Path) -> Path | None:
     return to
 
 
-def evaluate_cached(path: str, loaded, test, device, cache: dict[str, float]) -> float:
+def evaluate_cached(path: str, test, device, cache: dict[str, float]) -> float:
     """CER on ``test`` of the model file ``path`` (measured once per distinct file content)."""
     from htrgui.core.recognition.checkpoint import load_checkpoint
     from htrgui.core.training.validate import evaluate_lines
 
     key = _digest(Path(path))
     if key not in cache:
-        ckpt = loaded or load_checkpoint(path)
+        ckpt = load_checkpoint(path)
         cache[key] = evaluate_lines(ckpt.model, ckpt.codec, test, device)["cer"]
     return cache[key]
 

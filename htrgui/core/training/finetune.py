@@ -321,6 +321,16 @@ def new_letter_lines(base: str, lines: LineSet, fonts: Path | list[Path], per_li
     return out
 
 
+def page_lines(lines: LineSet) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Lines per page and their crop widths (page name -> count, -> widths): what a plan is made from."""
+    counts: dict[str, int] = {}
+    widths: dict[str, list[int]] = {}
+    for im, page in zip(lines.images, lines.pages):
+        counts[page] = counts.get(page, 0) + 1
+        widths.setdefault(page, []).append(int(im.shape[1]))
+    return counts, widths
+
+
 def _output_path(base: str, out_dir: Path | None) -> Path:
     from htrgui.core.paths import user_models_dir
 
@@ -354,11 +364,7 @@ def finetune(base: str, lines: LineSet, *, held_out: list[str] | None = None,
     from htrgui.core.training import replay as replay_mod
     from htrgui.core.training.modelio import resolve
 
-    counts: dict[str, int] = {}
-    widths: dict[str, list[int]] = {}
-    for im, page in zip(lines.images, lines.pages):
-        counts[page] = counts.get(page, 0) + 1
-        widths.setdefault(page, []).append(int(im.shape[1]))
+    counts, widths = page_lines(lines)
     out = Path(output) if output else _output_path(base, out_dir)
     if out.resolve() == resolve(base).resolve():
         raise HtrError(f"{out}: fine-tuning never overwrites its base model; choose another file")
