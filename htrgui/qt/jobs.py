@@ -195,8 +195,6 @@ class JobRunner(QObject):
 
     def _lane_end(self, lane: str, worker: GeneratorWorker, title: str, outcome: str, message: str, details: str,
                   callback: Callable[..., None] | None) -> None:
-        if not isValid(self):
-            return  # as in _end: the runner was torn down before this end arrived
         settle_memory()  # what the job read (pages of a project, model cards) lives on
         queue = self._queues[lane]
         queue[:] = [(t, w) for t, w in queue if w is not worker]
