@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from htrgui.core.training.conventions import normalise
-from htrgui.core.training.data import LineSet, load_lineset
+from htrgui.core.training.data import load_lineset
 from htrgui.core.paths import shared_dir  # noqa: E402
-from htrgui.core.training.synthetic import load_fonts, load_words, synthetic_lines
+from build_synthetic import render_set  # scripts/, beside this one
 
 # The real lines are nearly all French; synthetic lines carry most of the English (and the other languages).
 WORD_LISTS = {"words-american-english.txt": 0.5, "words-french.txt": 0.3, "words-ngerman.txt": 0.1,
@@ -63,13 +63,7 @@ def main() -> None:
             lines.texts = [normalise(t) for t in lines.texts]
         lines.save(out / f"{name}.npz")
         print(f"{name}: {len(pages)} pages, {len(lines)} lines, {time.time() - t0:.0f} s", flush=True)
-    fonts = load_fonts(Path(args.shared) / "fonts")
-    synth = LineSet()
-    for i, (lst, share) in enumerate(WORD_LISTS.items()):
-        words = load_words(Path(args.shared) / "text" / lst)
-        n = int(args.synthetic * share)
-        for j, (img, text) in enumerate(synthetic_lines(fonts, words=words, count=n, seed=args.seed + i)):
-            synth.add(img, normalise(text), f"synthetic/{lst}/{j // 20}")
+    synth = render_set(Path(args.shared), WORD_LISTS, args.synthetic, args.seed)
     synth.save(out / "synthetic.npz")
     print(f"synthetic: {len(synth)} lines, {time.time() - t0:.0f} s", flush=True)
 

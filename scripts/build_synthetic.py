@@ -19,6 +19,19 @@ from htrgui.core.training.data import LineSet
 from htrgui.core.training.synthetic import load_fonts, load_words, synthetic_lines
 
 
+def render_set(shared: Path, shares: dict[str, float], count: int, seed: int, tag: str = "") -> LineSet:
+    """``count`` synthetic lines, ``shares`` of them from each word list of ``shared``/text (list i with seed
+    ``seed + i``), texts in the training convention, pages named ``synthetic/LIST{tag}/N`` (20 lines each)."""
+    fonts = load_fonts(shared / "fonts")
+    out = LineSet()
+    for i, (lst, share) in enumerate(shares.items()):
+        words = load_words(shared / "text" / lst)
+        for j, (img, text) in enumerate(synthetic_lines(fonts, words=words, count=int(count * share),
+                                                        seed=seed + i)):
+            out.add(img, normalise(text), f"synthetic/{lst}{tag}/{j // 20}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=str(shared_dir()))
@@ -29,15 +42,8 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     shares = {k: float(v) for k, v in (w.split("=", 1) for w in args.words)}
-    fonts = load_fonts(Path(args.shared) / "fonts")
-    out = LineSet()
     t0 = time.time()
-    for i, (lst, share) in enumerate(shares.items()):
-        words = load_words(Path(args.shared) / "text" / lst)
-        for j, (img, text) in enumerate(synthetic_lines(fonts, words=words, count=int(args.count * share),
-                                                        seed=args.seed + i)):
-            # Page names group 20 lines, like build_line_cache's, so the report counts them as 'synthetic'.
-            out.add(img, normalise(text), f"synthetic/{lst}-s{args.seed}/{j // 20}")
+    out = render_set(Path(args.shared), shares, args.count, args.seed, tag=f"-s{args.seed}")
     out.save(args.out)
     print(f"{args.out}: {len(out)} lines, {time.time() - t0:.0f} s", flush=True)
 
