@@ -10,7 +10,10 @@ held out by the fine-tuning's line-count rule for early stopping and the before/
 on. Replay lines against forgetting: ``default`` is what the app's one click uses (with an empty replay
 store, synthetic lines in the bundled fonts), ``general`` real lines of a few general/train pages (what a
 user's earlier projects would give), ``none`` none. Forgetting is measured as CER on some general/test
-pages (other hands) before and after. Prints one JSON object.
+pages (other hands) before and after. The CER figures are greedy, as the fine-tuning validates; the
+``*_as_read`` ones decode adaptation/test as the app does by default (beam search with the shipped language
+model mixed with one built from the adapt pages' lines, which the user corrected before the click). Prints one JSON
+object.
 
 ``--recipes`` compares variants of the one click's recipe (``recipes.py``): for each variant and each number
 of adapt pages (the first N, as a user corrects them), one fine-tune of ``max(--minutes)`` minutes, and the
@@ -53,6 +56,9 @@ def main() -> int:
     ap.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10], help="--recipes: CER after these")
     ap.add_argument("--table", help="--recipes: also write the table as Markdown to this file")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lm", choices=["project", "none"], default="project",
+                    help="also measure adaptation/test as the app reads it: beam search with the shipped language "
+                         "model mixed with the adapt pages' lines (the app's default, 'project'); none: greedy only")
     args = ap.parse_args()
 
     data, splits = private_run(args.shared, args.threads)
@@ -67,7 +73,7 @@ def main() -> int:
     from htrgui.core.training.data import load_lineset
     from htrgui.core.training.finetune import FinetuneResult, finetune
     from htrgui.core.device import pick_device
-    from htrgui.core.training.validate import evaluate_lines
+    from htrgui.core.training.validate import evaluate_as_read, evaluate_lines
 
     t_start = time.monotonic()
     n = args.limit_pages
@@ -85,6 +91,12 @@ def main() -> int:
     eval_s = time.monotonic() - t0
     other_before = evaluate_lines(base.model, base.codec, other, device) if other else None
     other_after = other_before
+    # What the user sees: the app decodes with the shipped LM mixed with the project's verified lines (here the
+    # adapt pages, corrected before the click), before and after it.
+    as_read = args.lm != "none"
+    read_before = (evaluate_as_read(args.model, test, "project", adapt.texts, device=str(device))
+                   if as_read else None)
+    read_after = read_before
 
     report = StderrReporter(hz=0.2)
     result = None
@@ -103,6 +115,8 @@ def main() -> int:
             after = evaluate_lines(tuned.model, tuned.codec, test, device)
             if other:
                 other_after = evaluate_lines(tuned.model, tuned.codec, other, device)
+            if as_read:
+                read_after = evaluate_as_read(result.model_path, test, "project", adapt.texts, device=str(device))
     out = {
         "benchmark": "adaptation", "model": Path(args.model).name, "device": str(device),
         "torch_threads": torch.get_num_threads(),
@@ -111,6 +125,10 @@ def main() -> int:
         "held_out_pages": [Path(p).stem for p in (result.held_out_pages if result else [])],
         "cer_before": round(before["cer"], 4), "wer_before": round(before["wer"], 4),
         "cer_after": round(after["cer"], 4), "wer_after": round(after["wer"], 4),
+        "as_read": read_before["decoding"] if read_before else None,
+        "cer_before_as_read": round(read_before["cer"], 4) if read_before else None,
+        "cer_after_as_read": round(read_after["cer"], 4) if read_after else None,
+        "wer_after_as_read": round(read_after["wer"], 4) if read_after else None,
         "other_hands_lines": len(other) if other else 0,
         "other_hands_cer_before": round(other_before["cer"], 4) if other_before else None,
         "other_hands_cer_after": round(other_after["cer"], 4) if other_after else None,

@@ -5,7 +5,8 @@
 
 With ``--caches FOLDER``: the held-out test documents of the closed-list repositories instead (the
 ``*-test.npz`` line caches of scripts/build_repo_cache.py, texts in the training convention), CER/WER per
-repository and their mean, greedy decoding as in validation.
+repository and their mean, greedy decoding as in validation; ``--lm model`` adds the figures of the app's
+reading (beam search with the model's language model) beside them.
 
 Runs ``htrgui evaluate --per-file`` once over the split's pages and sums the per-page edit counts by
 collection (the first folder of each page path), so every figure is a micro average like the CLI's.
@@ -33,10 +34,12 @@ def main() -> int:
     ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--limit", type=int, help="only the first N pages (a quick check)")
     ap.add_argument("--caches", help="a folder of *-test.npz caches: evaluate those instead of a split")
+    ap.add_argument("--lm", choices=["none", "model"], default="none",
+                    help="--caches: also decode with the model's language model, as the app reads pages")
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more htrgui evaluate options")
     args = ap.parse_args()
     if args.caches:
-        return evaluate_caches(args.model, Path(args.caches))
+        return evaluate_caches(args.model, Path(args.caches), args.lm)
     data = Path(args.shared) / "data"
     listing = json.loads((data / "splits.json").read_text(encoding="utf-8"))
     for key in args.split.split("/"):
@@ -62,22 +65,28 @@ def main() -> int:
     return 0
 
 
-def evaluate_caches(model_path: str, folder: Path) -> int:
+def evaluate_caches(model_path: str, folder: Path, lm: str = "none") -> int:
     import torch
 
     from htrgui.core.training import modelio
     from htrgui.core.training.data import LineSet
-    from htrgui.core.training.validate import evaluate_lines
+    from htrgui.core.training.validate import evaluate_as_read, evaluate_lines
 
     model, codec, _ = modelio.load(model_path)
     out = {}
     for cache in sorted(folder.glob("*-test.npz")):
         lines = LineSet.load(cache)
         r = evaluate_lines(model, codec, lines, torch.device("cpu"))
-        out[cache.name.removesuffix("-test.npz")] = {"cer": round(r["cer"], 4), "wer": round(r["wer"], 4),
-                                                     "lines": len(lines), "pages": len(lines.page_names())}
-        print(cache.name, out[cache.name.removesuffix("-test.npz")], file=sys.stderr, flush=True)
-    mean = {k: round(sum(v[k] for v in out.values()) / max(1, len(out)), 4) for k in ("cer", "wer")}
+        row = {"cer": round(r["cer"], 4), "wer": round(r["wer"], 4), "lines": len(lines),
+               "pages": len(lines.page_names())}
+        if lm != "none":
+            read = evaluate_as_read(model_path, lines, lm)
+            row |= {"cer_as_read": round(read["cer"], 4), "wer_as_read": round(read["wer"], 4),
+                    "as_read": read["decoding"]}
+        out[cache.name.removesuffix("-test.npz")] = row
+        print(cache.name, row, file=sys.stderr, flush=True)
+    keys = ("cer", "wer") + (("cer_as_read", "wer_as_read") if lm != "none" else ())
+    mean = {k: round(sum(v[k] for v in out.values()) / max(1, len(out)), 4) for k in keys}
     print(json.dumps({"model": model_path, "caches": str(folder), "mean": mean, "repositories": out}))
     return 0
 

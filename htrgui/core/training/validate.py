@@ -37,3 +37,26 @@ def evaluate_lines(model: nn.Module, codec, lines: LineSet, device: torch.device
     """CER, WER and counts (``htrgui.core.text``) of ``model`` on ``lines``, greedy decoding."""
     preds = recognize_lines(model, codec, lines.images, device)
     return error_rates(zip(preds, lines.texts)).as_dict()
+
+
+def evaluate_as_read(model_path, lines: LineSet, language_model: str = "model",
+                     project_texts: list[str] | None = None, threads: int | None = None,
+                     device: str = "cpu") -> dict:
+    """CER, WER and counts of the model file ``model_path`` on ``lines`` decoded as the app reads pages: the
+    beam search with ``language_model`` (``lm.decoding_lm``: ``model``, or ``project`` mixed with
+    ``project_texts``, the verified lines), greedy when the model has no language model.
+
+    Validation stays greedy (a fixed, fast yardstick); this is the figure a user sees."""
+    from htrgui.core.recognition.decode import DEFAULT_BEAM
+    from htrgui.core.recognition.engine import Recognizer
+    from htrgui.core.recognition.lm import LanguageModelError, decoding_lm
+
+    try:
+        lm = decoding_lm(language_model, model_path, project_texts=project_texts)
+    except LanguageModelError:
+        lm = None
+    recognizer = Recognizer(model_path, device=device, beam_width=DEFAULT_BEAM if lm is not None else 1, lm=lm,
+                            threads=threads or torch.get_num_threads())
+    results = recognizer.recognize_lines((str(i), im) for i, im in enumerate(lines.images))
+    rates = error_rates((r.text, lines.texts[int(r.line_id)]) for r in results)
+    return {**rates.as_dict(), "decoding": f"beam {recognizer.beam_width} + lm {language_model}" if lm else "greedy"}
