@@ -3,7 +3,10 @@
 The document is built as PAGE 2019 and then reduced to what the 2013 schema allows (the element and attribute
 lists below are taken from pagecontent-2013-07-15.xsd). What 2013 has no place for is dropped: ``UserDefined``
 (and with it the kept Transkribus extensions), ``Labels``, ``Roles``, ``MetadataItem``, alternative
-``TextEquiv``s, 2019-only attributes. Use PAGE 2019 as the working format; 2013 is an export.
+``TextEquiv``s, 2019-only attributes. Values 2013 does not know are translated: ISO 15924 script codes
+(``Latn - Latin``) become the 2013 script names (``Latin``, else ``other``), the 2019 region type
+``list-label`` becomes ``other`` (the ``custom`` structure tag keeps it). Use PAGE 2019 as the working format;
+2013 is an export.
 """
 
 from __future__ import annotations
@@ -41,6 +44,22 @@ _ALLOWED: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
 #: non-text regions: only the shared region content model is restricted (their own attributes are alike)
 _OTHER_REGION = (("Coords",) + REGIONS, None)
 
+#: 2013's ScriptSimpleType by the ISO 15924 code that opens 2019's values (its spelling "Devangari" included)
+_SCRIPTS_2013 = {"Arab": "Arabic", "Aran": "Arabic", "Beng": "Bengali", "Hans": "Chinese-simplified",
+                 "Hant": "Chinese-traditional", "Cyrl": "Cyrillic", "Cyrs": "Cyrillic", "Deva": "Devangari",
+                 "Ethi": "Ethiopic", "Grek": "Greek", "Gujr": "Gujarati", "Guru": "Gurmukhi", "Hebr": "Hebrew",
+                 "Latn": "Latin", "Latf": "Latin", "Latg": "Latin", "Thai": "Thai"}
+#: 2013's TextTypeSimpleType (2019 added list-label)
+_TEXT_TYPES_2013 = frozenset({"paragraph", "heading", "caption", "header", "footer", "page-number", "drop-capital",
+                              "credit", "floating", "signature-mark", "catch-word", "marginalia", "footnote",
+                              "footnote-continued", "endnote", "TOC-entry", "other"})
+
+
+def _script_2013(value: str) -> str:
+    if value in _SCRIPTS_2013.values() or value == "other":
+        return value
+    return _SCRIPTS_2013.get(value.split(" ", 1)[0], "other")
+
 
 def to_2013(root: ET.Element) -> ET.Element:
     """Reduce a PAGE 2019 tree built by pagewrite (unqualified tags) to the 2013 schema, in place."""
@@ -67,5 +86,10 @@ def _reduce(elem: ET.Element) -> None:
                 del elem.attrib[a]
         if name == "RegionType" or name in REGIONS:
             elem.attrib.pop("continuation", None)
+        for attr in ("primaryScript", "secondaryScript"):
+            if attr in elem.attrib:
+                elem.set(attr, _script_2013(elem.get(attr, "")))
+        if name == "TextRegion" and elem.get("type") not in (None, *_TEXT_TYPES_2013):
+            elem.set("type", "other")
     for c in elem:
         _reduce(c)

@@ -53,3 +53,37 @@ def test_other_tools_as_page2013(sample, tmp_path, page2013_xsd):
     if sample == "TRANSKRIBUS":
         # words (with their reading order) survive, which Transkribus needs
         assert b'id="w0"' in data and b"readingOrder {index:0;}" in data
+
+
+SCRIPTS_2019 = """<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
+  <Metadata><Creator>OCR-D</Creator><Created>2020-03-05T10:11:12</Created>
+    <LastChange>2020-03-05T10:11:12</LastChange></Metadata>
+  <Page imageFilename="a.jpg" imageWidth="100" imageHeight="100" primaryScript="Latn - Latin">
+    <TextRegion id="r1" type="list-label" primaryScript="Latf - Latin (Fraktur variant)" secondaryScript="Grek - Greek">
+      <Coords points="1,1 90,1 90,40 1,40"/>
+      <TextLine id="l1"><Coords points="1,1 90,1 90,20 1,20"/><Baseline points="1,18 90,18"/>
+        <TextEquiv><Unicode>abc</Unicode></TextEquiv></TextLine>
+    </TextRegion>
+    <TextRegion id="r2" type="paragraph" primaryScript="Zyyy - Code for undetermined script">
+      <Coords points="1,50 90,50 90,90 1,90"/></TextRegion>
+  </Page>
+</PcGts>
+"""
+
+
+def test_2019_scripts_and_region_types_become_2013_values(tmp_path, page2013_xsd):
+    """ISO 15924 codes and 2019's list-label are not 2013 values: Transkribus would refuse the file."""
+    path = tmp_path / "in.xml"
+    path.write_text(SCRIPTS_2019, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = read_document(path)
+    root = lxml_root(_roundtrip(page, tmp_path, page2013_xsd))
+    regions = {r.get("id"): r for r in root.iter(f"{{{PAGE2013}}}TextRegion")}
+    assert (regions["r1"].get("primaryScript"), regions["r1"].get("secondaryScript")) == ("Latin", "Greek")
+    assert regions["r2"].get("primaryScript") == "other"
+    assert regions["r1"].get("type") == "other" and "list-label" in regions["r1"].get("custom")
+    assert regions["r2"].get("type") == "paragraph"
+    # the working format keeps the codes as they were
+    assert b'primaryScript="Latf - Latin (Fraktur variant)"' in page_to_bytes(page, "2019")
