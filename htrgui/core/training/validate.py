@@ -39,24 +39,21 @@ def evaluate_lines(model: nn.Module, codec, lines: LineSet, device: torch.device
     return error_rates(zip(preds, lines.texts)).as_dict()
 
 
+
 def evaluate_as_read(model_path, lines: LineSet, language_model: str = "model",
-                     project_texts: list[str] | None = None, threads: int | None = None,
-                     device: str = "cpu") -> dict:
-    """CER, WER and counts of the model file ``model_path`` on ``lines`` decoded as the app reads pages: the
-    beam search with ``language_model`` (``lm.decoding_lm``: ``model``, or ``project`` mixed with
-    ``project_texts``, the verified lines), greedy when the model has no language model.
+                     project_texts: list[str] | None = None, device: str = "cpu") -> dict:
+    """CER, WER and counts of the model file ``model_path`` on ``lines`` decoded as the app reads pages
+    (``tasks.recognize.load_recognizer``: beam search with ``language_model``, ``model`` or ``project`` mixed
+    with ``project_texts``, the verified lines; greedy when there is none), on the caller's torch threads.
 
     Validation stays greedy (a fixed, fast yardstick); this is the figure a user sees."""
-    from htrgui.core.recognition.decode import DEFAULT_BEAM
-    from htrgui.core.recognition.engine import Recognizer
-    from htrgui.core.recognition.lm import LanguageModelError, decoding_lm
+    from htrgui.core.tasks.recognize import RecognizerSpec, load_recognizer
 
-    try:
-        lm = decoding_lm(language_model, model_path, project_texts=project_texts)
-    except LanguageModelError:
-        lm = None
-    recognizer = Recognizer(model_path, device=device, beam_width=DEFAULT_BEAM if lm is not None else 1, lm=lm,
-                            threads=threads or torch.get_num_threads())
+    threads = torch.get_num_threads()
+    recognizer = load_recognizer(RecognizerSpec(model=str(model_path), device=device, language_model=language_model,
+                                                texts=list(project_texts or [])))
+    torch.set_num_threads(threads)  # the app leaves a core to its window; a measurement keeps its own setting
     results = recognizer.recognize_lines((str(i), im) for i, im in enumerate(lines.images))
     rates = error_rates((r.text, lines.texts[int(r.line_id)]) for r in results)
-    return {**rates.as_dict(), "decoding": f"beam {recognizer.beam_width} + lm {language_model}" if lm else "greedy"}
+    decoding = f"beam {recognizer.beam_width} + lm {language_model}" if recognizer.lm is not None else "greedy"
+    return {**rates.as_dict(), "decoding": decoding}
