@@ -22,7 +22,8 @@ def _dialog(qtbot, project, settings, session=None):
 
     runner = JobRunner()
     dialog = FineTuneDialog(None, project, settings, runner, session=session)
-    qtbot.addWidget(dialog)
+    # the runner is the test's own: stop its jobs (the speed measurement runs on for seconds) with the dialog
+    qtbot.addWidget(dialog, before_close_func=lambda _d: runner.shutdown())
     qtbot.waitUntil(lambda: dialog.verified is not None, timeout=120_000)
     return dialog, runner
 

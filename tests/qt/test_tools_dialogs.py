@@ -297,7 +297,8 @@ def finetune_dialog(qtbot, project, settings, rule=FEW, session=None):
     runner = JobRunner()
     dialog = FineTuneDialog(None, project, settings, runner, session=session)
     dialog.rule = rule  # before the count comes back (it is delivered by the event loop)
-    qtbot.addWidget(dialog)
+    # the runner is the test's own: stop its jobs (the speed measurement runs on for seconds) with the dialog
+    qtbot.addWidget(dialog, before_close_func=lambda _d: runner.shutdown())
     qtbot.waitUntil(lambda: dialog.verified is not None, timeout=30_000)
     return dialog, runner
 
