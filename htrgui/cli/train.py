@@ -111,7 +111,7 @@ def _print(p) -> None:
     if p.message == "training" and p.done and now - _last[0] < 5 and not p.info.get("validated"):
         return
     _last[0] = now
-    keys = ("epoch", "loss", "ctc", "tcm", "kd", "lr", "val_cer", "eta_s", "lines", "dropped", "device", "world",
+    keys = ("epoch", "loss", "ctc", "tcm", "kd", "lr", "val_cer", "eta_s", "skipped", "lines", "dropped", "device", "world",
             "initial_cer", "best_cer", "minutes")
     parts = [f"{k}={p.info[k]:.4g}" if isinstance(p.info.get(k), float) else f"{k}={p.info[k]}"
              for k in keys if p.info.get(k) is not None]

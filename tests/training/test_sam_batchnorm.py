@@ -72,3 +72,31 @@ def test_frozen_bn_stats_keeps_statistics_but_normalises_with_the_batch():
     model.backbone.stem_bn.eval()
     with frozen_bn_stats(model):
         assert model.backbone.stem_bn.track_running_stats and not model.backbone.stem_bn.training
+
+
+def test_a_batch_whose_loss_is_not_finite_is_skipped_leaving_weights_and_statistics_untouched():
+    """One overflowing batch must not turn every weight (and BatchNorm's running statistics) into NaN."""
+    for use_sam in (False, True):
+        torch.manual_seed(0)
+        model = build_model("tiny", 12).train()
+        cfg = TrainConfig(config="tiny", sam=use_sam, tcm=False, ema=False)
+        opt = torch.optim.AdamW(param_groups([model], cfg.weight_decay), lr=1e-3)
+        sam = SAM(opt) if use_sam else None
+        scaler = torch.amp.GradScaler("cuda", enabled=False)
+        x, w = batch_lines(_lines(), TRAIN_MULTIPLE)
+        targets = [torch.tensor([1, 2, 3, 4]), torch.tensor([5, 6, 5])]
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        bad = x.clone()
+        bad[0, 0, 20, 30] = float("nan")
+        loss, _, stepped = _optimizer_step(_Trainable(model, None), opt, sam, scaler, cfg,
+                                           (bad, w, targets, cfg, None), lambda: torch.autocast("cpu", enabled=False))
+        assert not stepped and not torch.isfinite(loss)
+        after = model.state_dict()
+        assert all(torch.equal(after[k], v) for k, v in before.items()), use_sam
+        assert all(p.grad is None for p in model.parameters())
+        # the next, sound batch steps as usual
+        loss, _, stepped = _optimizer_step(_Trainable(model, None), opt, sam, scaler, cfg,
+                                           (x, w, targets, cfg, None), lambda: torch.autocast("cpu", enabled=False))
+        assert stepped and torch.isfinite(loss)
+        assert not torch.equal(model.head.weight, before["head.weight"])
+        assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())

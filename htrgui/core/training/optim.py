@@ -139,6 +139,14 @@ class SAM:
         self.base.step()
         self.base.zero_grad(set_to_none=True)
 
+    @torch.no_grad()
+    def restore(self) -> None:
+        """Give up this step: the weights as they were before :meth:`first_step`, no update, no gradients."""
+        for p, w in self._saved.items():
+            p.copy_(w)
+        self._saved.clear()
+        self.base.zero_grad(set_to_none=True)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.base.zero_grad(set_to_none=set_to_none)
 

@@ -102,14 +102,28 @@ def _setup_model(train_set: LineSet, cfg: TrainConfig, base: str | None, teacher
 
 def _optimizer_step(wrapped: nn.Module, opt, sam: SAM | None, scaler, cfg: TrainConfig, batch, autocast):
     """Forward (mixed precision on GPU), backward, clip, step (SAM: at w, then at the perturbed point, where
-    BatchNorm normalises with the batch as usual but leaves its running statistics as the first pass set them)."""
+    BatchNorm normalises with the batch as usual but leaves its running statistics as the first pass set them).
+
+    Returns (loss, parts, stepped). A batch whose loss or gradient is not finite (an overflow on a freak line)
+    is skipped: no update, and BatchNorm's running statistics put back, so one such batch cannot turn every
+    weight into NaN for the rest of the run (GradScaler does the same for fp16 by itself)."""
+    stats = None if scaler.is_enabled() else _bn_stats(wrapped)
     for p_i in range(2 if sam else 1):
         with autocast(), (frozen_bn_stats(wrapped) if p_i else contextlib.nullcontext()):
             loss, parts = wrapped(*batch)
         scaler.scale(loss).backward()
         if scaler.is_enabled():
             scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], cfg.grad_clip)
+        norm = torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], cfg.grad_clip)
+        if stats is not None and not (torch.isfinite(loss.detach()) and torch.isfinite(norm)):
+            if sam:
+                sam.restore()
+            else:
+                opt.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                for buf, saved in stats:
+                    buf.copy_(saved)
+            return loss, parts, False
         if sam and p_i == 0:
             sam.first_step()
     if sam:
@@ -118,7 +132,17 @@ def _optimizer_step(wrapped: nn.Module, opt, sam: SAM | None, scaler, cfg: Train
         scaler.step(opt)
         scaler.update()
         opt.zero_grad(set_to_none=True)
-    return loss, parts
+    return loss, parts, True
+
+
+def _bn_stats(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(buffer, copy) of every BatchNorm running statistic (a few thousand numbers: cheap to keep per step)."""
+    return [(b, b.detach().clone()) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            for b in (m.running_mean, m.running_var, m.num_batches_tracked) if b is not None]
+
+
+#: Batches in a row that may be skipped as not finite before the run stops as diverged.
+MAX_SKIPPED_IN_A_ROW = 25
 
 
 def resolve_precision(device: torch.device, precision: str) -> str:
@@ -335,6 +359,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     val_gap_s = 60 * (cfg.first_val_minutes if cfg.first_val_minutes is not None else cfg.val_every_minutes)
     val_cost_s = 0.0  # how long the last validation took (val_share spaces them out)
     val_cer, bad_vals, losses, stop_reason = None, 0, [], "done"
+    skipped = skipped_in_a_row = 0  # batches whose loss or gradient was not finite (_optimizer_step)
     yield Progress(step, total_steps, "training", {"lines": len(images), "dropped": dropped, "world": world,
                    "new_chars": "".join(new_chars), "params":
                    sum(p.numel() for p in model.parameters()), "device": str(device), "precision": precision,
@@ -380,8 +405,16 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             if teacher_model is not None:
                 with torch.no_grad():
                     t_logits = teacher_model(x, w)[0]
-            loss, parts = _optimizer_step(wrapped, opt, sam, scaler, cfg, (x, w, tgts, cfg, t_logits),
-                                          lambda: autocast_for(device, precision))
+            loss, parts, stepped = _optimizer_step(wrapped, opt, sam, scaler, cfg, (x, w, tgts, cfg, t_logits),
+                                                   lambda: autocast_for(device, precision))
+            if not stepped:
+                skipped += 1
+                skipped_in_a_row += 1
+                if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    raise HtrError(f"training diverged: the loss was not finite on {skipped_in_a_row} batches in a "
+                                   f"row (step {step}); try a lower learning rate (--lr) or --precision fp32")
+                continue
+            skipped_in_a_row = 0
             if ema is not None:
                 ema.update(model)
             step += 1
@@ -415,7 +448,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
             elapsed = spent + time.monotonic() - t0
             info = {"epoch": epoch, "loss": float(np.mean(losses[-20:])), "step_loss": losses[-1], "lr": lr,
                     **{k: float(v.detach()) for k, v in parts.items()}, "val_cer": val_cer,
-                    "eta_s": round(elapsed * (1 - f) / f) if f > 0 else None, "validated": validated}
+                    "eta_s": round(elapsed * (1 - f) / f) if f > 0 else None, "validated": validated,
+                    **({"skipped": skipped} if skipped else {})}
             yield Progress(step, total_steps, "training", info)
     except (Cancelled, GeneratorExit, KeyboardInterrupt):
         save_state("cancelled")  # between steps: a consistent state to resume from
