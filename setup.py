@@ -1,4 +1,4 @@
-"""Build hook: ship the repository's ``models/`` (the default model, its language model and card) inside the
+"""Build hook: ship the repository's ``models/`` (the default model, which carries its language model, and its card) inside the
 package as ``htrgui/models/``, so that ``pip install .`` (not only ``-e``) has a model to recognise with.
 
 Everything else is in pyproject.toml; ``htrgui.core.paths.bundled_models_dir`` finds the copy.
@@ -12,7 +12,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-MODEL_FILES = ("*.pt", "*.lm.npz", "*.md")
+MODEL_FILES = ("*.pt", "*.md")
 
 
 class BuildPyWithModels(build_py):

@@ -161,7 +161,7 @@ def score(results, truths) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="default")
-    ap.add_argument("--lm", default=None, help="language model file (default: the one beside the model)")
+    ap.add_argument("--lm", default=None, help="language model file (default: the one the model carries)")
     ap.add_argument("--sets", default="general/test,adaptation/test")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -193,14 +193,16 @@ def main() -> None:
     model_path = resolve_model(None if args.model == "default" else args.model)
     recognizer = Recognizer(model_path, device="cpu", threads=args.threads, batch_size=args.batch_size)
     codec = recognizer.codec
-    lm_path = Path(args.lm) if args.lm else lmmod.model_lm_path(model_path)
-    shipped = lmmod.CharNgramLM.load(lm_path)
+    shipped = lmmod.CharNgramLM.load(args.lm) if args.lm else lmmod.model_lm(model_path)
+    if shipped is None:
+        sys.exit(f"{model_path}: carries no language model (and the shipped one is not installed); pass --lm FILE")
     base = lmmod.MixedLM([(shipped, 1.0)])
     beam = args.beam or dec.DEFAULT_BEAM
     weight = dec.DEFAULT_LM_WEIGHT if args.lm_weight is None else args.lm_weight
     bonus = dec.DEFAULT_INSERTION_BONUS if args.bonus is None else args.bonus
     splits = json.loads((SHARED / "data" / "splits.json").read_text(encoding="utf-8"))
-    summary = {"model": str(model_path.name), "lm": {"file": lm_path.name, "bytes": lm_path.stat().st_size,
+    lm_file = Path(args.lm).name if args.lm else f"inside {model_path.name}"
+    summary = {"model": str(model_path.name), "lm": {"file": lm_file, "bytes": len(shipped.to_bytes()),
                                                       **shipped.describe()},
                "threads": args.threads, "batch_size": args.batch_size, "beam": beam, "lm_weight": weight,
                "insertion_bonus": bonus, "sets": {}}

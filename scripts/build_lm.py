@@ -1,7 +1,8 @@
-"""Build the character language model shipped beside the model, from its training transcriptions.
+"""Build the character language model a model carries, from its training transcriptions.
 
-    python scripts/build_lm.py                      # -> models/htrconvtext-small.lm.npz (JSON report on stdout)
-    python scripts/build_lm.py --lines .cache/lines/train.npz --order 6 -o /tmp/small.lm.npz
+    python scripts/build_lm.py                      # -> into models/htrconvtext-small.pt (JSON report on stdout)
+    python scripts/build_lm.py --into /work/runs/phase7.pt      # into another model file
+    python scripts/build_lm.py --lines .cache/lines/train.npz --order 6 -o /tmp/small.lm.npz   # a file alone
 
 Sources: the texts of line caches (``LineSet`` .npz files; only their transcriptions are read, never the
 pixels) and plain-text files (``--text``). By default the shipped model's next training set
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from htrgui.core.paths import shared_dir  # noqa: E402
+from htrgui.core.recognition.checkpoint import set_language_model  # noqa: E402
 from htrgui.core.recognition.lm import CharNgramLM  # noqa: E402
 
 
@@ -56,7 +58,9 @@ def main() -> None:
     ap.add_argument("--text", nargs="*", type=Path, default=[], help="plain-text files (UTF-8), one line each")
     ap.add_argument("--order", type=int, default=7)
     ap.add_argument("--prune", type=int, default=1, help="drop n-grams of order >= 3 seen at most this often")
-    ap.add_argument("-o", "--output", type=Path, default=REPO / "models/htrconvtext-small.lm.npz")
+    ap.add_argument("--into", type=Path, default=REPO / "models/htrconvtext-small.pt",
+                    help="the model file that carries it (rewritten atomically, weights unchanged)")
+    ap.add_argument("-o", "--output", type=Path, help="write a separate .lm.npz instead (for --lm FILE)")
     args = ap.parse_args()
     forbidden = forbidden_pages()
     texts: list[str] = []
@@ -76,9 +80,13 @@ def main() -> None:
     lm = CharNgramLM.from_texts(texts, order=args.order, prune=args.prune,
                                 meta={"sources": sources, "built_by": "scripts/build_lm.py"})
     seconds = time.perf_counter() - start
-    lm.save(args.output)
-    report = {**lm.describe(), "build_seconds": round(seconds, 2), "file": str(args.output),
-              "file_bytes": args.output.stat().st_size}
+    data = lm.to_bytes()
+    if args.output is not None:
+        target = lm.save(args.output)
+    else:
+        target = set_language_model(args.into, data)
+    report = {**lm.describe(), "build_seconds": round(seconds, 2), "file": str(target), "lm_bytes": len(data),
+              "file_bytes": target.stat().st_size}
     print(json.dumps(report, ensure_ascii=False))
 
 

@@ -56,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"  multiply-adds   {_human(card['macs_64x1024'])} per 64 x 1024 line")
     print(f"  alphabet        {card['codec_size']} characters" +
           (f": {card['alphabet']}" if card.get("alphabet") else ""))
+    lm = card.get("language_model")
+    if isinstance(lm, dict):
+        print(f"  language model  character {lm.get('order')}-gram, {lm.get('ngrams', 0):,} n-grams"
+              + (f" from {lm['lines']:,} lines" if lm.get("lines") else ""))
+    elif lm:
+        print(f"  language model  {lm}")
     for key, value in (card.get("provenance") or {}).items():
         print(f"  {key:15s} {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
     return 0

@@ -27,7 +27,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="CPU threads (default: all cores; fewer leaves room for other work)")
     p.add_argument("--lm", default="model", metavar="none|model|project|FILE",
                    help="language model for the beam search: none (greedy decoding unless --beam is given), model "
-                        "(the one shipped beside the model; the default), project (that one mixed with the verified "
+                        "(the one the model file carries; the default), project (that one mixed with the verified "
                         "lines of the PAGE files in the inputs' folders), or a file: an htrgui language model "
                         "(.lm.npz, used alone) or a plain-text file or word list, mixed with the model's")
     p.add_argument("--beam", type=int, default=None, metavar="N",

@@ -123,8 +123,9 @@ def sample_page(lines: int = LINES_PER_PAGE, size: tuple[int, int] = SAMPLE_PAGE
 
 
 def page_recognizer(model: str | None, device: str, config: str):
-    """The recognizer ``htrgui recognize`` makes by default: the model's own language model and beam search
-    when one ships beside it, else greedy decoding. Returns (recognizer, decoding label, model label)."""
+    """The recognizer ``htrgui recognize`` makes by default: beam search with the model's language model (its
+    own, else the shipped one's) when there is one, else greedy decoding. Returns (recognizer, decoding label,
+    model label)."""
     from htrgui.core.recognition import decode
     from htrgui.core.recognition.engine import Recognizer
 

@@ -10,12 +10,11 @@ import pytest
 
 from htrgui.core.text import edit_distance, normalize
 from htrgui.core.recognition.decode import beam_search_batch, greedy
-from htrgui.core.recognition.lm import (EOS, CharNgramLM, LanguageModelError, MixedLM, decoding_lm, lm_path_for,
-                                        model_lm_path, project_lm, text_lines)
+from htrgui.core.recognition.lm import (EOS, CharNgramLM, LanguageModelError, MixedLM, decoding_lm, model_lm,
+                                        project_lm, text_lines)
 from tests.conftest import REPO
 
 MODEL = REPO / "models" / "htrconvtext-small.pt"
-SHIPPED_LM = lm_path_for(MODEL)
 
 
 def page_texts(shared_data, stems):
@@ -26,9 +25,10 @@ def page_texts(shared_data, stems):
 
 @pytest.fixture(scope="module")
 def shipped():
-    if not SHIPPED_LM.is_file():
-        pytest.skip(f"{SHIPPED_LM} is absent")
-    return CharNgramLM.load(SHIPPED_LM)
+    lm = model_lm(MODEL) if MODEL.is_file() else None
+    if lm is None:
+        pytest.skip(f"{MODEL} is absent or carries no language model")
+    return lm
 
 
 @pytest.fixture(scope="module")
@@ -222,11 +222,50 @@ def test_project_lm_builds_from_a_projects_pages(shared_data, splits):
     assert 0.99 * sum(map(len, texts)) <= lm.meta["characters"] <= sum(map(len, texts))  # spaces folded
 
 
-def test_model_lm_is_found_beside_the_model_or_the_shipped_one(tmp_path, shipped):
-    assert model_lm_path(MODEL) == SHIPPED_LM
-    other = tmp_path / "finetuned.pt"
-    other.write_bytes(b"")
-    assert model_lm_path(other) == SHIPPED_LM          # a fine-tune of the shipped model: its language
-    CharNgramLM.from_texts(["abc abd"], order=3).save(lm_path_for(other))
-    assert model_lm_path(other) == tmp_path / "finetuned.lm.npz"
+def test_a_model_carries_its_language_model_and_one_without_reads_the_shipped_ones(tmp_path, shipped):
+    import shutil
+
+    from htrgui.core.recognition.checkpoint import load_checkpoint, set_language_model
+
+    assert model_lm(MODEL) is model_lm(MODEL)             # read once per file
+    assert shipped.meta["path"] == str(MODEL) and len(shipped) > 100_000
+    same = lambda lm: lm is not None and len(lm) == len(shipped) and lm.vocab == shipped.vocab  # noqa: E731
+    # a model file without one (made before models carried it, or trained from scratch): the shipped model's
+    other = shutil.copy(MODEL, tmp_path / "other.pt")
+    set_language_model(other, None)
+    assert load_checkpoint(other).language_model is None
+    assert same(model_lm(other))
+    from htrgui.core.recognition.library import model_card
+
+    assert model_card(MODEL)["language_model"]["ngrams"] == len(shipped)
+    assert model_card(other)["language_model"].startswith("none")
+    # its own, put in: the weights are untouched, and it is what decodes
+    own = CharNgramLM.from_texts(["abc abd", "abd abc"], order=3)
+    set_language_model(other, own.to_bytes())
+    a, b = load_checkpoint(MODEL), load_checkpoint(other)
+    assert all((a.model.state_dict()[k] == v).all() for k, v in b.model.state_dict().items())
+    assert model_lm(other).vocab == own.vocab
+    assert decoding_lm("model", other).components[0].vocab == own.vocab
     assert decoding_lm("none", MODEL) is None
+    # not a model at all: the shipped one's (the recogniser reports the bad model file itself)
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    assert same(model_lm(tmp_path / "junk.pt"))
+
+
+def test_a_damaged_language_model_inside_a_model_is_refused_clearly(tmp_path, shipped, shared_data, splits, capsys):
+    import shutil
+
+    from htrgui.cli import main
+    from htrgui.core.recognition.checkpoint import set_language_model
+
+    bad = shutil.copy(MODEL, tmp_path / "bad.pt")
+    data = shipped.to_bytes()
+    set_language_model(bad, data[: len(data) // 2])
+    with pytest.raises(LanguageModelError, match="bad.pt: its language model: cannot read this language model: "
+                                                 "the file is truncated or damaged"):
+        decoding_lm("model", bad)
+    xml = shared_data / f"{splits['adaptation']['test'][0]}.xml"
+    assert main(["recognize", str(xml), "-o", str(tmp_path / "out"), "--model", str(bad), "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "truncated or damaged" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

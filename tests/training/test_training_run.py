@@ -77,15 +77,46 @@ def test_cancel_leaves_a_loadable_model(narrow_lines, tmp_path):
     assert _state(tmp_path)["step"] == 3
 
 
-def _save_tiny(path, lines, seed=0):
+def _save_tiny(path, lines, seed=0, language_model=None):
     from htrgui.core.recognition.model import build_model
     from htrgui.core.training import modelio
 
     torch.manual_seed(seed)
     codec = modelio.new_codec(lines.charset())
     model = build_model("tiny", codec.num_classes)
-    modelio.save(path, model, codec, {"name": path.stem})
+    modelio.save(path, model, codec, {"name": path.stem}, language_model=language_model)
     return path
+
+
+def test_a_trained_model_carries_its_bases_language_model(narrow_lines, tmp_path):
+    """A fine-tune shared as one file decodes with the language its base read; a model from scratch carries
+    none (it decodes with the shipped one's)."""
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+    from htrgui.core.recognition.lm import CharNgramLM, model_lm
+
+    own = CharNgramLM.from_texts(narrow_lines.texts, order=4)
+    base = _save_tiny(tmp_path / "base.pt", narrow_lines, language_model=own.to_bytes())
+    _run(train(narrow_lines.subset(range(6)), None, tmp_path / "tuned.pt", _cfg(max_steps=2), base=str(base)))
+    assert load_checkpoint(tmp_path / "tuned.pt").language_model == own.to_bytes()
+    assert model_lm(tmp_path / "tuned.pt").vocab == own.vocab
+    _run(train(narrow_lines.subset(range(6)), None, tmp_path / "fresh.pt", _cfg(max_steps=2)))
+    assert load_checkpoint(tmp_path / "fresh.pt").language_model is None
+
+
+def test_a_run_that_diverges_stops_with_a_clear_message(narrow_lines, tmp_path):
+    """Every batch not finite (here: a base whose weights are NaN): the run stops and writes no model."""
+    from htrgui.core.errors import HtrError
+    from htrgui.core.recognition.checkpoint import load_checkpoint, save_checkpoint
+
+    base = _save_tiny(tmp_path / "base.pt", narrow_lines)
+    loaded = load_checkpoint(base)
+    with torch.no_grad():
+        for p in loaded.model.parameters():
+            p.fill_(float("nan"))
+    save_checkpoint(base, loaded.model, loaded.codec)
+    with pytest.raises(HtrError, match="training diverged: the loss was not finite on 25 batches in a row"):
+        _run(train(narrow_lines.subset(range(6)), None, tmp_path / "m.pt", _cfg(max_steps=40), base=str(base)))
+    assert not (tmp_path / "m.pt").exists()
 
 
 def test_codec_extension_keeps_old_predictions(narrow_lines, tmp_path):

@@ -4,9 +4,11 @@ A checkpoint is a ``torch.save`` of plain data only (dicts, lists, strings, numb
 with ``torch.load(weights_only=True)``: a file carrying pickled code is refused by torch before anything of
 it runs. It holds the format name and version, the architecture and its config, the codec, the
 preprocessing, provenance (training data summary, base model, validation error rates, date) and the
-weights, stored as fp16 by default (the fp32 copy gives the same text; a test checks it). Anything the
-trainer wants to keep beside the weights (optimiser, TCM head) goes in ``extra``; inference never reads it,
-and shipped models should not carry it.
+weights, stored as fp16 by default (the fp32 copy gives the same text; a test checks it), and the model's
+character language model (``language_model``: the bytes of its ``.npz``, as a uint8 tensor), so that a model
+file is all a decoder needs and a fine-tune carries its base's language on to whoever it is shared with.
+Anything the trainer wants to keep beside the weights (optimiser, TCM head) goes in ``extra``; inference never
+reads it, and shipped models should not carry it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class LoadedModel:
     path: Path | None = None
     dtype: str = "float32"
     extra: dict[str, Any] = field(default_factory=dict)
+    language_model: bytes | None = None  # the .npz bytes of the language model the file carries
 
     @property
     def name(self) -> str:
@@ -61,8 +64,10 @@ class LoadedModel:
 
 def save_checkpoint(path: str | os.PathLike, model: HTRConvText, codec: Codec, *,
                     provenance: dict[str, Any] | None = None, preprocessing: dict[str, Any] | None = None,
-                    half: bool = True, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` and ``codec`` to ``path`` atomically (a crash never leaves half a file)."""
+                    half: bool = True, extra: dict[str, Any] | None = None,
+                    language_model: bytes | None = None) -> Path:
+    """Write ``model`` and ``codec`` to ``path`` atomically (a crash never leaves half a file), with the
+    language model ``language_model`` (:meth:`CharNgramLM.to_bytes`) when given."""
     path = Path(path)
     if codec.num_classes != model.config.num_classes:
         raise ModelError(f"{path}: codec has {codec.num_classes} classes (blank included), "
@@ -85,9 +90,44 @@ def save_checkpoint(path: str | os.PathLike, model: HTRConvText, codec: Codec, *
         "state_dict": state,
         "extra": dict(extra or {}),
     }
+    if language_model is not None:
+        payload[LM_KEY] = _lm_tensor(language_model)
+    _write(path, payload)
+    return path
+
+
+#: Where a checkpoint keeps its language model.
+LM_KEY = "language_model"
+
+
+def _lm_tensor(data: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else torch.zeros(0, dtype=torch.uint8)
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
     buf = io.BytesIO()
     torch.save(payload, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def language_model_bytes(payload: dict[str, Any]) -> bytes | None:
+    """The language model a checkpoint dict carries (the ``.npz`` bytes), None when it has none."""
+    value = payload.get(LM_KEY)
+    if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.dim() != 1 or not len(value):
+        return None
+    return value.numpy().tobytes()
+
+
+def set_language_model(path: str | os.PathLike, language_model: bytes | None) -> Path:
+    """Put ``language_model`` into the model file ``path`` (None removes it), rewriting it atomically; the
+    weights and everything else are kept as they are."""
+    path = Path(path)
+    payload = read_payload(path)
+    if language_model is None:
+        payload.pop(LM_KEY, None)
+    else:
+        payload[LM_KEY] = _lm_tensor(language_model)
+    _write(path, payload)
     return path
 
 
@@ -142,4 +182,5 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     return LoadedModel(model=model, codec=codec, config=config,
                        preprocessing=dict(payload.get("preprocessing") or {}),
                        provenance=dict(payload.get("provenance") or {}), path=path,
-                       dtype=str(payload.get("dtype", "float32")), extra=dict(payload.get("extra") or {}))
+                       dtype=str(payload.get("dtype", "float32")), extra=dict(payload.get("extra") or {}),
+                       language_model=language_model_bytes(payload))

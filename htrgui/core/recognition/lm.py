@@ -32,7 +32,7 @@ from htrgui.core.errors import HtrError
 
 FORMAT = "htrgui-char-ngram"
 VERSION = 1
-#: What a language model file is called beside its recognition model: ``NAME.pt`` -> ``NAME.lm.npz``.
+#: How language model files are named (a recognition model carries its own inside its checkpoint).
 SUFFIX = ".lm.npz"
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -279,19 +279,24 @@ class CharNgramLM:
 
     # ------------------------------------------------------------------------------------------ files
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model atomically as a compressed ``.npz`` with a JSON header (keys stored as differences)."""
-        from htrgui.core.io import atomic_write_bytes
-
-        path = Path(path)
+    def to_bytes(self) -> bytes:
+        """The model as a compressed ``.npz`` with a JSON header (keys stored as differences): what :meth:`save`
+        writes to a file and a recognition model's checkpoint carries inside it."""
         header = {"format": FORMAT, "format_version": VERSION, "order": self.order, "vocab": list(self.vocab),
-                  "meta": self.meta}
+                  "meta": {k: v for k, v in self.meta.items() if k != "path"}}
         buf = io.BytesIO()
         np.savez_compressed(
             buf, header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), np.uint8),
             keys=np.diff(self.keys, prepend=np.uint64(0)), logp=self.logp,
             ctx_keys=np.diff(self.ctx_keys, prepend=np.uint64(0)), ctx_bow=self.ctx_bow)
-        atomic_write_bytes(path, buf.getvalue())
+        return buf.getvalue()
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_bytes` to ``path`` atomically."""
+        from htrgui.core.io import atomic_write_bytes
+
+        path = Path(path)
+        atomic_write_bytes(path, self.to_bytes())
         return path
 
     @classmethod
@@ -301,44 +306,55 @@ class CharNgramLM:
         if not path.is_file():
             raise LanguageModelError(f"{path}: no such language model file")
         try:
-            with np.load(path, allow_pickle=False) as z:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise LanguageModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        lm = cls.from_bytes(data, str(path))
+        lm.meta.setdefault("path", str(path))
+        return lm
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "language model") -> "CharNgramLM":
+        """The model :meth:`to_bytes` wrote; :class:`LanguageModelError` naming ``source`` and the fault otherwise."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 if "header" not in z.files:
-                    raise LanguageModelError(f"{path}: not an htrgui language model (no header)")
+                    raise LanguageModelError(f"{source}: not an htrgui language model (no header)")
                 header = json.loads(bytes(z["header"]).decode("utf-8"))
                 arrays = {k: z[k] for k in ("keys", "logp", "ctx_keys", "ctx_bow")}
         except LanguageModelError:
             raise
         except (zipfile.BadZipFile, EOFError) as exc:
-            raise LanguageModelError(f"{path}: cannot read this language model: the file is truncated or damaged "
-                                     f"({exc})") from None
+            raise LanguageModelError(f"{source}: cannot read this language model: the file is truncated or "
+                                     f"damaged ({exc})") from None
         except KeyError as exc:
-            raise LanguageModelError(f"{path}: language model file lacks {exc}") from None
+            raise LanguageModelError(f"{source}: language model file lacks {exc}") from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise LanguageModelError(f"{path}: not an htrgui language model ({str(exc)[:200]})") from None
+            raise LanguageModelError(f"{source}: not an htrgui language model ({str(exc)[:200]})") from None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise LanguageModelError(f"{path}: not an htrgui language model (no '{FORMAT}' header)")
+            raise LanguageModelError(f"{source}: not an htrgui language model (no '{FORMAT}' header)")
         version = header.get("format_version")
         if not isinstance(version, int) or version > VERSION:
-            raise LanguageModelError(f"{path}: language model format version {version!r} is newer than this "
+            raise LanguageModelError(f"{source}: language model format version {version!r} is newer than this "
                                      f"htrgui reads ({VERSION})")
         vocab, order = header.get("vocab"), header.get("order")
         if (not isinstance(vocab, list) or not all(isinstance(c, str) for c in vocab)
                 or tuple(vocab[:len(SPECIALS)]) != SPECIALS or not isinstance(order, int)):
-            raise LanguageModelError(f"{path}: bad language model header")
+            raise LanguageModelError(f"{source}: bad language model header")
         keys = np.cumsum(arrays["keys"].astype(np.uint64), dtype=np.uint64)
         ctx_keys = np.cumsum(arrays["ctx_keys"].astype(np.uint64), dtype=np.uint64)
         if (len(keys) != len(arrays["logp"]) or len(ctx_keys) != len(arrays["ctx_bow"])
                 or np.any(keys[1:] <= keys[:-1]) or np.any(ctx_keys[1:] <= ctx_keys[:-1])
                 or not np.all(np.isfinite(arrays["logp"])) or not np.all(np.isfinite(arrays["ctx_bow"]))):
-            raise LanguageModelError(f"{path}: language model tables are inconsistent (damaged file?)")
+            raise LanguageModelError(f"{source}: language model tables are inconsistent (damaged file?)")
+        meta = header.get("meta") if isinstance(header.get("meta"), dict) else {}
         try:
-            lm = cls(order, vocab, keys, arrays["logp"], ctx_keys, arrays["ctx_bow"], header.get("meta") or {})
+            lm = cls(order, vocab, keys, arrays["logp"], ctx_keys, arrays["ctx_bow"], meta)
         except LanguageModelError as exc:
-            raise LanguageModelError(f"{path}: {exc}") from None
+            raise LanguageModelError(f"{source}: {exc}") from None
         unigrams = (keys >> np.uint64(_ORDER_SHIFT)) == 1
         if int(unigrams.sum()) != len(vocab) - 2:
-            raise LanguageModelError(f"{path}: language model lacks unigrams (damaged file?)")
-        lm.meta.setdefault("path", str(path))
+            raise LanguageModelError(f"{source}: language model lacks unigrams (damaged file?)")
         return lm
 
 
@@ -492,31 +508,53 @@ PROJECT_ORDER = 7
 LM_CHOICES = ("none", "model", "project")
 
 
-def lm_path_for(model_path: str | os.PathLike) -> Path:
-    """Where the language model of a model file lives: ``NAME.pt`` -> ``NAME.lm.npz`` beside it."""
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.stem + SUFFIX)
+def model_lm(model_path: str | os.PathLike | None) -> CharNgramLM | None:
+    """The language model a model decodes with: the one its file carries, else the shipped default's (a model
+    made before models carried one, or trained from scratch, reads the language the shipped model reads);
+    None when neither has one. Read once per file and modification time.
 
-
-def model_lm_path(model_path: str | os.PathLike | None) -> Path | None:
-    """The language model of a model: the one beside it, else the shipped default's (a fine-tune of the
-    shipped model writes the same language); None when neither exists."""
-    if model_path is not None:
-        beside = lm_path_for(model_path)
-        if beside.is_file():
-            return beside
+    Raises:
+        LanguageModelError: the language model inside the file is damaged.
+    """
     from htrgui.core.paths import bundled_models_dir
     from htrgui.core.recognition.library import DEFAULT_MODEL
 
-    shipped = lm_path_for(bundled_models_dir() / DEFAULT_MODEL)
-    return shipped if shipped.is_file() else None
+    for path in ([Path(model_path)] if model_path is not None else []) + [bundled_models_dir() / DEFAULT_MODEL]:
+        lm = _carried(path)
+        if lm is not None:
+            return lm
+    return None
 
 
+def _carried(path: Path) -> CharNgramLM | None:
+    """The language model inside the model file ``path`` (None when it carries none or is not a model)."""
+    from htrgui.core.errors import ModelError
+    from htrgui.core.recognition.checkpoint import language_model_bytes, read_payload
+
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime)
+    except OSError:
+        return None
+    if key not in _CARRIED:
+        try:
+            data = language_model_bytes(read_payload(path))
+        except ModelError:
+            data = None
+        lm = CharNgramLM.from_bytes(data, f"{path}: its language model") if data is not None else None
+        if lm is not None:
+            lm.meta.setdefault("path", str(path))
+        if len(_CARRIED) >= 4:
+            _CARRIED.clear()
+        _CARRIED[key] = lm
+    return _CARRIED[key]
+
+
+_CARRIED: dict[tuple[str, float], CharNgramLM | None] = {}
 _LOADED: dict[tuple[str, float], CharNgramLM] = {}
 
 
 def load_cached(path: str | os.PathLike) -> CharNgramLM:
-    """:meth:`CharNgramLM.load`, kept in memory per file and modification time (the shipped model is read once)."""
+    """:meth:`CharNgramLM.load`, kept in memory per file and modification time (a user's file is read once)."""
     path = Path(path)
     try:
         key = (str(path.resolve()), path.stat().st_mtime)
@@ -590,11 +628,11 @@ def decoding_lm(choice: str | os.PathLike | None, model_path: str | os.PathLike 
     components: list[tuple[CharNgramLM, float]] = []
 
     def base() -> CharNgramLM:
-        path = model_lm_path(model_path)
-        if path is None:
-            raise LanguageModelError("this model has no language model (no .lm.npz beside it, and the shipped "
-                                     "one is not installed); use --lm none or --lm FILE")
-        return load_cached(path)
+        lm = model_lm(model_path)
+        if lm is None:
+            raise LanguageModelError("this model carries no language model, and the shipped one is not installed; "
+                                     "use --lm none or --lm FILE")
+        return lm
 
     if choice in ("model", "project"):
         components.append((base(), 1.0))

@@ -33,12 +33,14 @@ def resolve(name_or_path: str) -> Path:
 
 
 def load(name_or_path: str) -> tuple[HTRConvText, Codec, dict]:
-    """(model in train-ready fp32 on CPU, codec, {"lineage": ...}) of a base model."""
+    """(model in train-ready fp32 on CPU, codec, {"lineage", "provenance", "language_model"}) of a base model
+    (``language_model``: the bytes of the one its file carries, or None)."""
     path = resolve(name_or_path)
     loaded = load_checkpoint(path)
     prov = loaded.provenance
     lineage = {"base_model": str(prov.get("name") or path.stem), "base_path": str(path)}
-    return loaded.model.float().train(), loaded.codec, {"lineage": lineage, "provenance": prov}
+    return loaded.model.float().train(), loaded.codec, {"lineage": lineage, "provenance": prov,
+                                                        "language_model": loaded.language_model}
 
 
 def extend(codec: Codec, model: HTRConvText, new_chars: list[str]) -> tuple[Codec, HTRConvText]:
@@ -47,11 +49,11 @@ def extend(codec: Codec, model: HTRConvText, new_chars: list[str]) -> tuple[Code
     return new, extend_head(model, new.num_classes - codec.num_classes)
 
 
-def save(path: Path, model: HTRConvText, codec: Codec, provenance: dict) -> None:
-    """A self-describing fp16 model file (atomic)."""
+def save(path: Path, model: HTRConvText, codec: Codec, provenance: dict, language_model: bytes | None = None) -> None:
+    """A self-describing fp16 model file (atomic), carrying ``language_model`` when given."""
     prov = dict(provenance)
     prov.setdefault("name", Path(path).stem)
-    save_checkpoint(path, model, codec, provenance=_plain(prov), half=True)
+    save_checkpoint(path, model, codec, provenance=_plain(prov), half=True, language_model=language_model)
 
 
 def _plain(value):

@@ -77,8 +77,9 @@ def _setup_model(train_set: LineSet, cfg: TrainConfig, base: str | None, teacher
     """(model, codec, base info, teacher model, new letters): a base or a fresh model, the alphabet
     extended by the letters the data has and the model lacks (old ids keep their meaning)."""
     teacher_model = t_codec = None
+    teacher_meta: dict = {}
     if teacher:
-        teacher_model, t_codec, _ = modelio.load(teacher)
+        teacher_model, t_codec, teacher_meta = modelio.load(teacher)
     if base:
         model, codec, base_meta = modelio.load(base)
     else:
@@ -87,7 +88,9 @@ def _setup_model(train_set: LineSet, cfg: TrainConfig, base: str | None, teacher
         if cfg.config not in CONFIGS:
             raise HtrError(f"unknown model config {cfg.config!r}: one of {', '.join(CONFIGS)}")
         # a student distilled from a teacher starts from the teacher's alphabet
-        codec, base_meta = t_codec or modelio.new_codec(train_set.charset()), {}
+        codec = t_codec or modelio.new_codec(train_set.charset())
+        # the model reads the language its teacher read (a model from scratch: the shipped one's, at decoding)
+        base_meta = {"language_model": teacher_meta.get("language_model")}
         model = build_model(cfg.config, modelio.num_classes(codec))
     new_chars = sorted(train_set.charset() - set(modelio.characters(codec)))
     if new_chars:
@@ -341,7 +344,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
         info.update({"val_cer": cer, "steps": step, "epochs": round(epoch + pos / max(1, n_batches), 3),
                      "train_lines": len(images), "train_config": asdict(cfg),
                      "train_minutes": round((spent + time.monotonic() - t0) / 60, 1)})
-        modelio.save(out, eval_model(), codec, info)
+        # the base's language model travels on: a fine-tune shared as one file decodes as its base did
+        modelio.save(out, eval_model(), codec, info, language_model=base_meta.get("language_model"))
 
     t0 = time.monotonic()
     if initial_cer is None and base and val_set is not None:
