@@ -167,31 +167,41 @@ def load_page_image(page, mode: str = "L") -> np.ndarray:
     return load_image(page.image_path, page.page_index, mode, apply_exif=not raw)
 
 
-def load_image(path: Path | str, page_index: int = 0, mode: str = "L", *, apply_exif: bool = True) -> np.ndarray:
+def load_image(path: Path | str, page_index: int = 0, mode: str = "L", *, apply_exif: bool = True,
+               max_side: int | None = None) -> np.ndarray:
     """Decode one page as uint8: ``mode="L"`` gives (H, W), ``"RGB"`` gives (H, W, 3); white stays 255.
 
-    ``apply_exif=False`` keeps the stored pixel grid (see :func:`load_page_image`).
+    ``apply_exif=False`` keeps the stored pixel grid (see :func:`load_page_image`). ``max_side``: a preview at
+    most that many pixels wide and high, aspect kept (a JPEG is decoded at a reduced scale, which is fast; a
+    PDF page is rendered small).
 
     Raises:
         ImageError: missing, corrupt, unsupported, too large, or no such page.
     """
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', not {mode!r}")
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be at least 1, not {max_side}")
     path = Path(path)
     if _is_pdf(path):
-        img = _render_pdf(path, page_index)
+        img = _render_pdf(path, page_index, max_side)
     else:
-        img = _decode(path, page_index, mode, apply_exif)
+        img = _decode(path, page_index, mode, apply_exif, max_side)
+    if max_side is not None and max(img.size) > max_side:
+        img = _to_mode(img, mode)
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return np.ascontiguousarray(np.asarray(_to_mode(img, mode), dtype=np.uint8))
 
 
-def _decode(path: Path, page_index: int, mode: str, apply_exif: bool = True) -> Image.Image:
+def _decode(path: Path, page_index: int, mode: str, apply_exif: bool = True,
+            max_side: int | None = None) -> Image.Image:
     with _open(path) as img:
         _seek(img, path, page_index)
         w, h = img.size
         _check_size(path, w, h, page_index)
-        if mode == "L" and img.format == "JPEG":
-            img.draft("L", img.size)  # decode straight to grey: faster and half the memory
+        if img.format == "JPEG" and (mode == "L" or max_side is not None):
+            # decode straight to grey and/or at 1/2, 1/4 or 1/8 scale (never below max_side): faster, less memory
+            img.draft(mode if mode == "L" else img.mode, (max_side, max_side) if max_side else img.size)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -259,9 +269,12 @@ def _pdf_size(pdf, path: Path, page_index: int) -> tuple[int, int, float]:
     return width, height, scale
 
 
-def _render_pdf(path: Path, page_index: int) -> Image.Image:
+def _render_pdf(path: Path, page_index: int, max_side: int | None = None) -> Image.Image:
     with _PDF_LOCK, _open_pdf(path) as pdf:
         width, height, scale = _pdf_size(pdf, path, page_index)
+        if max_side is not None and max(width, height) > max_side:
+            shrink = max_side / max(width, height)  # a preview: render it small
+            scale, width, height = scale * shrink, max(1, round(width * shrink)), max(1, round(height * shrink))
         page = pdf[page_index]
         try:
             img = page.render(scale=scale).to_pil()

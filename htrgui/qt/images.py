@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 from htrgui.core.document import TextLine
 
@@ -53,21 +53,20 @@ def line_strip(gray: np.ndarray, line: TextLine, height: int = STRIP_HEIGHT, max
     return image
 
 
+def rgb_qimage(rgb: np.ndarray) -> QImage:
+    """A deep copy of a (H, W, 3) uint8 array as an RGB QImage."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+
+
 def thumbnail(path: Path, page_index: int = 0, size: int = 96) -> QImage:
-    """A small preview. JPEGs are decoded at reduced size by Qt (fast); other formats go through the core."""
-    if page_index == 0 and path.suffix.lower() in (".jpg", ".jpeg", ".png"):
-        reader = QImageReader(str(path))
-        reader.setAutoTransform(True)  # EXIF orientation, as the core does
-        full = reader.size()
-        if full.isValid() and full.width() > 0 and full.height() > 0:
-            scale = size / max(full.width(), full.height())
-            reader.setScaledSize(QSize(max(1, int(full.width() * scale)), max(1, int(full.height() * scale))))
-            image = reader.read()
-            if not image.isNull():
-                return image
+    """A small colour preview, decoded by the core (EXIF orientation, TIFF pages, PDF, size limit) at reduced
+    scale; a blank image when the file cannot be read. The core's PIL decoder, not Qt's image plugins: one
+    decoder for every page the app reads, and none of Qt's in a worker thread (one crashed there in CI)."""
+    from htrgui.core.imaging import load_image
+
     try:
-        gray = load_gray(path, page_index)
+        return rgb_qimage(load_image(path, page_index, "RGB", max_side=size))
     except Exception:  # noqa: BLE001 - a thumbnail that cannot be made is just left blank
         return QImage()
-    return gray_qimage(gray).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                    Qt.TransformationMode.SmoothTransformation)

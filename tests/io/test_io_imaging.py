@@ -33,6 +33,33 @@ def test_exif_orientation_is_applied(tmp_path):
     assert raw.shape == (80, 120)
 
 
+def test_previews_are_small_and_oriented_like_the_page(tmp_path, shared_data):
+    """``max_side``: what the page list shows, from the same decoder as the page (EXIF, TIFF pages, PDF)."""
+    photo = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    marked = Image.new("L", (1200, 800), 255)
+    marked.paste(0, (0, 0, 300, 200))
+    marked.save(photo, exif=exif, quality=95)
+    small = load_image(photo, mode="RGB", max_side=96)
+    assert small.shape == (96, 64, 3)
+    assert small[:16, -12:].mean() < 80 and small[:16, :12].mean() > 200  # turned as the full page is
+    scan = next(shared_data.rglob("*.jpg"))
+    full, preview = load_image(scan, mode="RGB"), load_image(scan, mode="RGB", max_side=96)
+    assert max(preview.shape[:2]) == 96
+    assert abs(preview.shape[1] / preview.shape[0] - full.shape[1] / full.shape[0]) < 0.03
+    assert abs(float(preview.mean()) - float(full.mean())) < 4  # the same picture, only smaller
+    book = tmp_path / "book.tif"
+    _marked(300, 200).save(book, save_all=True, append_images=[_marked(100, 400)])
+    assert load_image(book, 1, max_side=50).shape == (50, 12)
+    pdf = tmp_path / "scan.pdf"
+    _marked(850, 1100).save(pdf, resolution=100.0)
+    assert load_image(pdf, max_side=110).shape == (110, 85)
+    assert load_image(photo, max_side=5000).shape == (1200, 800)  # never enlarged
+    with pytest.raises(ValueError, match="max_side"):
+        load_image(photo, max_side=0)
+
+
 def test_multipage_tiff(tmp_path):
     path = tmp_path / "book.tif"
     pages = [_marked(100, 60), _marked(50, 70).convert("RGB"), Image.new("1", (40, 30), 1)]
