@@ -21,6 +21,7 @@ import datetime as _dt
 import io
 import json
 import os
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -528,6 +529,13 @@ def model_lm(model_path: str | os.PathLike | None) -> CharNgramLM | None:
 
 def _carried(path: Path) -> CharNgramLM | None:
     """The language model inside the model file ``path`` (None when it carries none or is not a model)."""
+    with _CARRIED_LOCK:  # recognition jobs and the speed check may ask from two threads at once
+        return _carried_locked(path)
+
+
+def _carried_locked(path: Path) -> CharNgramLM | None:
+    import hashlib
+
     from htrgui.core.errors import ModelError
     from htrgui.core.recognition.checkpoint import language_model_bytes, read_payload
 
@@ -535,21 +543,33 @@ def _carried(path: Path) -> CharNgramLM | None:
         key = (str(path.resolve()), path.stat().st_mtime)
     except OSError:
         return None
-    if key not in _CARRIED:
+    if key not in _DIGEST_OF:
         try:
             data = language_model_bytes(read_payload(path))
         except ModelError:
             data = None
-        lm = CharNgramLM.from_bytes(data, f"{path}: its language model") if data is not None else None
-        if lm is not None:
-            lm.meta.setdefault("path", str(path))
-        if len(_CARRIED) >= 4:
-            _CARRIED.clear()
-        _CARRIED[key] = lm
-    return _CARRIED[key]
+        digest = hashlib.sha1(data).hexdigest() if data is not None else None
+        # fine-tunes carry their base's language model byte for byte: parse (and hold, ~100 MB) it once
+        if digest is not None and digest not in _PARSED:
+            lm = CharNgramLM.from_bytes(data, f"{path}: its language model")
+            if len(_PARSED) >= 2:
+                _PARSED.clear()
+            _PARSED[digest] = lm
+        if len(_DIGEST_OF) >= 64:
+            _DIGEST_OF.clear()
+        _DIGEST_OF[key] = digest
+    digest = _DIGEST_OF[key]
+    if digest is None:
+        return None
+    if digest not in _PARSED:  # pushed out by others since: read again
+        del _DIGEST_OF[key]
+        return _carried_locked(path)
+    return _PARSED[digest]
 
 
-_CARRIED: dict[tuple[str, float], CharNgramLM | None] = {}
+_CARRIED_LOCK = threading.Lock()
+_DIGEST_OF: dict[tuple[str, float], str | None] = {}
+_PARSED: dict[str, CharNgramLM] = {}
 _LOADED: dict[tuple[str, float], CharNgramLM] = {}
 
 
