@@ -1,0 +1,121 @@
+"""Average the weights of models fine-tuned from one base (a uniform "model soup"), re-estimate BatchNorm's
+statistics, and compare it with its ingredients on validation lines (greedy CER, as training validates).
+
+    python scripts/soup_models.py A.pt B.pt -o SOUP.pt --bn-lines .cache/lines/train-mix.npz \
+        --val .cache/lines/val-all.npz --threads 2
+
+Two runs from the same base with different seeds (batch order, augmentation) end in one basin; their average
+reads like an ensemble of the two at the cost of one model (Wortsman et al., 2022). Averaged BatchNorm
+statistics are not the statistics of the averaged weights, so they are measured again: BatchNorm layers alone
+in training mode, cumulative averages over ``--bn-batches`` batches of training lines, no gradients.
+The soup is written only when it beats every ingredient on ``--val``, with the first one's language model and
+provenance (plus ``soup_of``); prints one JSON object with every CER.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from htrgui.core.recognition.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from htrgui.core.recognition.preprocess import batch_lines, width_buckets  # noqa: E402
+from htrgui.core.training.data import TRAIN_MULTIPLE, LineSet  # noqa: E402
+from htrgui.core.training.validate import evaluate_lines  # noqa: E402
+
+
+def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of float tensors (in fp32), integer buffers (BatchNorm's batch counts) from the first."""
+    out = {}
+    for key, first in states[0].items():
+        if first.is_floating_point():
+            out[key] = torch.stack([s[key].float() for s in states]).mean(0)
+        else:
+            out[key] = first.clone()
+    return out
+
+
+@torch.no_grad()
+def recalibrate_bn(model: torch.nn.Module, lines: LineSet, batches: int, seed: int = 0) -> int:
+    """Re-estimate every BatchNorm's running mean and variance on ``batches`` batches of ``lines``; returns
+    the number of lines seen."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+        m.train()
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(lines), size=min(len(lines), batches * 16), replace=False)
+    groups = width_buckets([lines.images[i].shape[1] for i in pick], 16)
+    rng.shuffle(groups)
+    seen = 0
+    for group in groups[:batches]:
+        x, w = batch_lines([lines.images[pick[i]] for i in group], TRAIN_MULTIPLE)
+        model(x, w)
+        seen += len(group)
+    for m in bns:
+        m.momentum = 0.1
+    model.eval()
+    return seen
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("models", nargs="+", type=Path, help="two or more models trained from the same base")
+    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("--val", type=Path, required=True, help="validation line cache (LineSet .npz)")
+    ap.add_argument("--bn-lines", type=Path, help="training line cache for the BatchNorm statistics")
+    ap.add_argument("--bn-batches", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if len(args.models) < 2:
+        sys.exit("a soup needs at least two models")
+    loaded = [load_checkpoint(p) for p in args.models]
+    first = loaded[0]
+    for other in loaded[1:]:
+        if other.config != first.config or other.codec.chars != first.codec.chars:
+            sys.exit(f"{other.path}: another architecture or alphabet than {first.path}: no soup")
+    val = LineSet.load(args.val)
+    report: dict = {"models": [str(p) for p in args.models], "val": str(args.val), "val_lines": len(val), "cer": {}}
+    t0 = time.perf_counter()
+    for m in loaded:
+        report["cer"][m.path.name] = round(evaluate_lines(m.model, m.codec, val, torch.device("cpu"))["cer"], 5)
+    soup = load_checkpoint(args.models[0])
+    soup.model.load_state_dict(average([m.model.state_dict() for m in loaded]))
+    soup.model.eval()
+    report["cer"]["soup (averaged BatchNorm statistics)"] = round(
+        evaluate_lines(soup.model, soup.codec, val, torch.device("cpu"))["cer"], 5)
+    best_key = "soup (averaged BatchNorm statistics)"
+    best_state = {k: v.clone() for k, v in soup.model.state_dict().items()}
+    if args.bn_lines is not None:
+        seen = recalibrate_bn(soup.model, LineSet.load(args.bn_lines), args.bn_batches)
+        key = f"soup (BatchNorm re-estimated on {seen} training lines)"
+        report["cer"][key] = round(evaluate_lines(soup.model, soup.codec, val, torch.device("cpu"))["cer"], 5)
+        if report["cer"][key] < report["cer"][best_key]:
+            best_key, best_state = key, soup.model.state_dict()
+    soup.model.load_state_dict(best_state)
+    ingredients = min(report["cer"][m.path.name] for m in loaded)
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    report["chosen"] = best_key if report["cer"][best_key] < ingredients else None
+    if report["chosen"]:
+        prov = dict(first.provenance, soup_of=[str(p) for p in args.models], soup=best_key,
+                    val_cer=report["cer"][best_key])
+        save_checkpoint(args.output, soup.model, soup.codec, provenance=prov, preprocessing=first.preprocessing,
+                        language_model=first.language_model)
+        report["output"] = str(args.output)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

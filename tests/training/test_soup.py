@@ -1,0 +1,87 @@
+"""scripts/soup_models.py: averaging models trained from one base, BatchNorm re-estimated, written only if better."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import torch
+
+from htrgui.core.recognition.checkpoint import load_checkpoint
+from htrgui.core.recognition.preprocess import batch_lines
+from htrgui.core.training.data import TRAIN_MULTIPLE
+from htrgui.core.training.trainer import TrainConfig, train
+from htrgui.core.training.augment import AugmentConfig
+from tests.conftest import REPO
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("soup_models", REPO / "scripts" / "soup_models.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _tiny_runs(lines, tmp_path):
+    """A base and two 3-step runs from it with different seeds (what the soup is for)."""
+    cfg = dict(config="tiny", warmup_steps=1, lr=3e-3, batch_columns=40000, max_batch_lines=64,
+               augment=AugmentConfig.off(), val_every_minutes=1e9, checkpoint_every_minutes=1e9)
+    for _ in train(lines, None, tmp_path / "base.pt", TrainConfig(max_steps=4, **cfg)):
+        pass
+    out = []
+    for seed in (1, 2):
+        path = tmp_path / f"run{seed}.pt"
+        for _ in train(lines, None, path, TrainConfig(max_steps=3, seed=seed, **cfg), base=str(tmp_path / "base.pt")):
+            pass
+        out.append(path)
+    return out
+
+
+def test_average_and_batchnorm_re_estimation_on_real_lines(narrow_lines, tmp_path):
+    soup = _script()
+    a, b = (load_checkpoint(p) for p in _tiny_runs(narrow_lines, tmp_path))
+    mean = soup.average([a.model.state_dict(), b.model.state_dict()])
+    key = "head.weight"
+    assert torch.allclose(mean[key], (a.model.state_dict()[key] + b.model.state_dict()[key]) / 2)
+    assert not torch.equal(a.model.state_dict()[key], b.model.state_dict()[key])
+    # one batch: every BatchNorm's running mean is then exactly the mean of what reached it in that batch
+    model = a.model
+    bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    seen = {}
+    hook = bn.register_forward_hook(lambda m, inp, out: seen.setdefault("x", inp[0].detach().clone()))
+    n = soup.recalibrate_bn(model, narrow_lines, batches=1)
+    hook.remove()
+    assert 0 < n <= 16
+    assert torch.allclose(bn.running_mean, seen["x"].mean(dim=(0, 2, 3)), atol=1e-5)
+    assert bn.momentum == 0.1 and not model.training
+    x, w = batch_lines(narrow_lines.images[:2], TRAIN_MULTIPLE)
+    assert torch.isfinite(model(x, w)[0]).all()
+
+
+def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_path):
+    runs = _tiny_runs(narrow_lines, tmp_path)
+    val = tmp_path / "val.npz"
+    narrow_lines.save(val)
+    out = tmp_path / "soup.pt"
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "soup_models.py"), *map(str, runs), "-o", str(out),
+                          "--val", str(val), "--bn-lines", str(val), "--bn-batches", "2"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    cers = report["cer"]
+    assert set(cers) >= {"run1.pt", "run2.pt", "soup (averaged BatchNorm statistics)"} and len(cers) == 4
+    if report["chosen"]:
+        assert cers[report["chosen"]] < min(cers["run1.pt"], cers["run2.pt"])
+        assert load_checkpoint(out).provenance["soup_of"] == [str(p) for p in runs]
+    else:
+        assert not out.exists()
+    # models of other alphabets or architectures are refused with a message
+    other = tmp_path / "other.pt"
+    for _ in train(narrow_lines.subset(range(5)), None, other,
+                   TrainConfig(config="tiny", max_steps=1, augment=AugmentConfig.off())):
+        pass
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "soup_models.py"), str(runs[0]), str(other), "-o",
+                          str(tmp_path / "x.pt"), "--val", str(val)], capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "another architecture or alphabet" in run.stderr
