@@ -114,6 +114,9 @@ def test_models_dialog_lists_cards_switches_and_deletes(qtbot, tmp_path):
     shown = [dialog.card.itemAt(i).widget().text() for i in range(dialog.card.count())
              if dialog.card.itemAt(i).widget() is not None]
     assert "htrconvtext-small" in shown and "8.40 %" in shown
+    assert "none of its own: reads with the shipped model's" in shown  # a tiny model carries no LM
+    shipped = next(m for m in dialog.models if m.shipped)
+    assert any(label == "Language model" and value.startswith("its own (") for label, value in shipped.summary())
     assert not dialog.card_text.isHidden() and "Fine-tuned on wills" in dialog.card_text.toPlainText()
     # Switching the default saves it and says so.
     with qtbot.waitSignal(dialog.model_changed) as blocker:

@@ -63,11 +63,13 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
 def read_card(path: Path) -> dict[str, Any]:
     """The provenance of a model file (base model, training data, validation CER) and its config name, read
     from its metadata only (``weights_only``); raises ModelError naming the file when it is not one of ours."""
-    from htrgui.core.recognition.checkpoint import read_payload
+    from htrgui.core.recognition.checkpoint import language_model_bytes, read_payload
 
     payload = read_payload(path)
     card = dict(payload.get("provenance") or {})
     card.setdefault("config", (payload.get("config") or {}).get("name", ""))
+    lm = language_model_bytes(payload)
+    card["language_model_bytes"] = len(lm) if lm is not None else 0
     return card
 
 

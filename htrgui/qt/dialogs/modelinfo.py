@@ -66,6 +66,10 @@ class ModelInfo:
         held = card.get("held_out_pages")
         where = f" (on {len(held)} held-out page{'s' if len(held) != 1 else ''})" if isinstance(held, list) else ""
         rows.append(("Validation CER", f"{cer * 100:.2f} %{where}" if cer is not None else "not measured"))
+        size = card.get("language_model_bytes")
+        if isinstance(size, int):
+            rows.append(("Language model", f"its own ({size / 1e6:.1f} MB)" if size else
+                         "none of its own: reads with the shipped model's"))
         if card.get("steps"):
             minutes = card.get("train_minutes")
             rows.append(("Training", f"{card['steps']} steps" + (f", {minutes} min" if minutes else "")))
