@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "fine-tuning on a few pages keeps them frozen)")
     p.add_argument("--freeze", choices=["none", "front", "backbone"], default="none",
                    help="keep part of the model fixed: the front end (stem, first stage) or the whole backbone")
+    p.add_argument("--dropout", type=float, default=None, metavar="P",
+                   help="set dropout, attention dropout and stochastic depth to P (default: the model's own, 0.1 "
+                        "for small); 0 for a model that does not yet fit its training lines")
     p.set_defaults(func=run)
 
 
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                       lr=args.lr or (3e-4 if args.base else 1e-3), warmup_steps=args.warmup_steps,
                       batch_columns=args.batch_columns, sam=args.sam, val_every_minutes=args.val_every,
                       patience=args.patience, seed=args.seed, freeze=args.freeze, precision=args.precision,
-                      freeze_bn=bool(args.base) and not args.update_bn,
+                      freeze_bn=bool(args.base) and not args.update_bn, dropout=args.dropout,
                       augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     meta = {"train_data": list(args.train), "val_data": list(args.val or []), "command": " ".join(sys.argv)}
     final = None

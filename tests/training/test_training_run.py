@@ -193,3 +193,29 @@ def test_new_letters_are_warmed_up_with_synthetic_lines(narrow_lines, shared_dat
     assert with_new and len(lines) == min(200, 2 * len(with_new))
     assert set(lines.texts) <= set(with_new) and all(im.shape[0] == 64 for im in lines.images)
     assert not new_letter_lines(str(base), narrow_lines.subset(range(10)), shared_data.parent / "fonts")
+
+
+def test_regularisation_can_be_turned_off_for_a_model_that_underfits(narrow_lines, tmp_path):
+    from htrgui.core.errors import HtrError
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+    from htrgui.core.recognition.model import build_model, set_regularisation
+    from htrgui.core.recognition.preprocess import batch_lines
+    from htrgui.core.training.data import TRAIN_MULTIPLE
+
+    x, w = batch_lines(narrow_lines.images[:3], TRAIN_MULTIPLE)
+    model = build_model("small", 40).train()
+    torch.manual_seed(0)
+    assert not torch.equal(model(x, w)[0], model(x, w)[0])  # dropout and stochastic depth at work
+    set_regularisation(model, 0.0)
+    assert torch.equal(model(x, w)[0], model(x, w)[0])
+    assert (model.config.dropout, model.config.attn_dropout, model.config.drop_path) == (0.0, 0.0, 0.0)
+    set_regularisation(model, 0.2)
+    assert [round(b.drop_path.p, 3) for b in model.blocks] == [0.0, 0.04, 0.08, 0.12, 0.16, 0.2]
+    # the trainer: the model file says what it was trained with; a bad value is refused clearly
+    base = _save_tiny(tmp_path / "base.pt", narrow_lines)
+    _run(train(narrow_lines.subset(range(6)), None, tmp_path / "m.pt", _cfg(max_steps=1, dropout=0.05),
+               base=str(base)))
+    assert load_checkpoint(tmp_path / "m.pt").config.drop_path == 0.05  # tiny's own is 0
+    with pytest.raises(HtrError, match="--dropout: regularisation must be in"):
+        _run(train(narrow_lines.subset(range(6)), None, tmp_path / "n.pt", _cfg(max_steps=1, dropout=1.5),
+                   base=str(base)))

@@ -139,6 +139,30 @@ def extend_head(model: HTRConvText, n_new: int) -> HTRConvText:
     return model
 
 
+def set_regularisation(model: HTRConvText, p: float) -> HTRConvText:
+    """Set dropout, attention dropout and stochastic depth (its top rate; it grows over the blocks as built) of
+    ``model`` to ``p``, in the modules and in its config. For a model that underfits its training lines (the
+    shipped one reads them at about 15 % CER, unseen ones at 19 %), less regularisation fits more per step."""
+    from dataclasses import replace
+
+    from htrgui.core.recognition.layers import DropPath, RelPosAttention
+
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"regularisation must be in [0, 1), not {p}")
+    depth = max(model.config.depth - 1, 1)
+    for i, block in enumerate(model.blocks):
+        for m in block.modules():
+            if isinstance(m, DropPath):
+                m.p = p * i / depth
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = p
+        elif isinstance(m, RelPosAttention):
+            m.attn_drop = p
+    model.config = replace(model.config, dropout=p, attn_dropout=p, drop_path=p)
+    return model
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

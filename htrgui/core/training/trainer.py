@@ -24,6 +24,7 @@ from torch import nn
 from htrgui.core.device import pick_device
 from htrgui.core.errors import Cancelled, HtrError
 from htrgui.core.progress import CancelToken, Progress
+from htrgui.core.recognition.model import set_regularisation
 from htrgui.core.recognition.preprocess import batch_lines
 from htrgui.core.training import modelio
 from htrgui.core.training.augment import AugmentConfig, augment
@@ -69,6 +70,7 @@ class TrainConfig:
     channels_last: bool | None = None  # None: on a CPU training in bf16, where oneDNN's convolutions run faster
     freeze_bn: bool = False           # fine-tuning: tiny batches would corrupt the BatchNorm statistics
     freeze: str = "none"              # "front": stem + first stage fixed, "backbone": only encoder + head learn
+    dropout: float | None = None      # dropout, attention dropout and drop path all set to this (None: the model's)
     distill_weight: float = 1.0
     distill_temperature: float = 2.0
 
@@ -264,6 +266,11 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     py_rng = random.Random(cfg.seed + rank)
 
     model, codec, base_meta, teacher_model, new_chars = _setup_model(train_set, cfg, base, teacher)
+    if cfg.dropout is not None:
+        try:
+            set_regularisation(model, cfg.dropout)
+        except ValueError as exc:
+            raise HtrError(f"--dropout: {exc}") from None
     model.to(device)
     precision = resolve_precision(device, cfg.precision)
     channels_last = cfg.channels_last if cfg.channels_last is not None else \
