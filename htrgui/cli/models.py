@@ -56,12 +56,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"  multiply-adds   {_human(card['macs_64x1024'])} per 64 x 1024 line")
     print(f"  alphabet        {card['codec_size']} characters" +
           (f": {card['alphabet']}" if card.get("alphabet") else ""))
-    lm = card.get("language_model")
-    if isinstance(lm, dict):
-        print(f"  language model  character {lm.get('order')}-gram, {lm.get('ngrams', 0):,} n-grams"
-              + (f" from {lm['lines']:,} lines" if lm.get("lines") else ""))
-    elif lm:
-        print(f"  language model  {lm}")
+    if card.get("language_model_bytes"):
+        from htrgui.core.recognition.lm import LanguageModelError, model_lm
+
+        try:
+            lm = model_lm(card["path"]).describe()
+            print(f"  language model  its own: character {lm['order']}-gram, {lm['ngrams']:,} n-grams"
+                  + (f" from {lm['lines']:,} lines" if lm.get("lines") else "")
+                  + f" ({card['language_model_bytes'] / 1e6:.1f} MB)")
+        except LanguageModelError as exc:
+            print(f"  language model  damaged: {exc}")
+    elif "language_model_bytes" in card:
+        print("  language model  none of its own: reads with the shipped model's")
     for key, value in (card.get("provenance") or {}).items():
         print(f"  {key:15s} {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
     return 0

@@ -222,7 +222,7 @@ def test_project_lm_builds_from_a_projects_pages(shared_data, splits):
     assert 0.99 * sum(map(len, texts)) <= lm.meta["characters"] <= sum(map(len, texts))  # spaces folded
 
 
-def test_a_model_carries_its_language_model_and_one_without_reads_the_shipped_ones(tmp_path, shipped):
+def test_a_model_carries_its_language_model_and_one_without_reads_the_shipped_ones(tmp_path, shipped, capsys):
     import shutil
 
     from htrgui.core.recognition.checkpoint import load_checkpoint, set_language_model
@@ -238,8 +238,14 @@ def test_a_model_carries_its_language_model_and_one_without_reads_the_shipped_on
     assert same(model_lm(other))
     from htrgui.core.recognition.library import model_card
 
-    assert model_card(MODEL)["language_model"]["ngrams"] == len(shipped)
-    assert model_card(other)["language_model"].startswith("none")
+    assert model_card(MODEL)["language_model_bytes"] == len(shipped.to_bytes())
+    assert model_card(other)["language_model_bytes"] == 0
+    from htrgui.cli import main
+
+    assert main(["models", "show", str(MODEL)]) == 0 and main(["models", "show", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert f"its own: character 7-gram, {len(shipped):,} n-grams" in out
+    assert "none of its own: reads with the shipped model's" in out
     # its own, put in: the weights are untouched, and it is what decodes
     own = CharNgramLM.from_texts(["abc abd", "abd abc"], order=3)
     set_language_model(other, own.to_bytes())

@@ -102,18 +102,10 @@ def model_card(name_or_path_or_config: str | Path) -> dict[str, Any]:
                 "parameters": params, "macs_64x1024": count_macs(cfg, 1024),
                 "codec_size": cfg.num_classes - 1}
     from htrgui.core.recognition.checkpoint import load_checkpoint
-    from htrgui.core.recognition.lm import CharNgramLM, LanguageModelError
 
     loaded = load_checkpoint(path)
-    language_model: dict[str, Any] | str = "none (decodes with the shipped model's)"
-    if loaded.language_model is not None:
-        try:
-            lm = CharNgramLM.from_bytes(loaded.language_model, f"{path}: its language model").describe()
-            language_model = {k: lm[k] for k in ("order", "ngrams", "vocabulary", "lines", "characters") if k in lm}
-        except LanguageModelError as exc:
-            language_model = f"damaged ({exc})"
     return {"name": loaded.name, "kind": "model", "path": str(path), "file_bytes": path.stat().st_size,
-            "language_model": language_model,
+            "language_model_bytes": len(loaded.language_model or b""),
             "architecture": "HTRConvText", "config": loaded.config.to_dict(),
             "parameters": count_parameters(loaded.model), "macs_64x1024": count_macs(loaded.config, 1024),
             "codec_size": len(loaded.codec), "alphabet": "".join(loaded.codec.chars),
