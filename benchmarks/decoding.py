@@ -201,8 +201,13 @@ def main() -> None:
     weight = dec.DEFAULT_LM_WEIGHT if args.lm_weight is None else args.lm_weight
     bonus = dec.DEFAULT_INSERTION_BONUS if args.bonus is None else args.bonus
     splits = json.loads((SHARED / "data" / "splits.json").read_text(encoding="utf-8"))
-    lm_file = Path(args.lm).name if args.lm else f"inside {model_path.name}"
-    summary = {"model": str(model_path.name), "lm": {"file": lm_file, "bytes": len(shipped.to_bytes()),
+    if args.lm:
+        lm_file, lm_bytes = Path(args.lm).name, Path(args.lm).stat().st_size
+    else:  # the size as stored, not compressed again for a figure
+        from htrgui.core.recognition.library import read_card
+
+        lm_file, lm_bytes = f"inside {model_path.name}", read_card(model_path)["language_model_bytes"]
+    summary = {"model": str(model_path.name), "lm": {"file": lm_file, "bytes": lm_bytes,
                                                       **shipped.describe()},
                "threads": args.threads, "batch_size": args.batch_size, "beam": beam, "lm_weight": weight,
                "insertion_bonus": bonus, "sets": {}}

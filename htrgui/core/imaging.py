@@ -187,10 +187,10 @@ def load_image(path: Path | str, page_index: int = 0, mode: str = "L", *, apply_
         img = _render_pdf(path, page_index, max_side)
     else:
         img = _decode(path, page_index, mode, apply_exif, max_side)
-    if max_side is not None and max(img.size) > max_side:
-        img = _to_mode(img, mode)
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return np.ascontiguousarray(np.asarray(_to_mode(img, mode), dtype=np.uint8))
+    img = _to_mode(img, mode)
+    if max_side is not None:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # only ever shrinks
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
 
 
 def _decode(path: Path, page_index: int, mode: str, apply_exif: bool = True,

@@ -77,6 +77,14 @@ def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_p
         assert load_checkpoint(out).provenance["soup_of"] == [str(p) for p in runs]
     else:
         assert not out.exists()
+    # a model averaged with itself reads exactly as it does: not better, so nothing is written
+    same = subprocess.run([sys.executable, str(REPO / "scripts" / "soup_models.py"), str(runs[0]), str(runs[0]),
+                           "-o", str(tmp_path / "same.pt"), "--val", str(val)], capture_output=True, text=True,
+                          timeout=300)
+    assert same.returncode == 0, same.stderr[-2000:]
+    echo = json.loads(same.stdout)
+    assert echo["chosen"] is None and not (tmp_path / "same.pt").exists()
+    assert echo["cer"]["soup (averaged BatchNorm statistics)"] == echo["cer"]["run1.pt"]
     # models of other alphabets or architectures are refused with a message
     other = tmp_path / "other.pt"
     for _ in train(narrow_lines.subset(range(5)), None, other,

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import threading
+import weakref
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -529,63 +530,63 @@ def model_lm(model_path: str | os.PathLike | None) -> CharNgramLM | None:
 
 def _carried(path: Path) -> CharNgramLM | None:
     """The language model inside the model file ``path`` (None when it carries none or is not a model)."""
-    with _CARRIED_LOCK:  # recognition jobs and the speed check may ask from two threads at once
-        return _carried_locked(path)
-
-
-def _carried_locked(path: Path) -> CharNgramLM | None:
-    import hashlib
-
     from htrgui.core.errors import ModelError
     from htrgui.core.recognition.checkpoint import language_model_bytes, read_payload
 
-    try:
-        key = (str(path.resolve()), path.stat().st_mtime)
-    except OSError:
-        return None
-    if key not in _DIGEST_OF:
+    def read() -> bytes | None:
         try:
-            data = language_model_bytes(read_payload(path))
+            return language_model_bytes(read_payload(path))
         except ModelError:
-            data = None
-        digest = hashlib.sha1(data).hexdigest() if data is not None else None
-        # fine-tunes carry their base's language model byte for byte: parse (and hold, ~100 MB) it once
-        if digest is not None and digest not in _PARSED:
-            lm = CharNgramLM.from_bytes(data, f"{path}: its language model")
-            if len(_PARSED) >= 2:
-                _PARSED.clear()
-            _PARSED[digest] = lm
-        if len(_DIGEST_OF) >= 64:
-            _DIGEST_OF.clear()
-        _DIGEST_OF[key] = digest
-    digest = _DIGEST_OF[key]
-    if digest is None:
-        return None
-    if digest not in _PARSED:  # pushed out by others since: read again
-        del _DIGEST_OF[key]
-        return _carried_locked(path)
-    return _PARSED[digest]
+            return None
 
-
-_CARRIED_LOCK = threading.Lock()
-_DIGEST_OF: dict[tuple[str, float], str | None] = {}
-_PARSED: dict[str, CharNgramLM] = {}
-_LOADED: dict[tuple[str, float], CharNgramLM] = {}
+    return _cached("carried", path, read, f"{path}: its language model")
 
 
 def load_cached(path: str | os.PathLike) -> CharNgramLM:
     """:meth:`CharNgramLM.load`, kept in memory per file and modification time (a user's file is read once)."""
     path = Path(path)
+    if not path.is_file():
+        raise LanguageModelError(f"{path}: no such language model file")
+
+    def read() -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise LanguageModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+    return _cached("file", path, read, str(path))
+
+
+def _cached(kind: str, path: Path, read, source: str) -> CharNgramLM | None:
+    """The language model ``read()`` gives for ``path`` (``kind``: the file itself, or the one a model file carries), parsed once per file and modification time, and held
+    once per content: a fine-tune carries its base's language model byte for byte (~100 MB parsed)."""
+    import hashlib
+
     try:
-        key = (str(path.resolve()), path.stat().st_mtime)
+        key = (kind, str(path.resolve()), path.stat().st_mtime)
     except OSError:
-        return CharNgramLM.load(path)
-    lm = _LOADED.get(key)
-    if lm is None:
-        lm = CharNgramLM.load(path)
-        _LOADED.clear()
-        _LOADED[key] = lm
-    return lm
+        key = None
+    with _CACHE_LOCK:  # recognition jobs and the speed check may ask from two threads at once
+        if key is not None and key in _BY_FILE:
+            return _BY_FILE[key]
+        data = read()
+        lm = None
+        if data is not None:
+            digest = hashlib.sha1(data).hexdigest()
+            lm = _BY_CONTENT.get(digest)
+            if lm is None:
+                lm = CharNgramLM.from_bytes(data, source)
+                _BY_CONTENT[digest] = lm
+        if key is not None:
+            if len(_BY_FILE) >= 3:  # the model in use, the shipped one, one more
+                _BY_FILE.pop(next(iter(_BY_FILE)))
+            _BY_FILE[key] = lm
+        return lm
+
+
+_CACHE_LOCK = threading.Lock()
+_BY_FILE: dict[tuple[str, str, float], CharNgramLM | None] = {}
+_BY_CONTENT: "weakref.WeakValueDictionary[str, CharNgramLM]" = weakref.WeakValueDictionary()
 
 
 def text_lines(path: str | os.PathLike) -> list[str]:

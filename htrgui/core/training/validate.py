@@ -39,7 +39,6 @@ def evaluate_lines(model: nn.Module, codec, lines: LineSet, device: torch.device
     return error_rates(zip(preds, lines.texts)).as_dict()
 
 
-
 def evaluate_as_read(model_path, lines: LineSet, language_model: str = "model",
                      project_texts: list[str] | None = None, device: str = "cpu") -> dict:
     """CER, WER and counts of the model file ``model_path`` on ``lines`` decoded as the app reads pages
