@@ -9,7 +9,8 @@ reads like an ensemble of the two at the cost of one model (Wortsman et al., 202
 statistics are not the statistics of the averaged weights, so they are measured again: BatchNorm layers alone
 in training mode, cumulative averages over ``--bn-batches`` batches of training lines, no gradients.
 The soup is written only when it beats every ingredient on ``--val``, with the first one's language model and
-provenance (plus ``soup_of``); prints one JSON object with every CER.
+provenance, where ``steps``, ``epochs`` and ``train_minutes`` become the ingredients' totals (the CPU time the
+soup cost) and ``ingredients`` lists each run's own; prints one JSON object with every CER.
 """
 
 from __future__ import annotations
@@ -41,6 +42,19 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         else:
             out[key] = first.clone()
     return out
+
+
+def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
+    """The first ingredient's provenance, its training figures replaced by the sums over all ingredients."""
+    keys = ("steps", "epochs", "train_minutes", "val_cer", "command")
+    runs = [dict({k: m.provenance.get(k) for k in keys}, path=str(m.path)) for m in loaded]
+    prov = dict(loaded[0].provenance, soup_of=[str(m.path) for m in loaded], soup=soup, val_cer=val_cer,
+                ingredients=runs)
+    for key, digits in (("steps", None), ("epochs", 3), ("train_minutes", 1)):
+        values = [m.provenance.get(key) for m in loaded]
+        if all(isinstance(v, (int, float)) for v in values):
+            prov[key] = sum(values) if digits is None else round(sum(values), digits)
+    return prov
 
 
 @torch.no_grad()
@@ -108,8 +122,7 @@ def main() -> int:
     report["seconds"] = round(time.perf_counter() - t0, 1)
     report["chosen"] = best_key if report["cer"][best_key] < ingredients else None
     if report["chosen"]:
-        prov = dict(first.provenance, soup_of=[str(p) for p in args.models], soup=best_key,
-                    val_cer=report["cer"][best_key])
+        prov = soup_provenance(loaded, best_key, report["cer"][best_key])
         save_checkpoint(args.output, soup.model, soup.codec, provenance=prov, preprocessing=first.preprocessing,
                         language_model=first.language_model)
         report["output"] = str(args.output)

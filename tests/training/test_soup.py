@@ -60,6 +60,17 @@ def test_average_and_batchnorm_re_estimation_on_real_lines(narrow_lines, tmp_pat
     assert torch.isfinite(model(x, w)[0]).all()
 
 
+def test_soup_provenance_counts_every_ingredients_training(narrow_lines, tmp_path):
+    soup = _script()
+    loaded = [load_checkpoint(p) for p in _tiny_runs(narrow_lines, tmp_path)]
+    prov = soup.soup_provenance(loaded, "soup (averaged BatchNorm statistics)", 0.5)
+    # each run made 3 steps from the base: the soup cost 6, and says which runs and how each went
+    assert prov["steps"] == 6 and [r["steps"] for r in prov["ingredients"]] == [3, 3]
+    assert prov["train_minutes"] == round(sum(m.provenance["train_minutes"] for m in loaded), 1)
+    assert prov["soup_of"] == [str(m.path) for m in loaded] and prov["val_cer"] == 0.5
+    assert loaded[0].provenance["steps"] == 3  # the ingredient's own provenance is left alone
+
+
 def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_path):
     runs = _tiny_runs(narrow_lines, tmp_path)
     val = tmp_path / "val.npz"
