@@ -8,6 +8,10 @@ With ``--caches FOLDER``: the held-out test documents of the closed-list reposit
 repository and their mean, greedy decoding as in validation; ``--lm model`` adds the figures of the app's
 reading (beam search with the model's language model) beside them.
 
+With ``--fit TRAIN.npz VAL.npz``: how well the model fits its own training lines against held-out ones (greedy
+CER of ``--sample`` lines drawn from each, no augmentation): a model that reads its training lines about as
+badly as unseen ones underfits, and more steps or less regularisation still pay.
+
 Runs ``htrgui evaluate --per-file`` once over the split's pages and sums the per-page edit counts by
 collection (the first folder of each page path), so every figure is a micro average like the CLI's.
 Prints one JSON object.
@@ -36,10 +40,15 @@ def main() -> int:
     ap.add_argument("--caches", help="a folder of *-test.npz caches: evaluate those instead of a split")
     ap.add_argument("--lm", choices=["none", "model"], default="none",
                     help="--caches: also decode with the model's language model, as the app reads pages")
+    ap.add_argument("--fit", nargs=2, metavar=("TRAIN", "VAL"), help="line caches: fit on training vs held-out lines")
+    ap.add_argument("--sample", type=int, default=1000, help="--fit: lines drawn from each cache")
+    ap.add_argument("--seed", type=int, default=0, help="--fit: which lines are drawn")
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more htrgui evaluate options")
     args = ap.parse_args()
     if args.caches:
         return evaluate_caches(args.model, Path(args.caches), args.lm)
+    if args.fit:
+        return evaluate_fit(args.model, [Path(p) for p in args.fit], args.sample, args.seed)
     data = Path(args.shared) / "data"
     listing = json.loads((data / "splits.json").read_text(encoding="utf-8"))
     for key in args.split.split("/"):
@@ -88,6 +97,26 @@ def evaluate_caches(model_path: str, folder: Path, lm: str = "none") -> int:
     keys = ("cer", "wer") + (("cer_as_read", "wer_as_read") if lm != "none" else ())
     mean = {k: round(sum(v[k] for v in out.values()) / max(1, len(out)), 4) for k in keys}
     print(json.dumps({"model": model_path, "caches": str(folder), "mean": mean, "repositories": out}))
+    return 0
+
+
+def evaluate_fit(model_path: str, caches: list[Path], sample: int, seed: int) -> int:
+    import numpy as np
+    import torch
+
+    from htrgui.core.training import modelio
+    from htrgui.core.training.data import LineSet
+    from htrgui.core.training.validate import evaluate_lines
+
+    model, codec, _ = modelio.load(model_path)
+    out = {"model": model_path, "sample": sample, "seed": seed}
+    for name, cache in zip(("train", "val"), caches):
+        lines = LineSet.load(cache)
+        pick = np.random.default_rng(seed).choice(len(lines), size=min(sample, len(lines)), replace=False)
+        r = evaluate_lines(model, codec, lines.subset(sorted(pick.tolist())), torch.device("cpu"))
+        out[name] = {"cache": str(cache), "lines": int(len(pick)), "cer": round(r["cer"], 4), "wer": round(r["wer"], 4)}
+    out["gap"] = round(out["val"]["cer"] - out["train"]["cer"], 4)
+    print(json.dumps(out))
     return 0
 
 

@@ -30,3 +30,28 @@ def test_as_read_decodes_with_the_language_model_the_app_uses(real_lines, one_th
     told = evaluate_as_read(path, real_lines, "project", project_texts=list(real_lines.texts))
     assert told["decoding"] == "beam 8 + lm project"
     assert told["cer"] < shipped["cer"] - 0.005
+
+
+def test_fit_check_compares_the_same_drawn_lines_of_two_caches(real_lines, tmp_path):
+    """scripts/evaluate_by_collection.py --fit: greedy CER of lines drawn from a training and a held-out cache."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from htrgui.core.training.data import LineSet
+    from tests.conftest import REPO
+
+    same, wrong = tmp_path / "same.npz", tmp_path / "wrong.npz"
+    real_lines.save(same)
+    # the same crops under other lines' texts: a model cannot read those, so the second cache must come out worse
+    LineSet(real_lines.images, real_lines.texts[1:] + real_lines.texts[:1], real_lines.pages).save(wrong)
+    script = [sys.executable, str(REPO / "scripts" / "evaluate_by_collection.py"), "--sample", "6", "--fit"]
+    runs = [subprocess.run(script + [str(same), str(b)], capture_output=True, text=True, timeout=300, cwd=REPO,
+                           env=dict(os.environ, OMP_NUM_THREADS="1")) for b in (same, wrong)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    alike, apart = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert alike["train"]["lines"] == alike["val"]["lines"] == min(6, len(real_lines))
+    assert alike["gap"] == 0 and alike["train"] == dict(alike["val"], cache=str(same))
+    assert apart["train"] == alike["train"] and apart["gap"] > 0.3
