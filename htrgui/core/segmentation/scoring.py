@@ -135,3 +135,75 @@ def score_page(truth: list[Points], truth_polygons: list[Points], predicted: lis
     # a matched line is always judged, whatever the regions say
     unjudged = sum(1 for j, p in enumerate(predicted) if j not in matched and not judged(p, regions))
     return Score(len(pairs), len(predicted) - unjudged, len(truth))
+
+
+def _band(line_polygon: Points, baseline: Points, height: float) -> tuple[np.ndarray, bool]:
+    """A line's area as a polygon to fill, or (when it has no usable polygon) its baseline to stroke."""
+    if line_polygon and len(line_polygon) >= 3:
+        return np.asarray(line_polygon, dtype=np.float64).reshape(-1, 2), True
+    return np.asarray(baseline or [(0, 0)], dtype=np.float64).reshape(-1, 2), False
+
+
+def assign_lines(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]],
+                 scale: float = 0.25, min_share: float = 0.2) -> list[int | None]:
+    """For each predicted line, the true line its area overlaps most, or None (less than ``min_share`` of
+    its area on any true line). Lines are (polygon, baseline) pairs; one without a polygon counts as a band of
+    the median true line height around its baseline.
+
+    Many-to-one on purpose: a true line the segmentation split in two gets both pieces, a merged line goes to
+    the true line it covers most and the other reads as missing, so reading a page end to end costs what the
+    user would have to retype."""
+    height = max(4.0, median_height([p for p, _ in truth if p]) or 40.0)
+    shapes = [_band(p, b, height) for p, b in truth + predicted]
+    if not shapes:
+        return []
+    extent = np.concatenate([s for s, _ in shapes]).max(axis=0)
+    w, h = (int(np.ceil(v * scale)) + 2 for v in extent)
+    labels = np.zeros((h, w), np.int32)
+
+    def draw(canvas: np.ndarray, shape: np.ndarray, closed: bool, value: int) -> None:
+        pts = np.round(shape * scale).astype(np.int32).reshape(-1, 1, 2)
+        if closed:
+            cv2.fillPoly(canvas, [pts], value)
+        else:
+            cv2.polylines(canvas, [pts], False, value, thickness=max(1, int(round(height * scale))))
+
+    # larger true lines first, so a small line inside another's polygon keeps its own pixels
+    order = sorted(range(len(truth)), key=lambda i: -cv2.contourArea(shapes[i][0].astype(np.float32))
+                   if shapes[i][1] else 0.0)
+    for i in order:
+        draw(labels, *shapes[i], i + 1)
+    out: list[int | None] = []
+    for shape, closed in shapes[len(truth):]:
+        mask = np.zeros_like(labels, np.uint8)
+        draw(mask, shape, closed, 1)
+        hits = np.bincount(labels[mask.astype(bool)], minlength=len(truth) + 1)
+        area = max(1, int(mask.sum()))
+        best = int(hits[1:].argmax()) if len(truth) else 0
+        out.append(best if len(truth) and hits[best + 1] >= min_share * area else None)
+    return out
+
+
+def end_to_end_pairs(truth: list[tuple[Points, Points, str]], predicted: list[tuple[Points, Points, str]],
+                     regions: list[Points] | None = None) -> list[tuple[str, str]]:
+    """(reading, truth) pairs for scoring a page read from its own segmentation against the ground truth.
+
+    ``truth`` and ``predicted`` are (polygon, baseline, text) per line. Each true line is compared with the
+    text of the predicted lines assigned to it (:func:`assign_lines`, left to right, joined by a space; empty
+    when none was); a predicted line assigned to none is extra text (against an empty truth: a pair for every
+    such line, even one read as empty, so readings of one segmentation pair up alike) when it lies in a true
+    region, and not judged outside them (ground truth often leaves stamps and notes out); so are the lines
+    given to a true line without text."""
+    owner = assign_lines([(p, b) for p, b, _ in truth], [(p, b) for p, b, _ in predicted])
+    pieces: list[list[tuple[float, str]]] = [[] for _ in truth]
+    pairs = []
+    for (poly, base, text), i in zip(predicted, owner):
+        if i is not None:
+            x0 = min(x for x, _ in (base or poly or [(0, 0)]))
+            pieces[i].append((x0, text))
+        elif judged(base or poly, regions):
+            pairs.append((text, ""))
+    for (_, _, ref), got in zip(truth, pieces):
+        if ref.strip():
+                pairs.append((" ".join(t for _, t in sorted(got) if t.strip()), ref))
+    return pairs
