@@ -8,7 +8,9 @@ train-all.npz: general/train of ../shared/data, every repository's training docu
 lines; val-all.npz: all of general/validation and every repository's validation documents (selection is made
 on it, never on test). --repeat stanford=4 takes each line of a collection that many times (the real English
 letters are a small share of the real lines, and general/test reads them). The alphabet is the one the convention implies (conventions.implied_alphabet over the
-training text): lines with a rarer character are left out and counted. Prints a JSON report.
+training text): lines with a rarer character are left out and counted. ``--seg-crops`` adds the training lines
+as the app's segmentation finds them (train-seg.npz, repos/*-train-seg.npz: ``build_line_cache.py
+--seg-crops``, ``build_repo_cache.py --crops segmentation``) beside the true lines. Prints a JSON report.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def main() -> None:
     ap.add_argument("--repeat", nargs="*", default=[], metavar="SOURCE=N",
                     help="take every training line of SOURCE (see the report's by_source) N times")
     ap.add_argument("--name", default="train-all", help="file name of the training set (without .npz)")
+    ap.add_argument("--seg-crops", action="store_true",
+                    help="also the training lines as the app's segmentation cuts them (*-seg.npz caches)")
     args = ap.parse_args()
     repeat = {k: int(v) for k, v in (r.split("=", 1) for r in args.repeat)}
     lines = Path(args.lines)
@@ -52,7 +56,15 @@ def main() -> None:
     for p in sorted((lines / "repos").glob("*-validation.npz")):
         val.extend(LineSet.load(p))
     alphabet = implied_alphabet(train.texts, args.min_count)
-    report = {"alphabet": "".join(sorted(alphabet)), "alphabet_size": len(alphabet), "min_count": args.min_count}
+    # second views of lines already counted: added after the alphabet, which they must not change
+    seg_lines = 0
+    if args.seg_crops:
+        for p in [lines / "train-seg.npz", *sorted((lines / "repos").glob("*-train-seg.npz"))]:
+            seg = LineSet.load(p)
+            seg_lines += len(seg)
+            train.extend(seg)
+    report = {"alphabet": "".join(sorted(alphabet)), "alphabet_size": len(alphabet), "min_count": args.min_count,
+              "segmentation_crops": seg_lines}
     for name, ls in (("train", train), ("val", val)):
         keep = [i for i, t in enumerate(ls.texts) if usable(t, alphabet)]
         kept_set = set(keep)

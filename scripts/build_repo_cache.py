@@ -11,6 +11,12 @@ regions are cut as the trainer wants them (uint8, height 64, polygon mask, paper
 (``htrgui.core.training.conventions``). Writes per repository ``<name>-train.npz``, ``-validation.npz``,
 ``-test.npz`` and ``<name>.json`` (counts: pages, lines, pages skipped and why).
 
+``--crops segmentation`` cuts the training documents' lines as the app reads a new scan instead: the page is
+segmented by the app and each found line that matches a true line end to end gets that line's text
+(``htrgui.core.training.data.segmented_lines``); writes ``<name>-train-seg.npz`` and ``<name>-seg.json`` (how
+many of the true lines were found whole). Held-out documents are not cut this way: they stay what every
+figure is measured on.
+
 Held-out documents: ``scripts/heldout.json``. A repository not yet in it gets its held-out documents by a
 fixed rule before any training, and the file is then never changed for it: documents are ordered by the
 SHA-1 of their name; test takes documents in that order until it has 5 % of the repository's lines,
@@ -158,8 +164,9 @@ def cut_page(job: tuple) -> dict:
     from htrgui.core.imaging import load_page_image
     from htrgui.core.io import read_document
     from htrgui.core.recognition.linecrop import crop_line
+    from htrgui.core.training.data import segmented_lines
 
-    git, xml_path, tree, regions = job
+    git, xml_path, tree, regions, crops = job
     data = blob(Path(git), tree[xml_path])
     if data is None:
         return {"lines": [], "skip": "xml missing from this copy"}
@@ -190,13 +197,17 @@ def cut_page(job: tuple) -> dict:
         lines = [ln for r in page.regions if not regions or r.type in regions for ln in r.lines
                  if ln.text.strip()]
         out = []
+        if crops == "segmentation":
+            for crop, ln in segmented_lines(gray, lines):
+                out.append((crop, normalise(ln.text), ln.text))
+            return {"lines": out, "skip": None, "truth_lines": len(lines)}
         for ln in lines:
             try:
                 crop = crop_line(gray, ln, height=HEIGHT)
             except ValueError:
                 continue
             out.append((crop, normalise(ln.text), ln.text))
-        return {"lines": out, "skip": None}
+        return {"lines": out, "skip": None, "truth_lines": len(lines)}
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -232,8 +243,10 @@ def shared_stems(shared: Path) -> set[str]:
     return {p.stem for p in (shared / "data").rglob("*.xml")}
 
 
-def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_file: Path = HELDOUT) -> dict:
-    """Cut one repository's lines into ``out`` (train/validation/test caches and a report); returns the report."""
+def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_file: Path = HELDOUT,
+          crops: str = "truth") -> dict:
+    """Cut one repository's lines into ``out`` (train/validation/test caches and a report; with ``crops``
+    "segmentation" the training documents' lines as the app's segmentation finds them); returns the report."""
     name = entry["name"]
     git = find_git(root, entry["repo"])
     tree = ls_tree(git, entry["commit"])
@@ -262,10 +275,14 @@ def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_f
                          f"registry pins {entry['commit']}; held-out documents are never changed")
     split_of = {d: s for s in ("test", "validation") for d in heldout[name][s]}
 
-    sets = {s: LineSet() for s in ("train", "validation", "test")}
+    seg = crops == "segmentation"
+    if seg:  # held-out documents keep their true lines only
+        xmls = [p for p in xmls if split_of.get(doc[p], "train") == "train"]
+    sets = {s: LineSet() for s in (("train",) if seg else ("train", "validation", "test"))}
     skips: Counter[str] = Counter()
+    truth_lines = 0
     t0 = time.time()
-    jobs_list = [(str(git), p, tree, entry["regions"]) for p in xmls]
+    jobs_list = [(str(git), p, tree, entry["regions"], crops) for p in xmls]
     pool = Pool(jobs) if jobs > 1 else None
     results = pool.imap(cut_page, jobs_list, chunksize=2) if pool else map(cut_page, jobs_list)
     try:
@@ -276,6 +293,7 @@ def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_f
                 continue
             if res["skip"]:
                 skips[res["skip"].split(":")[0]] += 1
+            truth_lines += res.get("truth_lines", 0)
             for crop, text, _raw in res["lines"]:
                 if text:
                     sets[split].add(crop, text, f"{name}/{p}")
@@ -289,12 +307,16 @@ def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_f
               "documents": len(set(doc.values())),
               **{f"{s}_lines": len(ls) for s, ls in sets.items()},
               **{f"{s}_pages": len(ls.page_names()) for s, ls in sets.items()}}
+    tag = "-seg" if seg else ""
+    if seg:
+        report |= {"crops": "segmentation", "truth_lines": truth_lines,
+                   "found_whole": round(len(sets["train"]) / max(1, truth_lines), 4)}
     for s, ls in sets.items():
         if len(ls):
-            ls.save(out / f"{name}-{s}.npz")
+            ls.save(out / f"{name}-{s}{tag}.npz")
         else:
-            (out / f"{name}-{s}.npz").unlink(missing_ok=True)  # a set left empty by a rebuild: no stale file
-    (out / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+            (out / f"{name}-{s}{tag}.npz").unlink(missing_ok=True)  # a set left empty by a rebuild: no stale file
+    (out / f"{name}{tag}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return report
 
 
@@ -305,6 +327,9 @@ def main() -> None:
     ap.add_argument("--shared", default=str(HERE.parent.parent / "shared"))
     ap.add_argument("--only", nargs="*", help="names of training_repos.json to build (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--crops", choices=["truth", "segmentation"], default="truth",
+                    help="cut the true lines (default), or the training documents' lines as the app's "
+                         "segmentation finds them (-> <name>-train-seg.npz)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -312,7 +337,7 @@ def main() -> None:
     for entry in entries:
         if args.only and entry["name"] not in args.only:
             continue
-        rep = build(entry, Path(args.repos), out, Path(args.shared), args.jobs)
+        rep = build(entry, Path(args.repos), out, Path(args.shared), args.jobs, crops=args.crops)
         print(json.dumps(rep, ensure_ascii=False), flush=True)
 
 

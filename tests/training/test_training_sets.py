@@ -93,6 +93,19 @@ def test_repository_becomes_line_caches_with_held_out_documents(repo_copy, tmp_p
     assert report["train_lines"] + report["validation_lines"] + report["test_lines"] == len(train) + sum(
         len(LineSet.load(out / f"demo-{s}.npz")) for s in ("validation", "test") if (out / f"demo-{s}.npz").exists())
 
+    # the same training documents cut as the app's segmentation finds their lines: the texts of true lines
+    # found whole, from training pages only; the held-out documents are not cut this way
+    seg = build.build(entry, root.parent, out, shared_data.parent, 1, heldout, crops="segmentation")
+    found = LineSet.load(out / "demo-train-seg.npz")
+    assert seg["crops"] == "segmentation" and len(found) == seg["train_lines"] > 0
+    assert 0.5 < seg["found_whole"] <= 1 and seg["truth_lines"] >= len(found)
+    assert set(found.pages) <= set(train.pages) and all(im.shape[0] == 64 for im in found.images)
+    by_page = {}
+    for text, page in zip(train.texts, train.pages):
+        by_page.setdefault(page, []).append(text)
+    assert all(t in by_page[p] for t, p in zip(found.texts, found.pages))
+    assert not list(out.glob("demo-validation-seg*")) and not list(out.glob("demo-test-seg*"))
+
     # once chosen, the held-out documents never change: a rebuild keeps them, another commit is refused
     before = heldout.read_text()
     build.build(entry, root.parent, out, shared_data.parent, 1, heldout)

@@ -126,6 +126,14 @@ def match_lines(truth: list[Points], predicted: list[Points], tolerance: float) 
     return pairs
 
 
+def tight_matches(truth: list[Points], predicted: list[Points], tolerance: float,
+                  share: float = 0.9) -> list[tuple[int, int]]:
+    """Pairs (truth index, predicted index) of baselines that each lie along at least ``share`` of the other:
+    the same line found whole, neither cut short nor run into a neighbour (one-to-one)."""
+    return [(i, j) for i, j in match_lines(truth, predicted, tolerance)
+            if min(coverage(truth[i], predicted[j], tolerance), coverage(predicted[j], truth[i], tolerance)) >= share]
+
+
 def score_page(truth: list[Points], truth_polygons: list[Points], predicted: list[Points],
                regions: list[Points] | None) -> Score:
     """Score of one page: true baselines and polygons, predicted baselines, true regions (None = whole page)."""
