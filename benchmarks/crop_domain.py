@@ -1,6 +1,7 @@
 """How much worse the model reads a line cut as the app cuts a new scan than cut from the truth's polygon.
 
     python benchmarks/crop_domain.py [--model M] [--split general/validation] [--every 1] [--threads 1]
+    python benchmarks/crop_domain.py --set ascender=2.6 descender=1.1   # segmentation parameters to try
 
 For each page of the split, the app's segmentation is run and the true lines it finds end to end are kept
 (``scoring.tight_matches``: baselines lying along at least 90 % of each other). Each kept line is read twice,
@@ -29,10 +30,13 @@ def main() -> int:
     ap.add_argument("--split", default="general/validation", help="KEY/SUBKEY of splits.json")
     ap.add_argument("--every", type=int, default=1, help="every N-th page of the split (a quick check)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="segmentation parameters (htrgui segment --set): how the found polygons are drawn")
     args = ap.parse_args()
 
     import torch
 
+    from htrgui.cli.segment import parse_overrides
     from htrgui.core.imaging import load_page_image
     from htrgui.core.io import read_document
     from htrgui.core.recognition.checkpoint import load_checkpoint
@@ -44,6 +48,7 @@ def main() -> int:
     from htrgui.core.text import ErrorRates
 
     torch.set_num_threads(args.threads)
+    params = parse_overrides(args.set)
     loaded = load_checkpoint(args.model)
     model = loaded.model.eval()
 
@@ -63,6 +68,7 @@ def main() -> int:
         listing = listing[key]
     pages = listing[:: args.every]
     truth_rates, app_rates = ErrorRates(), ErrorRates()
+    per_collection: dict[str, tuple[ErrorRates, ErrorRates]] = {}
     truth_lines, seg_cpu = 0, 0.0
     for name in pages:
         page = read_document(data / f"{name}.xml")
@@ -70,21 +76,25 @@ def main() -> int:
         truth = [ln for ln in page.lines() if ln.text.strip() and len(ln.baseline) >= 2]
         truth_lines += len(truth)
         t0 = time.process_time()
-        found = [ln for region in segment_page(gray) for ln in region.lines]
+        found = [ln for region in segment_page(gray, params) for ln in region.lines]
         seg_cpu += time.process_time() - t0
         pairs = tight_matches([ln.baseline for ln in truth], [ln.baseline for ln in found],
                               tolerance_for([ln.polygon for ln in truth if ln.polygon]))
         from_truth = read([crop_line(gray, truth[i]) for i, _ in pairs])
         from_app = read([crop_line(gray, found[j]) for _, j in pairs])
+        mine = per_collection.setdefault(name.split("/")[0], (ErrorRates(), ErrorRates()))
         for (i, _), a, b in zip(pairs, from_truth, from_app):
-            truth_rates.add(a, truth[i].text)
-            app_rates.add(b, truth[i].text)
+            for rates, text in ((truth_rates, a), (app_rates, b), (mine[0], a), (mine[1], b)):
+                rates.add(text, truth[i].text)
     print(json.dumps({
         "benchmark": "crop-domain", "model": args.model, "split": args.split, "pages": len(pages),
+        "set": args.set,
         "truth_lines": truth_lines, "found_whole": app_rates.lines,
         "cer_truth_polygons": round(truth_rates.cer, 4), "cer_app_segmentation": round(app_rates.cer, 4),
         "ratio": round(app_rates.cer / max(truth_rates.cer, 1e-9), 3),
-        "segmentation_cpu_s_per_page": round(seg_cpu / max(1, len(pages)), 3)}))
+        "segmentation_cpu_s_per_page": round(seg_cpu / max(1, len(pages)), 3),
+        "collections": {c: {"lines": t.lines, "cer_truth_polygons": round(t.cer, 4),
+                            "cer_app_segmentation": round(a.cer, 4)} for c, (t, a) in sorted(per_collection.items())}}))
     return 0
 
 
