@@ -8,8 +8,8 @@ Two runs from the same base with different seeds (batch order, augmentation) end
 reads like an ensemble of the two at the cost of one model (Wortsman et al., 2022). Averaged BatchNorm
 statistics are not the statistics of the averaged weights, so they are measured again: BatchNorm layers alone
 in training mode, cumulative averages over ``--bn-batches`` batches of training lines, no gradients.
-The soup is written only when it beats every ingredient on ``--val``, with the first one's language model and
-provenance, where ``steps``, ``epochs`` and ``train_minutes`` become the ingredients' totals (the CPU time the
+The soup is written only when it beats every ingredient on ``--val``, with the first one's config (its
+dropout is what fine-tuning the soup will use), language model and provenance, where ``steps``, ``epochs`` and ``train_minutes`` become the ingredients' totals (the CPU time the
 soup cost) and ``ingredients`` lists each run's own; prints one JSON object with every CER.
 """
 
@@ -42,6 +42,14 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         else:
             out[key] = first.clone()
     return out
+
+
+def same_architecture(a, b) -> bool:
+    """Whether two model configs describe the same weights: dropout and stochastic depth (``htrgui train
+    --dropout``) change how a run trains, not its weights, so runs that differ only there average."""
+    from dataclasses import replace
+
+    return replace(a, dropout=b.dropout, attn_dropout=b.attn_dropout, drop_path=b.drop_path) == b
 
 
 def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
@@ -97,7 +105,7 @@ def main() -> int:
     loaded = [load_checkpoint(p) for p in args.models]
     first = loaded[0]
     for other in loaded[1:]:
-        if other.config != first.config or other.codec.chars != first.codec.chars:
+        if not same_architecture(other.config, first.config) or other.codec.chars != first.codec.chars:
             sys.exit(f"{other.path}: another architecture or alphabet than {first.path}: no soup")
     val = LineSet.load(args.val)
     report: dict = {"models": [str(p) for p in args.models], "val": str(args.val), "val_lines": len(val), "cer": {}}

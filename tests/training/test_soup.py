@@ -60,6 +60,17 @@ def test_average_and_batchnorm_re_estimation_on_real_lines(narrow_lines, tmp_pat
     assert torch.isfinite(model(x, w)[0]).all()
 
 
+def test_runs_differing_only_in_dropout_average_other_configs_do_not():
+    from dataclasses import replace
+
+    from htrgui.core.recognition.model import CONFIGS
+
+    soup, cfg = _script(), CONFIGS["small"]
+    assert soup.same_architecture(replace(cfg, dropout=0.0, attn_dropout=0.0, drop_path=0.0), cfg)
+    assert not soup.same_architecture(replace(cfg, depth=cfg.depth + 2), cfg)
+    assert not soup.same_architecture(CONFIGS["tiny"], cfg)
+
+
 def test_soup_provenance_counts_every_ingredients_training(narrow_lines, tmp_path):
     soup = _script()
     loaded = [load_checkpoint(p) for p in _tiny_runs(narrow_lines, tmp_path)]
