@@ -92,6 +92,9 @@ def test_splits_json_folder_and_cache(shared_data, page_files, real_lines, tmp_p
     again = LineSet.load(tmp_path / "cache.npz")
     assert again.texts == real_lines.texts and again.pages == real_lines.pages
     assert all(np.array_equal(a, b) for a, b in zip(again.images, real_lines.images))
+    # each crop its own contiguous array, not a view into the cache: a view's row stride is the cache's whole
+    # width, past 2^31 bytes in a cache of over 2 GiB, where OpenCV's 32-bit row offsets made cv2 segfault
+    assert all(im.flags.c_contiguous and im.base is None for im in again.images)
 
 
 @pytest.mark.parametrize("spec, message", [

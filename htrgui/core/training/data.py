@@ -94,7 +94,12 @@ class LineSet:
         except (OSError, ValueError, KeyError) as exc:
             raise HtrError(f"{path}: not a line cache ({exc})") from None
         edges = np.concatenate([[0], np.cumsum(widths)])
-        images = [pixels[:, edges[i]: edges[i + 1]] for i in range(len(widths))]
+        # Each crop is copied out, not kept as a view: a view's row stride is the whole cache's width, and
+        # OpenCV's kernels (the augmentations) address rows with 32-bit offsets, so in a cache of more than
+        # 2 GiB of pixels the lower rows of a view lie past 2^31 bytes and cv2 reads wild memory (a segfault,
+        # first seen on a 3.6 GB cache). Contiguous crops also warp faster.
+        images = [np.ascontiguousarray(pixels[:, edges[i]: edges[i + 1]]) for i in range(len(widths))]
+        del pixels
         return cls(images, meta["texts"], meta["pages"])
 
 
