@@ -145,7 +145,7 @@ def score_page(truth: list[Points], truth_polygons: list[Points], predicted: lis
     return Score(len(pairs), len(predicted) - unjudged, len(truth))
 
 
-def _band(line_polygon: Points, baseline: Points, height: float) -> tuple[np.ndarray, bool]:
+def _band(line_polygon: Points, baseline: Points) -> tuple[np.ndarray, bool]:
     """A line's area as a polygon to fill, or (when it has no usable polygon) its baseline to stroke."""
     if line_polygon and len(line_polygon) >= 3:
         return np.asarray(line_polygon, dtype=np.float64).reshape(-1, 2), True
@@ -162,7 +162,7 @@ def assign_lines(truth: list[tuple[Points, Points]], predicted: list[tuple[Point
     the true line it covers most and the other reads as missing, so reading a page end to end costs what the
     user would have to retype."""
     height = max(4.0, median_height([p for p, _ in truth if p]) or 40.0)
-    shapes = [_band(p, b, height) for p, b in truth + predicted]
+    shapes = [_band(p, b) for p, b in truth + predicted]
     if not shapes:
         return []
     extent = np.concatenate([s for s, _ in shapes]).max(axis=0)

@@ -210,11 +210,12 @@ def _page_lines(doc: Path, only_verified: bool) -> Iterator[tuple[np.ndarray, st
         yield crop_line(gray, line, height=HEIGHT), normalize_text(line.text), str(doc)
 
 
-def segmented_lines(gray: np.ndarray, lines: list) -> list[tuple[np.ndarray, object]]:
+def segmented_lines(gray: np.ndarray, lines: list, params=None) -> list[tuple[np.ndarray, object]]:
     """True lines (``TextLine``) as the app's own segmentation of the page finds them: (crop, true line) for
     each found line whose baseline matches a true one's end to end (``scoring.tight_matches``), cut as a new
-    scan's line is cut. Training on these as well teaches the model the crops it reads in the app, not only
-    the ground truth's polygons; lines the segmentation splits, merges or misses give nothing."""
+    scan's line is cut (``params``: the segmentation's, default the app's). Training on these as well teaches
+    the model the crops it reads in the app, not only the ground truth's polygons; lines the segmentation
+    splits, merges or misses give nothing."""
     from htrgui.core.recognition.linecrop import crop_line
     from htrgui.core.segmentation import segment_page
     from htrgui.core.segmentation.scoring import tight_matches, tolerance_for
@@ -222,7 +223,7 @@ def segmented_lines(gray: np.ndarray, lines: list) -> list[tuple[np.ndarray, obj
     truth = [ln for ln in lines if len(ln.baseline) >= 2]
     if not truth:
         return []
-    found = [ln for region in segment_page(gray) for ln in region.lines]
+    found = [ln for region in segment_page(gray, params) for ln in region.lines]
     pairs = tight_matches([ln.baseline for ln in truth], [ln.baseline for ln in found],
                           tolerance_for([ln.polygon for ln in truth if ln.polygon]))
     out = []
