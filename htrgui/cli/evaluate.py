@@ -9,6 +9,10 @@ decoding of the same posteriors, side by side.
 compares that with the ground truth line for line by position (``scoring.end_to_end_pairs``): a missed line
 costs its characters, text found outside every true line costs its own, a split or merged line what its
 pieces get wrong. The ground truth's lines are not used to read.
+
+``--errors N`` adds what the reading gets wrong to the summary (``text.ErrorProfile``): substitutions,
+deletions and insertions, the N most frequent confusions (truth -> read), and the CER left once case,
+punctuation, diacritics or word spacing are forgiven.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--segment", action="store_true",
                    help="find the lines with the app's segmentation instead of reading the ground truth's "
                         "lines, and score the page's reading against the ground truth by position")
+    p.add_argument("--errors", type=int, metavar="N", default=0,
+                   help="also report the N most frequent confusions and the error rate without case, "
+                        "punctuation, diacritics or spacing errors")
     p.set_defaults(func=run)
 
 
@@ -57,13 +64,14 @@ def run(args: argparse.Namespace) -> int:
     from htrgui.core.errors import HtrError
     from htrgui.core.imaging import load_page_image
     from htrgui.core.io import read_document
-    from htrgui.core.text import ErrorRates
+    from htrgui.core.text import ErrorProfile, ErrorRates
     from htrgui.core.progress import Progress, StderrReporter
 
     files = xml_files(args.inputs)
     recognizer = make_recognizer(args, compare_greedy=True)
     total = ErrorRates()
     greedy_total = ErrorRates()
+    profile = ErrorProfile() if args.errors > 0 else None
     report = StderrReporter()
     skipped = found = 0
     for n, path in enumerate(files):
@@ -95,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
             rates.add(text, ref)
             total.add(text, ref)
             greedy_total.add(greedy, ref)
+            if profile is not None:
+                profile.add(text, ref)
         if args.per_file:
             print(json.dumps({"file": str(path), **rates.as_dict()}, ensure_ascii=False))
         report(Progress(n + 1, len(files), path.name, {"cer": total.cer}))
@@ -105,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.segment:
         summary["lines_from"] = "segmentation"
         summary["lines_found"] = found
+    if profile is not None:
+        summary["errors"] = profile.as_dict(args.errors)
     print(json.dumps(summary, ensure_ascii=False))
     return 2 if skipped == len(files) else 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from htrgui.core.text import edit_distance, error_rates
+from htrgui.core.text import ErrorProfile, edit_distance, edit_operations, error_rates
 from htrgui.core.recognition.codec import Codec
 from htrgui.core.recognition.decode import align_confidences, beam_search, greedy, load_lexicon
 
@@ -73,3 +73,30 @@ def test_edit_distance_and_micro_average():
     assert abs(r.cer - 10 / 13) < 1e-9
     assert error_rates([("le  chat", "le chat")]).wer == 0.0
     assert error_rates([("e\u0301", "é")]).cer == 0.0  # NFC
+
+
+def test_edit_operations_are_as_many_as_the_distance_and_say_what_was_read():
+    assert edit_operations("sitting", "kitten") == [("k", "s"), ("e", "i"), ("", "g")]
+    assert edit_operations("", "ab") == [("a", ""), ("b", "")]
+    assert edit_operations("le  chat", "le chat") == []  # compared as evaluation compares
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a = "".join(rng.choice(list("ab c"), size=rng.integers(0, 12)))
+        b = "".join(rng.choice(list("abd "), size=rng.integers(0, 12)))
+        ops = edit_operations(a, b)
+        assert len(ops) == edit_distance(" ".join(a.split()), " ".join(b.split()))
+        assert all(t != r for t, r in ops)
+
+
+def test_error_profile_tells_case_punctuation_diacritics_and_spacing_apart():
+    p = ErrorProfile()
+    p.add("Le Chat, noir", "le chat noir")  # two capitals, a comma
+    p.add("mere", "mère")  # an accent
+    p.add("lechat", "le chat")  # a space
+    d = p.as_dict(top=3)
+    assert d["char_edits"] == 5 and d["chars"] == 23
+    assert d["edits"] == {"substitutions": 3, "deletions": 1, "insertions": 1}
+    assert d["cer_without"]["case"] == 3 / 23  # the capitals forgiven
+    assert d["cer_without"]["punctuation"] == d["cer_without"]["diacritics"] == d["cer_without"]["spaces"] == 4 / 23
+    assert len(d["confusions"]) == 3 and sum(c["count"] for c in d["confusions"]) == 3
+    assert {"truth": "è", "read": "e"}.items() <= next(c for c in p.as_dict(10)["confusions"] if c["truth"] == "è").items()

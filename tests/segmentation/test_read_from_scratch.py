@@ -65,7 +65,10 @@ def test_cli_reads_a_real_page_from_scratch(shared_data, tmp_path, capsys):
     from htrgui.core.pagewrite import write_page
 
     xml = shared_data / f"{PAGE}.xml"
-    on_truth = _evaluate([str(xml)], capsys)
+    on_truth = _evaluate(["--errors", "5", str(xml)], capsys)
+    errors = on_truth["errors"]  # what the reading got wrong adds up to its edits
+    assert sum(errors["edits"].values()) == on_truth["char_edits"] == errors["char_edits"]
+    assert len(errors["confusions"]) == 5 and all(0 <= v <= on_truth["cer"] for v in errors["cer_without"].values())
     scratch = _evaluate(["--segment", str(xml)], capsys)
     # the same truth is scored (every transcribed character), from lines the segmentation found
     assert scratch["lines_from"] == "segmentation" and scratch["lines_found"] >= on_truth["lines"]
@@ -77,5 +80,7 @@ def test_cli_reads_a_real_page_from_scratch(shared_data, tmp_path, capsys):
     cv2.imwrite(str(blank), np.full((page.height, page.width), 235, np.uint8))
     page.image_filename = os.path.relpath(blank, tmp_path)
     write_page(page, tmp_path / "blank.xml")
-    empty = _evaluate(["--segment", str(tmp_path / "blank.xml")], capsys)
+    empty = _evaluate(["--segment", "--errors", "3", str(tmp_path / "blank.xml")], capsys)
     assert empty["lines_found"] == 0 and empty["cer"] == 1.0 and empty["chars"] == on_truth["chars"]
+    assert empty["errors"]["edits"] == {"substitutions": 0, "deletions": empty["chars"], "insertions": 0}
+    assert all(c["read"] == "" for c in empty["errors"]["confusions"])
