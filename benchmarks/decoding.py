@@ -173,6 +173,8 @@ def main() -> None:
     ap.add_argument("--weights", default=None,
                     help="with --grid: only these weight:bonus pairs, e.g. 0.7:2.0,0.9:2.5")
     ap.add_argument("--grid", action="store_true", help="try weights, bonuses and beams (for general/validation)")
+    ap.add_argument("--beams", default="4,8,16",
+                    help="with --grid: beam widths tried (at the default weight and bonus, all pairs at --beam)")
     ap.add_argument("--project-grid", action="store_true",
                     help="adaptation/adapt: LM from 17 pages, project weights tried on the other 3")
     ap.add_argument("--project-pages", default=None,
@@ -237,7 +239,7 @@ def main() -> None:
         if args.grid:
             pairs = (list(itertools.product((0.3, 0.5, 0.7, 0.9, 1.1), (0.0, 0.5, 1.0, 1.5, 2.0))) if not args.weights
                      else [tuple(float(x) for x in p.split(":")) for p in args.weights.split(",")])
-            for b, (w, ib) in itertools.product((4, 8, 16), pairs):
+            for b, (w, ib) in itertools.product([int(x) for x in args.beams.split(",")], pairs):
                 if b != beam and (w, ib) != (weight, bonus):
                     continue
                 r = run(f"beam{b}+lm w={w} b={ib}", beam_width=b, lm=base, lm_weight=w, insertion_bonus=ib)
