@@ -6,6 +6,7 @@ import torch
 
 from htrgui.core.paths import bundled_models_dir
 from htrgui.core.recognition.checkpoint import load_checkpoint
+from htrgui.core.recognition.decode import DEFAULT_BEAM
 from htrgui.core.recognition.library import DEFAULT_MODEL
 from htrgui.core.training.validate import evaluate_as_read, evaluate_lines
 
@@ -24,11 +25,11 @@ def test_as_read_decodes_with_the_language_model_the_app_uses(real_lines, one_th
 
     # the shipped language model alone reads these wills better than greedy decoding...
     shipped = evaluate_as_read(path, real_lines, "model")
-    assert shipped["decoding"] == "beam 8 + lm model"
+    assert shipped["decoding"] == f"beam {DEFAULT_BEAM} + lm model"
     assert shipped["cer"] < plain["cer"] - 0.03
     # ...and a project whose verified lines are these very lines better still: the mix knows their text
     told = evaluate_as_read(path, real_lines, "project", project_texts=list(real_lines.texts))
-    assert told["decoding"] == "beam 8 + lm project"
+    assert told["decoding"] == f"beam {DEFAULT_BEAM} + lm project"
     assert told["cer"] < shipped["cer"] - 0.005
 
 
