@@ -185,7 +185,7 @@ def beam_search(probs: np.ndarray, codec: Codec, beam_width: int = 8, lexicon: f
 # The batched prefix beam search with a character language model (what the engine uses)
 
 #: Measured defaults (docs/recognition.md: chosen on general/validation pages, never on test pages).
-DEFAULT_BEAM = 16  # from 8 with the phase-8 model: -2.5 % of the errors for +8 % CPU a line
+DEFAULT_BEAM = 16  # from 8 with the phase-8 model: -2.5 % of the errors for +7 % CPU a line
 DEFAULT_LM_WEIGHT = 0.7
 DEFAULT_INSERTION_BONUS = 2.0
 #: A frame whose blank posterior is at least this is read as blank for every prefix (the other paths together
