@@ -31,19 +31,25 @@ def test_recognition_learns_from_the_projects_verified_lines(qtbot, window, tran
     plain = recognise_page_1("model")
     wrong = [lid for lid, text in plain.items() if normalize(text) != normalize(truth[lid])]
     assert wrong
-    # a person verifies lines of page 0 that read as the misread lines of page 1 do (say, a formula repeated)
+    # a person verifies lines of page 0 that read as the lines of page 1 do, the misread ones first (say, a
+    # formula repeated): a few lines weigh little in the mix (lm.PROJECT_HALF_CHARS), so a page's worth
     page0 = session.page(0)
     lines0 = list(page0.lines())
-    for line, lid in zip(lines0, wrong):
+    told = wrong + [lid for lid in truth if lid not in wrong and truth[lid].strip()]
+    for line, lid in zip(lines0, told):
         line.set_text(truth[lid])
         session.touch(0, line.id)
-    assert all(line.status == "verified" for line in lines0[: len(wrong)])
+    assert all(line.status == "verified" for line in lines0[: len(told)])
     texts, files = window.jobs._verified()
-    assert {truth[lid] for lid in wrong[: len(lines0)]} <= set(texts)
+    assert {truth[lid] for lid in told[: len(lines0)]} <= set(texts)
     taught = recognise_page_1("project")
     changed = [lid for lid in wrong if taught[lid] != plain[lid]]
     assert changed
+    # the words the person verified come back (with 16 beams the LM may also move a misread word elsewhere
+    # to another misreading: the characters may only tie, the words must gain)
     dist = lambda read: sum(edit_distance(normalize(read[lid]), normalize(truth[lid])) for lid in wrong)  # noqa: E731
-    assert dist(taught) < dist(plain)
+    words = lambda read: sum(edit_distance(normalize(read[lid]).split(), normalize(truth[lid]).split())  # noqa: E731
+                             for lid in wrong)
+    assert words(taught) < words(plain) and dist(taught) <= dist(plain)
     # and the preference turns it off: the shipped language model alone reads as before
     assert recognise_page_1("model") == plain
