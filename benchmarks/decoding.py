@@ -83,24 +83,9 @@ def forward_all(recognizer, crops: list[np.ndarray]) -> tuple[list[tuple[np.ndar
 
 def labels(hyp: str, ref: str) -> list[bool]:
     """For each character of ``hyp``: True when an optimal edit alignment matches it to the same character."""
-    n, m = len(hyp), len(ref)
-    d = np.zeros((n + 1, m + 1), dtype=np.int32)
-    d[:, 0] = np.arange(n + 1)
-    d[0, :] = np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (hyp[i - 1] != ref[j - 1]))
-    out = [False] * n
-    i, j = n, m
-    while i > 0 and j > 0:
-        if d[i, j] == d[i - 1, j - 1] + (hyp[i - 1] != ref[j - 1]):
-            out[i - 1] = hyp[i - 1] == ref[j - 1]
-            i, j = i - 1, j - 1
-        elif d[i, j] == d[i - 1, j] + 1:
-            i -= 1
-        else:
-            j -= 1
-    return out
+    from htrgui.core.text import alignment
+
+    return [truth == read for truth, read in alignment(hyp, ref) if read]
 
 
 def confidence_quality(results, truths) -> dict:

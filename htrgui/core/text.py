@@ -82,10 +82,10 @@ def cer(prediction: str, reference: str) -> float:
     return error_rates([(prediction, reference)]).cer
 
 
-def edit_operations(prediction: str, reference: str) -> list[tuple[str, str]]:
-    """The edits of one cheapest alignment of the reference onto the prediction (both normalised), as
-    (truth, read) pairs: a substitution ``("e", "c")``, a deletion ``("e", "")``, an insertion ``("", "e")``;
-    as many as :func:`edit_distance` counts. Among equally cheap alignments, substitutions are preferred."""
+def alignment(prediction: str, reference: str) -> list[tuple[str, str]]:
+    """One cheapest alignment of the reference onto the prediction (both normalised), as (truth, read) pairs in
+    reading order: a match or substitution ``("e", "c")``, a deletion ``("e", "")``, an insertion ``("", "e")``.
+    Among equally cheap alignments, matches and substitutions are preferred."""
     pred, ref = normalize(prediction), normalize(reference)
     n, m = len(ref), len(pred)
     # full table: lines are short (tens of characters), and the backtrace needs every cell
@@ -98,21 +98,25 @@ def edit_operations(prediction: str, reference: str) -> list[tuple[str, str]]:
         row, above, x = d[i], d[i - 1], ref[i - 1]
         for j in range(1, m + 1):
             row[j] = min(above[j] + 1, row[j - 1] + 1, above[j - 1] + (x != pred[j - 1]))
-    ops: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = []
     i, j = n, m
     while i or j:
         if i and j and d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != pred[j - 1]):
-            if ref[i - 1] != pred[j - 1]:
-                ops.append((ref[i - 1], pred[j - 1]))
+            pairs.append((ref[i - 1], pred[j - 1]))
             i, j = i - 1, j - 1
         elif i and d[i][j] == d[i - 1][j] + 1:
-            ops.append((ref[i - 1], ""))
+            pairs.append((ref[i - 1], ""))
             i -= 1
         else:
-            ops.append(("", pred[j - 1]))
+            pairs.append(("", pred[j - 1]))
             j -= 1
-    ops.reverse()
-    return ops
+    pairs.reverse()
+    return pairs
+
+
+def edit_operations(prediction: str, reference: str) -> list[tuple[str, str]]:
+    """The edits of :func:`alignment` (its pairs that differ): as many as :func:`edit_distance` counts."""
+    return [(t, r) for t, r in alignment(prediction, reference) if t != r]
 
 
 def _without_case(text: str) -> str:
