@@ -11,6 +11,16 @@ in training mode, cumulative averages over ``--bn-batches`` batches of training 
 The soup is written only when it beats every ingredient on ``--val``, with the first one's config (its
 dropout is what fine-tuning the soup will use), language model and provenance, where ``steps``, ``epochs`` and ``train_minutes`` become the ingredients' totals (the CPU time the
 soup cost) and ``ingredients`` lists each run's own; prints one JSON object with every CER.
+
+``--ship-from BASE`` makes the soup the next phase of BASE, the model the runs were warm-started from, ready to
+replace it in ``models/``: BASE's dropout, attention dropout and stochastic depth (runs trained with
+``--dropout 0`` keep 0 in their config, but the one-click fine-tune of the shipped model relies on them), BASE's
+language model, and a provenance with ``phase`` (BASE's + 1), ``base_path`` (``--base-label``) and, with
+``--command``, the commands that made it.
+
+    python scripts/soup_models.py B.pt A.pt -o models/htrconvtext-small.pt --val .cache/lines/val-all.npz \
+        --bn-lines .cache/lines/train-mix.npz --threads 2 --ship-from models/htrconvtext-small.pt \
+        --base-label "models/htrconvtext-small.pt of git abc1234" --command "..."
 """
 
 from __future__ import annotations
@@ -65,6 +75,30 @@ def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
     return prov
 
 
+def ship_from(base, config, prov: dict, label: str | None = None, command: str | None = None):
+    """The config with ``base``'s regularisation and the provenance as the next phase of ``base`` (a
+    LoadedModel): see the module's docstring."""
+    from dataclasses import replace
+
+    shipped = replace(config, dropout=base.config.dropout, attn_dropout=base.config.attn_dropout,
+                      drop_path=base.config.drop_path)
+    prov = dict(prov, name=base.name, base_model=base.name)
+    phase = base.provenance.get("phase")
+    prov["base_path"] = f"{label or base.path}" + (f" (phase {phase})" if isinstance(phase, int) else "")
+    if isinstance(phase, int):
+        prov["phase"] = phase + 1
+    if command:
+        prov["command"] = command
+    if shipped != config:
+        prov["regularisation"] = (f"trained with dropout {config.dropout}, attention dropout "
+                                  f"{config.attn_dropout}, stochastic depth {config.drop_path}; the file keeps "
+                                  f"the base's {base.config.dropout}, {base.config.attn_dropout}, "
+                                  f"{base.config.drop_path}, which fine-tuning uses")
+    else:
+        prov.pop("regularisation", None)
+    return shipped, prov
+
+
 @torch.no_grad()
 def recalibrate_bn(model: torch.nn.Module, lines: LineSet, batches: int, seed: int = 0) -> int:
     """Re-estimate every BatchNorm's running mean and variance on ``batches`` batches of ``lines``; returns
@@ -98,6 +132,10 @@ def main() -> int:
     ap.add_argument("--bn-lines", type=Path, help="training line cache for the BatchNorm statistics")
     ap.add_argument("--bn-batches", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ship-from", type=Path, help="the model the runs started from: the soup becomes its next "
+                    "phase (its regularisation, language model; provenance)")
+    ap.add_argument("--base-label", help="how the provenance names --ship-from (e.g. its path and git commit)")
+    ap.add_argument("--command", help="the commands that made the soup, for its provenance")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if len(args.models) < 2:
@@ -131,8 +169,13 @@ def main() -> int:
     report["chosen"] = best_key if report["cer"][best_key] < ingredients else None
     if report["chosen"]:
         prov = soup_provenance(loaded, best_key, report["cer"][best_key])
+        language_model = first.language_model
+        if args.ship_from is not None:
+            base = load_checkpoint(args.ship_from)
+            soup.model.config, prov = ship_from(base, soup.model.config, prov, args.base_label, args.command)
+            language_model = base.language_model
         save_checkpoint(args.output, soup.model, soup.codec, provenance=prov, preprocessing=first.preprocessing,
-                        language_model=first.language_model)
+                        language_model=language_model)
         report["output"] = str(args.output)
     print(json.dumps(report, ensure_ascii=False))
     return 0

@@ -115,3 +115,30 @@ def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_p
     run = subprocess.run([sys.executable, str(REPO / "scripts" / "soup_models.py"), str(runs[0]), str(other), "-o",
                           str(tmp_path / "x.pt"), "--val", str(val)], capture_output=True, text=True, timeout=300)
     assert run.returncode != 0 and "another architecture or alphabet" in run.stderr
+
+
+def test_ship_from_makes_the_soup_the_next_phase_of_its_base(narrow_lines, tmp_path):
+    from dataclasses import replace
+
+    soup = _script()
+    runs = _tiny_runs(narrow_lines, tmp_path)
+    base = load_checkpoint(tmp_path / "base.pt")
+    base.provenance["phase"] = 9
+    base.config = replace(base.config, dropout=0.1, attn_dropout=0.1, drop_path=0.05)  # the tiny config has none
+    loaded = [load_checkpoint(p) for p in runs]
+    prov = soup.soup_provenance(loaded, "soup (averaged BatchNorm statistics)", 0.4)
+    trained = replace(loaded[0].config, dropout=0.0, attn_dropout=0.0, drop_path=0.0)  # runs with --dropout 0
+    config, shipped = soup.ship_from(base, trained, prov, "models/base.pt of git abc", "python ...")
+    # the file keeps the base's regularisation for the one-click fine-tune, and says what training used
+    assert (config.dropout, config.attn_dropout, config.drop_path) == (
+        base.config.dropout, base.config.attn_dropout, base.config.drop_path)
+    assert base.config.dropout > 0 and "dropout 0.0" in shipped["regularisation"]
+    assert replace(config, dropout=0.0, attn_dropout=0.0, drop_path=0.0) == trained  # nothing else changed
+    assert shipped["phase"] == 10 and shipped["base_path"] == "models/base.pt of git abc (phase 9)"
+    assert shipped["command"] == "python ..." and shipped["name"] == base.name and shipped["steps"] == 6
+    # runs that kept the base's regularisation need no note; a base without a phase gets none either
+    del base.provenance["phase"]
+    kept = replace(loaded[0].config, dropout=0.1, attn_dropout=0.1, drop_path=0.05)
+    config, again = soup.ship_from(base, kept, prov)
+    assert config == kept and "regularisation" not in again and "phase" not in again
+    assert again["base_path"] == str(base.path)
