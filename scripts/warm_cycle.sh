@@ -9,7 +9,8 @@
 # RUNS: NAME:SEED[:DROPOUT] per run. SEG=1 adds the training lines as the app's segmentation cuts them
 # (build_repo_cache --crops segmentation, build_line_cache --seg-crops). REPOS: the folder with a clone (or
 # bare copy) of every repository of scripts/training_repos.json. RESUME=1 goes on from the runs' last
-# checkpoints after an interruption. DRY=1 prints the commands only. Writes WORK/soup.pt (and the runs).
+# checkpoints after an interruption. DRY=1 prints the commands only. Writes WORK/soup.pt (and the runs), BASE's
+# next phase (soup_models.py --ship-from): copy it to models/ and write its card.
 # The runs import modules lazily for hours: edit the checkout meanwhile only if the script runs from a copy
 # (git worktree add ../cycle HEAD).
 set -euo pipefail
@@ -57,4 +58,4 @@ for run in $RUNS; do
 done
 for p in "${pids[@]}"; do wait "$p" || echo "a run failed: see $WORK/*.log" >&2; done
 $RUN python3 scripts/soup_models.py "${outs[@]}" -o "$WORK/soup.pt" --val $L/val-all.npz \
-  --bn-lines $L/$MIX.npz --threads 2 | tee "$WORK/soup.json"
+  --bn-lines $L/$MIX.npz --threads 2 --ship-from "$BASE" | tee "$WORK/soup.json"
