@@ -68,6 +68,7 @@ def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
     runs = [dict({k: m.provenance.get(k) for k in keys}, path=str(m.path)) for m in loaded]
     prov = dict(loaded[0].provenance, soup_of=[str(m.path) for m in loaded], soup=soup, val_cer=val_cer,
                 ingredients=runs)
+    prov.pop("date", None)  # the soup's own, when it is written
     for key, digits in (("steps", None), ("epochs", 3), ("train_minutes", 1)):
         values = [m.provenance.get(key) for m in loaded]
         if all(isinstance(v, (int, float)) for v in values):

@@ -80,6 +80,7 @@ def test_soup_provenance_counts_every_ingredients_training(narrow_lines, tmp_pat
     assert prov["train_minutes"] == round(sum(m.provenance["train_minutes"] for m in loaded), 1)
     assert prov["soup_of"] == [str(m.path) for m in loaded] and prov["val_cer"] == 0.5
     assert loaded[0].provenance["steps"] == 3  # the ingredient's own provenance is left alone
+    assert "date" in loaded[0].provenance and "date" not in prov  # written with the soup's date, not the run's
 
 
 def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_path):
