@@ -14,9 +14,10 @@ soup cost) and ``ingredients`` lists each run's own; prints one JSON object with
 
 ``--ship-from BASE`` makes the soup the next phase of BASE, the model the runs were warm-started from, ready to
 replace it in ``models/``: BASE's dropout, attention dropout and stochastic depth (runs trained with
-``--dropout 0`` keep 0 in their config, but the one-click fine-tune of the shipped model relies on them), BASE's
-language model, and a provenance with ``phase`` (BASE's + 1), ``base_path`` (``--base-label``) and, with
-``--command``, the commands that made it.
+``--dropout 0`` keep 0 in their config, but the one-click fine-tune of the shipped model relies on them), and a
+provenance with ``phase`` (BASE's + 1), ``base_path`` (``--base-label``) and, with ``--command``, the commands
+that made it. (The language model needs nothing: warm-started runs carry BASE's, and the soup keeps the first
+run's.)
 
     python scripts/soup_models.py B.pt A.pt -o models/htrconvtext-small.pt --val .cache/lines/val-all.npz \
         --bn-lines .cache/lines/train-mix.npz --threads 2 --ship-from models/htrconvtext-small.pt \
@@ -55,11 +56,9 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 
 def same_architecture(a, b) -> bool:
-    """Whether two model configs describe the same weights: dropout and stochastic depth (``htrgui train
-    --dropout``) change how a run trains, not its weights, so runs that differ only there average."""
-    from dataclasses import replace
-
-    return replace(a, dropout=b.dropout, attn_dropout=b.attn_dropout, drop_path=b.drop_path) == b
+    """Whether two model configs describe the same weights: runs that differ only in dropout and stochastic
+    depth (``htrgui train --dropout``) average."""
+    return a.regularised_like(b) == b
 
 
 def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
@@ -79,10 +78,7 @@ def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
 def ship_from(base, config, prov: dict, label: str | None = None, command: str | None = None):
     """The config with ``base``'s regularisation and the provenance as the next phase of ``base`` (a
     LoadedModel): see the module's docstring."""
-    from dataclasses import replace
-
-    shipped = replace(config, dropout=base.config.dropout, attn_dropout=base.config.attn_dropout,
-                      drop_path=base.config.drop_path)
+    shipped = config.regularised_like(base.config)
     prov = dict(prov, name=base.name, base_model=base.name)
     phase = base.provenance.get("phase")
     prov["base_path"] = f"{label or base.path}" + (f" (phase {phase})" if isinstance(phase, int) else "")
@@ -170,13 +166,12 @@ def main() -> int:
     report["chosen"] = best_key if report["cer"][best_key] < ingredients else None
     if report["chosen"]:
         prov = soup_provenance(loaded, best_key, report["cer"][best_key])
-        language_model = first.language_model
         if args.ship_from is not None:
-            base = load_checkpoint(args.ship_from)
-            soup.model.config, prov = ship_from(base, soup.model.config, prov, args.base_label, args.command)
-            language_model = base.language_model
+            # only the file's config changes (its modules are not rebuilt): what loading the soup builds
+            soup.model.config, prov = ship_from(load_checkpoint(args.ship_from), soup.model.config, prov,
+                                                args.base_label, args.command)
         save_checkpoint(args.output, soup.model, soup.codec, provenance=prov, preprocessing=first.preprocessing,
-                        language_model=language_model)
+                        language_model=first.language_model)
         report["output"] = str(args.output)
     print(json.dumps(report, ensure_ascii=False))
     return 0

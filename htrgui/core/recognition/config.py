@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 #: Height in pixels of every line image: what the model reads, what crops, caches and synthetic lines are cut to.
 HEIGHT = 64
+#: The config fields that regularise training and leave the weights' shapes alone.
+REGULARISATION = ("dropout", "attn_dropout", "drop_path")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class ModelConfig:
 
     def with_classes(self, num_classes: int) -> "ModelConfig":
         return replace(self, num_classes=num_classes)
+
+    def regularised_like(self, other: "ModelConfig") -> "ModelConfig":
+        """This architecture with ``other``'s dropout, attention dropout and stochastic depth: they change how a
+        model trains, not its weights (``htrgui train --dropout``), so configs equal but for them share weights."""
+        return replace(self, **{name: getattr(other, name) for name in REGULARISATION})
 
 
 #: Named configurations. ``base`` reproduces the paper (65,920,016 parameters with 80 classes).

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from htrgui.core.recognition.backbone import Backbone
-from htrgui.core.recognition.config import CONFIGS, HEIGHT, ModelConfig
+from htrgui.core.recognition.config import CONFIGS, HEIGHT, REGULARISATION, ModelConfig
 from htrgui.core.recognition.layers import ConvTextBlock, Downsample1D, RelPosAttention, Upsample1D, col_mask
 
 __all__ = ["CONFIGS", "HEIGHT", "HTRConvText", "ModelConfig", "build_model", "count_macs", "count_parameters",
@@ -159,7 +159,7 @@ def set_regularisation(model: HTRConvText, p: float) -> HTRConvText:
             m.p = p
         elif isinstance(m, RelPosAttention):
             m.attn_drop = p
-    model.config = replace(model.config, dropout=p, attn_dropout=p, drop_path=p)
+    model.config = replace(model.config, **dict.fromkeys(REGULARISATION, p))
     return model
 
 
