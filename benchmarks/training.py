@@ -6,7 +6,9 @@ Real line crops (a line cache, else the general/train pages of ../shared/data), 
 (``small``, CTC + TCM, per-line augmentation, AdamW, EMA), the same batches for every setting, in one run:
 fp32 and bf16 autocast, 1 and 2 torch threads, channels-last. Prints one JSON object: per setting the
 median seconds per step, lines per second, and the ratio of lines per second to the old default (fp32, one
-thread). Ratios within one run are what to compare; the machine is shared and absolute figures drift.
+thread), and whether this CPU has native bf16 (``cpu_bf16``: without it bf16 is emulated, several times slower
+than fp32, and the trainer's ``auto`` takes fp32). Ratios within one run are what to compare; the machine is
+shared and absolute figures drift.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ from htrgui.core.training.augment import augment  # noqa: E402
 from htrgui.core.training.data import TRAIN_MULTIPLE, LineSet, make_batches  # noqa: E402
 from htrgui.core.training.optim import ModelEma, param_groups  # noqa: E402
 from htrgui.core.training.tcm import TCMHead, tcm_dims  # noqa: E402
-from htrgui.core.training.trainer import TrainConfig, _feasible, _Trainable, autocast_for  # noqa: E402
+from htrgui.core.training.trainer import (  # noqa: E402
+    TrainConfig, _feasible, _Trainable, autocast_for, cpu_has_bf16, resolve_precision)
 
 SETTINGS = [  # (name, threads, precision, channels_last)
     ("fp32-1t", 1, "fp32", False),
     ("bf16-1t", 1, "bf16", False),
+    ("fp32-1t-cl", 1, "fp32", True),
     ("fp32-2t", 2, "fp32", False),
+    ("fp32-2t-cl", 2, "fp32", True),
     ("bf16-2t", 2, "bf16", False),
     ("bf16-2t-cl", 2, "bf16", True),
 ]
@@ -124,8 +129,9 @@ def main() -> None:
     ap.add_argument("--config", default="small")
     ap.add_argument("--only", nargs="*", help="setting names to run")
     ap.add_argument("--configs", nargs="*",
-                    help="instead of the settings: these model configs, each in the default setting (bf16, "
-                         "--threads, channels-last), lines per second relative to the first")
+                    help="instead of the settings: these model configs, each in the trainer's default setting on "
+                         "this CPU (--threads; bf16 and channels-last where the CPU has bf16, else fp32), lines "
+                         "per second relative to the first")
     ap.add_argument("--threads", type=int, default=1, help="threads for --configs and --accuracy")
     ap.add_argument("--accuracy", type=int, metavar="STEPS",
                     help="instead: train STEPS steps from --base in fp32 and in bf16 (same seed, batches and "
@@ -149,8 +155,9 @@ def main() -> None:
     n_lines = [len(b) for b in batches[args.warmup:]]
     results = {}
     if args.configs:
+        precision = resolve_precision(torch.device("cpu"), "auto")
         for config in args.configs:
-            times = run(lines, batches, args.threads, "bf16", True, config, args.warmup)
+            times = run(lines, batches, args.threads, precision, precision == "bf16", config, args.warmup)
             results[config] = {"s_per_step": round(statistics.median(times), 3),
                                "lines_per_s": round(sum(n_lines) / sum(times), 2)}
             print(config, results[config], file=sys.stderr, flush=True)
@@ -158,7 +165,7 @@ def main() -> None:
         for r in results.values():
             r["ratio_to_first"] = round(r["lines_per_s"] / first, 2)
         print(json.dumps({"benchmark": "training-configs", "threads": args.threads, "steps": args.steps,
-                          "torch": torch.__version__, "results": results}))
+                          "precision": precision, "torch": torch.__version__, "results": results}))
         return
     for name, threads, precision, cl in SETTINGS:
         if args.only and name not in args.only:
@@ -173,7 +180,7 @@ def main() -> None:
         r["ratio_to_fp32_1t"] = round(r["lines_per_s"] / base, 2) if base else None
     print(json.dumps({"benchmark": "training", "config": args.config, "steps": args.steps,
                       "lines_per_step": round(float(np.mean(n_lines)), 1), "torch": torch.__version__,
-                      "results": results}))
+                      "cpu_bf16": cpu_has_bf16(), "results": results}))
 
 
 if __name__ == "__main__":
