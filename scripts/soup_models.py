@@ -8,9 +8,11 @@ Two runs from the same base with different seeds (batch order, augmentation) end
 reads like an ensemble of the two at the cost of one model (Wortsman et al., 2022). Averaged BatchNorm
 statistics are not the statistics of the averaged weights, so they are measured again: BatchNorm layers alone
 in training mode, cumulative averages over ``--bn-batches`` batches of training lines, no gradients.
-The soup is written only when it beats every ingredient on ``--val``, with the first one's config (its
+The soup is written only when it beats every ingredient on ``--val`` (and, with ``--ship-from``, the base it
+would replace), with the first one's config (its
 dropout is what fine-tuning the soup will use), language model and provenance, where ``steps``, ``epochs`` and ``train_minutes`` become the ingredients' totals (the CPU time the
-soup cost) and ``ingredients`` lists each run's own; prints one JSON object with every CER.
+soup cost) and ``ingredients`` lists each run's own; prints one JSON object with every CER (the soup's of its
+weights as the file stores them, in fp16).
 
 ``--ship-from BASE`` makes the soup the next phase of BASE, the model the runs were warm-started from, ready to
 replace it in ``models/``: BASE's dropout, attention dropout and stochastic depth (runs trained with
@@ -53,6 +55,12 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         else:
             out[key] = first.clone()
     return out
+
+
+def as_saved(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The weights as the written file gives them back (``save_checkpoint`` stores floats as fp16), so that
+    the CER reported and compared is the file's."""
+    return {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
 
 
 def same_architecture(a, b) -> bool:
@@ -148,7 +156,7 @@ def main() -> int:
     for m in loaded:
         report["cer"][m.path.name] = round(evaluate_lines(m.model, m.codec, val, torch.device("cpu"))["cer"], 5)
     soup = load_checkpoint(args.models[0])
-    soup.model.load_state_dict(average([m.model.state_dict() for m in loaded]))
+    soup.model.load_state_dict(as_saved(average([m.model.state_dict() for m in loaded])))
     soup.model.eval()
     report["cer"]["soup (averaged BatchNorm statistics)"] = round(
         evaluate_lines(soup.model, soup.codec, val, torch.device("cpu"))["cer"], 5)
@@ -156,20 +164,28 @@ def main() -> int:
     best_state = {k: v.clone() for k, v in soup.model.state_dict().items()}
     if args.bn_lines is not None:
         seen = recalibrate_bn(soup.model, LineSet.load(args.bn_lines), args.bn_batches)
+        soup.model.load_state_dict(as_saved(soup.model.state_dict()))
         key = f"soup (BatchNorm re-estimated on {seen} training lines)"
         report["cer"][key] = round(evaluate_lines(soup.model, soup.codec, val, torch.device("cpu"))["cer"], 5)
         if report["cer"][key] < report["cer"][best_key]:
             best_key, best_state = key, soup.model.state_dict()
     soup.model.load_state_dict(best_state)
-    ingredients = min(report["cer"][m.path.name] for m in loaded)
+    to_beat = min(report["cer"][m.path.name] for m in loaded)
+    base = None
+    if args.ship_from is not None:  # the soup replaces BASE: it must read better than BASE too
+        base = next((m for m in loaded if m.path.resolve() == args.ship_from.resolve()), None)
+        base = base or load_checkpoint(args.ship_from)
+        key = f"{base.path.name} (--ship-from)"
+        report["cer"][key] = report["cer"].get(base.path.name) or round(
+            evaluate_lines(base.model, base.codec, val, torch.device("cpu"))["cer"], 5)
+        to_beat = min(to_beat, report["cer"][key])
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    report["chosen"] = best_key if report["cer"][best_key] < ingredients else None
+    report["chosen"] = best_key if report["cer"][best_key] < to_beat else None
     if report["chosen"]:
         prov = soup_provenance(loaded, best_key, report["cer"][best_key])
-        if args.ship_from is not None:
+        if base is not None:
             # only the file's config changes (its modules are not rebuilt): what loading the soup builds
-            soup.model.config, prov = ship_from(load_checkpoint(args.ship_from), soup.model.config, prov,
-                                                args.base_label, args.command)
+            soup.model.config, prov = ship_from(base, soup.model.config, prov, args.base_label, args.command)
         save_checkpoint(args.output, soup.model, soup.codec, provenance=prov, preprocessing=first.preprocessing,
                         language_model=first.language_model)
         report["output"] = str(args.output)

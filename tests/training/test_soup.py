@@ -100,6 +100,20 @@ def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_p
         assert load_checkpoint(out).provenance["soup_of"] == [str(p) for p in runs]
     else:
         assert not out.exists()
+    # with --ship-from the soup must also beat the model it would replace: here the first soup itself (when
+    # written), which the same soup can only tie, or the runs' base
+    base = out if report["chosen"] else tmp_path / "base.pt"
+    shipped = subprocess.run([sys.executable, str(REPO / "scripts" / "soup_models.py"), *map(str, runs), "-o",
+                              str(tmp_path / "ship.pt"), "--val", str(val), "--bn-lines", str(val), "--bn-batches",
+                              "2", "--ship-from", str(base)], capture_output=True, text=True, timeout=300)
+    assert shipped.returncode == 0, shipped.stderr[-2000:]
+    ship = json.loads(shipped.stdout)
+    base_cer = ship["cer"][f"{base.name} (--ship-from)"]
+    if report["chosen"]:
+        assert base_cer == cers[report["chosen"]] and ship["chosen"] is None
+    if ship["chosen"]:
+        assert ship["cer"][ship["chosen"]] < base_cer
+    assert (tmp_path / "ship.pt").exists() == bool(ship["chosen"])
     # a model averaged with itself reads exactly as it does: not better, so nothing is written
     same = subprocess.run([sys.executable, str(REPO / "scripts" / "soup_models.py"), str(runs[0]), str(runs[0]),
                            "-o", str(tmp_path / "same.pt"), "--val", str(val)], capture_output=True, text=True,
