@@ -51,7 +51,7 @@ for run in $RUNS; do
   outs+=("$WORK/$name.pt")
   cmd=(python3 -m htrgui train --train $L/$MIX.npz "$SYN" --val $L/val-all.npz -o "$WORK/$name.pt"
        --base "$BASE" --update-bn --lr "$LR" --warmup-steps 150 --max-minutes "$MINUTES" --val-every 12
-       --threads 1 --seed "$seed" ${dropout:+--dropout "$dropout"} $RESUME)
+       --threads 1 --seed "$seed" ${dropout:+--dropout "$dropout"} --keep-worse $RESUME)
   if [ -n "$RUN" ]; then echo "OMP_NUM_THREADS=1 ${cmd[*]} > $WORK/$name.log 2>&1 &"; continue; fi
   OMP_NUM_THREADS=1 "${cmd[@]}" > "$WORK/$name.log" 2>&1 &
   pids+=($!)

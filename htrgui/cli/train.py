@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--val-every", type=float, default=10.0, metavar="MIN", help="validate every MIN minutes")
     p.add_argument("--patience", type=int, help="stop after this many validations without improvement")
     p.add_argument("--resume", action="store_true", help="continue from MODEL.train/last.pt")
+    p.add_argument("--keep-worse", action="store_true",
+                   help="with --base: write the run's best model even if the base reads better (runs to be "
+                        "averaged with scripts/soup_models.py, whose soup may beat the base when no run does)")
     p.add_argument("--seed", type=int, default=123)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
                    help="arithmetic of training: auto takes bf16 on GPUs and CPUs that have it, else fp32")
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
                       batch_columns=args.batch_columns, sam=args.sam, val_every_minutes=args.val_every,
                       patience=args.patience, seed=args.seed, freeze=args.freeze, precision=args.precision,
                       freeze_bn=bool(args.base) and not args.update_bn, dropout=args.dropout,
+                      beat_base=not args.keep_worse,
                       augment=AugmentConfig.off() if args.no_augment else AugmentConfig())
     meta = {"train_data": list(args.train), "val_data": list(args.val or []), "command": " ".join(sys.argv)}
     final = None
@@ -96,7 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") != "0":  # under torchrun, process 0 speaks for the run
         return 0
     print(json.dumps(info, ensure_ascii=False))
-    if not improved:
+    if not improved and info.get("output"):
+        print(f"htrgui train: written although not better than {args.base} on the validation pages (CER "
+              f"{info.get('best_cer')} vs {info.get('initial_cer')}; --keep-worse)", file=sys.stderr)
+    elif not improved:
         print(f"htrgui train: the new model is not better than {args.base} on the validation pages "
               f"(CER {info.get('best_cer')} vs {info.get('initial_cer')}); nothing written, keep using the base",
               file=sys.stderr)

@@ -202,3 +202,34 @@ def test_cli_fine_tunes_a_base_and_never_overwrites_it(real_lines, page_files, t
         assert tuned.provenance["base_path"] == str(base)
     else:
         assert not out.exists() and "not better" in captured.err
+
+
+def test_keep_worse_writes_a_run_its_base_reads_better_even_on_resume(page_files, tmp_path, capsys):
+    """Runs meant to be averaged (scripts/soup_models.py) are written even when their base reads better; a run
+    ended without --keep-worse gets its model from --resume --keep-worse, which only validates again."""
+    from htrgui.cli import main
+    from htrgui.core.recognition.checkpoint import load_checkpoint
+    from htrgui.core.recognition.model import build_model
+    from htrgui.core.training import modelio
+
+    codec = modelio.new_codec(set("abcdefghijklmnopqrstuvwxyz "))
+    base = tmp_path / "base.pt"
+    modelio.save(base, build_model("tiny", codec.num_classes), codec, {})
+    args = ["train", "--base", str(base), "--train", str(page_files[0]), "--val", str(page_files[2]),
+            "--max-steps", "1", "--no-augment", "--lr", "10"]  # one wild step: never better than its base
+    gated, kept = tmp_path / "gated.pt", tmp_path / "kept.pt"
+    assert main([*args, "-o", str(gated)]) == 0
+    first = capsys.readouterr()
+    report = json.loads(first.out.strip().splitlines()[-1])
+    assert not report["improved"] and report["output"] is None and not gated.exists()
+    assert "nothing written" in first.err
+    assert main([*args, "-o", str(kept), "--keep-worse"]) == 0
+    second = capsys.readouterr()
+    report = json.loads(second.out.strip().splitlines()[-1])
+    assert not report["improved"] and report["output"] == str(kept)
+    assert load_checkpoint(kept).provenance["val_cer"] == report["best_cer"] >= report["initial_cer"]
+    assert "written although not better" in second.err
+    # the gated run's state is kept: resuming it with --keep-worse writes its model without training on
+    assert main([*args, "-o", str(gated), "--resume", "--keep-worse"]) == 0
+    third = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert gated.exists() and third["steps"] == 1 and third["output"] == str(gated)

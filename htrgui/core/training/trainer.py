@@ -69,6 +69,7 @@ class TrainConfig:
     precision: str = "auto"           # "auto": bf16 autocast where the hardware has it (benchmarks/training.py)
     channels_last: bool | None = None  # None: on a CPU training in bf16, where oneDNN's convolutions run faster
     freeze_bn: bool = False           # fine-tuning: tiny batches would corrupt the BatchNorm statistics
+    beat_base: bool = True            # False: write the run's best even if its base reads better (a soup's runs)
     freeze: str = "none"              # "front": stem + first stage fixed, "backbone": only encoder + head learn
     dropout: float | None = None      # dropout, attention dropout and drop path all set to this (None: the model's)
     distill_weight: float = 1.0
@@ -316,6 +317,8 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
         step, epoch, pos, best_cer = st["step"], st["epoch"], st["pos"], st["best_cer"]
         initial_cer, spent, history = st.get("initial_cer"), st.get("spent", 0.0), st.get("history", [])
         warmup_end = st.get("warmup_end")
+        if not cfg.beat_base and not out.is_file():
+            best_cer = math.inf  # resumed without the gate: the next validation writes the run's model
     wrapped: nn.Module = trainable
     if world > 1:
         wrapped = nn.parallel.DistributedDataParallel(
@@ -357,7 +360,7 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     t0 = time.monotonic()
     if initial_cer is None and base and val_set is not None:
         initial_cer = validate()
-        if initial_cer is not None:
+        if initial_cer is not None and cfg.beat_base:
             best_cer = initial_cer  # a fine-tune must beat its base, or nothing is written
     batches = make_batches([im.shape[1] for im in images], cfg.batch_columns,
                            np.random.default_rng((cfg.seed, epoch)), max_lines=cfg.max_batch_lines)[rank::world]
@@ -481,6 +484,6 @@ def train(train_set: LineSet, val_set: LineSet | None, out: Path | str, cfg: Tra
     improved = initial_cer is None or (best is not None and best < initial_cer)
     yield Progress(step, total_steps, stop_reason, {
         "best_cer": best, "initial_cer": initial_cer, "last_cer": final, "improved": improved,
-        "output": str(out) if improved and out.is_file() else None,
+        "output": str(out) if (improved or not cfg.beat_base) and out.is_file() else None,
         "steps": step, "epochs": epoch + pos / max(1, n_batches), "dropped": dropped,
         "minutes": round((spent + time.monotonic() - t0) / 60, 2), "history": history})
