@@ -40,7 +40,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from htrgui.core.recognition.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from htrgui.core.recognition.checkpoint import load_checkpoint, save_checkpoint, stored_state  # noqa: E402
 from htrgui.core.recognition.preprocess import batch_lines, width_buckets  # noqa: E402
 from htrgui.core.training.data import TRAIN_MULTIPLE, LineSet  # noqa: E402
 from htrgui.core.training.validate import evaluate_lines  # noqa: E402
@@ -60,7 +60,7 @@ def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 def as_saved(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The weights as the written file gives them back (``save_checkpoint`` stores floats as fp16), so that
     the CER reported and compared is the file's."""
-    return {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
+    return {k: v.float() if v.is_floating_point() else v for k, v in stored_state(state).items()}
 
 
 def same_architecture(a, b) -> bool:

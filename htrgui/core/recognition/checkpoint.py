@@ -62,6 +62,15 @@ class LoadedModel:
         return str(self.provenance.get("name") or (self.path.stem if self.path else "model"))
 
 
+def stored_state(state: dict[str, Any], half: bool = True) -> dict[str, Any]:
+    """The tensors of ``state`` as a model file stores them: on the CPU, floats in fp16 unless ``half`` is off."""
+    out = {}
+    for key, value in state.items():
+        value = value.detach().cpu()
+        out[key] = value.half() if half and value.is_floating_point() else value.clone()
+    return out
+
+
 def save_checkpoint(path: str | os.PathLike, model: HTRConvText, codec: Codec, *,
                     provenance: dict[str, Any] | None = None, preprocessing: dict[str, Any] | None = None,
                     half: bool = True, extra: dict[str, Any] | None = None,
@@ -72,10 +81,7 @@ def save_checkpoint(path: str | os.PathLike, model: HTRConvText, codec: Codec, *
     if codec.num_classes != model.config.num_classes:
         raise ModelError(f"{path}: codec has {codec.num_classes} classes (blank included), "
                          f"model head has {model.config.num_classes}")
-    state = {}
-    for key, value in model.state_dict().items():
-        value = value.detach().cpu()
-        state[key] = value.half() if half and value.is_floating_point() else value.clone()
+    state = stored_state(model.state_dict(), half)
     prov = dict(provenance or {})
     prov.setdefault("date", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     payload = {
