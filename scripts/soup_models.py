@@ -11,7 +11,7 @@ in training mode, cumulative averages over ``--bn-batches`` batches of training 
 The soup is written only when it beats every ingredient on ``--val`` (and, with ``--ship-from``, the base it
 would replace), with the first one's config (its
 dropout is what fine-tuning the soup will use), language model and provenance, where ``steps``, ``epochs`` and ``train_minutes`` become the ingredients' totals (the CPU time the
-soup cost) and ``ingredients`` lists each run's own; prints one JSON object with every CER (the soup's of its
+soup cost; an ingredient that is the ``--ship-from`` base is not counted again) and ``ingredients`` lists each run's own; prints one JSON object with every CER (the soup's of its
 weights as the file stores them, in fp16).
 
 ``--ship-from BASE`` makes the soup the next phase of BASE, the model the runs were warm-started from, ready to
@@ -69,16 +69,23 @@ def same_architecture(a, b) -> bool:
     return a.regularised_like(b) == b
 
 
-def soup_provenance(loaded: list, soup: str, val_cer: float) -> dict:
-    """The first ingredient's provenance, its training figures replaced by the sums over all ingredients."""
+def soup_provenance(loaded: list, soup: str, val_cer: float, base: Path | None = None) -> dict:
+    """The first ingredient's provenance, its training figures replaced by the sums over the ingredients.
+
+    An ingredient that is ``base`` (``--ship-from``: the model the runs started from, averaged in with them) is
+    listed with ``"base": True`` and left out of the sums: its training is the previous phase's, already
+    counted there, and the soup's figures say what this phase cost."""
     keys = ("steps", "epochs", "train_minutes", "val_cer", "command")
-    runs = [dict({k: m.provenance.get(k) for k in keys}, path=str(m.path)) for m in loaded]
+    is_base = [base is not None and m.path.resolve() == Path(base).resolve() for m in loaded]
+    runs = [dict({k: m.provenance.get(k) for k in keys}, path=str(m.path), **({"base": True} if b else {}))
+            for m, b in zip(loaded, is_base)]
     prov = dict(loaded[0].provenance, soup_of=[str(m.path) for m in loaded], soup=soup, val_cer=val_cer,
                 ingredients=runs)
     prov.pop("date", None)  # the soup's own, when it is written
+    trained = [m for m, b in zip(loaded, is_base) if not b]
     for key, digits in (("steps", None), ("epochs", 3), ("train_minutes", 1)):
-        values = [m.provenance.get(key) for m in loaded]
-        if all(isinstance(v, (int, float)) for v in values):
+        values = [m.provenance.get(key) for m in trained]
+        if values and all(isinstance(v, (int, float)) for v in values):
             prov[key] = sum(values) if digits is None else round(sum(values), digits)
     return prov
 
@@ -182,7 +189,7 @@ def main() -> int:
     report["seconds"] = round(time.perf_counter() - t0, 1)
     report["chosen"] = best_key if report["cer"][best_key] < to_beat else None
     if report["chosen"]:
-        prov = soup_provenance(loaded, best_key, report["cer"][best_key])
+        prov = soup_provenance(loaded, best_key, report["cer"][best_key], args.ship_from)
         if base is not None:
             # only the file's config changes (its modules are not rebuilt): what loading the soup builds
             soup.model.config, prov = ship_from(base, soup.model.config, prov, args.base_label, args.command)

@@ -81,6 +81,14 @@ def test_soup_provenance_counts_every_ingredients_training(narrow_lines, tmp_pat
     assert prov["soup_of"] == [str(m.path) for m in loaded] and prov["val_cer"] == 0.5
     assert loaded[0].provenance["steps"] == 3  # the ingredient's own provenance is left alone
     assert "date" in loaded[0].provenance and "date" not in prov  # written with the soup's date, not the run's
+    # the runs' base averaged in as a third ingredient: listed, but its 4 steps were the previous phase's
+    base = load_checkpoint(tmp_path / "base.pt")
+    with_base = soup.soup_provenance([*loaded, base], "soup", 0.4, base=tmp_path / "base.pt")
+    assert with_base["steps"] == 6 and with_base["ingredients"][2] == dict(
+        {k: base.provenance.get(k) for k in ("steps", "epochs", "train_minutes", "val_cer", "command")},
+        path=str(base.path), base=True)
+    assert base.provenance["steps"] == 4 and "base" not in with_base["ingredients"][0]
+    assert soup.soup_provenance([*loaded, base], "soup", 0.4)["steps"] == 10  # no base named: every one counts
 
 
 def test_soup_is_written_only_when_it_beats_every_ingredient(narrow_lines, tmp_path):
