@@ -6,9 +6,11 @@ decoding asked for (by default the beam search with the model's language model);
 decoding of the same posteriors, side by side.
 
 ``--segment`` reads each page as the app does from scratch: its own line segmentation, then recognition, and
-compares that with the ground truth line for line by position (``scoring.end_to_end_pairs``): a missed line
-costs its characters, text found outside every true line costs its own, a split or merged line what its
-pieces get wrong. The ground truth's lines are not used to read.
+compares that with the ground truth by position (``scoring.end_to_end_pairs``: found and true lines grouped
+where they overlap, each group's texts in reading order): a missed line costs its characters, text found
+outside every true line costs its own, a split or merged line what its pieces get wrong, and a line of
+writing the transcriber cut in two but the app found whole nothing. The ground truth's lines are not used
+to read.
 
 ``--errors N`` adds what the reading gets wrong to the summary (``text.ErrorProfile``): substitutions,
 deletions and insertions, the N most frequent confusions (truth -> read), and the CER left once case,

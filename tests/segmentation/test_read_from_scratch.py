@@ -1,5 +1,5 @@
 """Reading a page from scratch (the app's segmentation, then recognition) scored against ground truth by position:
-``scoring.assign_lines`` / ``end_to_end_pairs`` and ``htrgui evaluate --segment``."""
+``scoring.assign_lines`` / ``line_groups`` / ``end_to_end_pairs`` and ``htrgui evaluate --segment``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from htrgui.core.segmentation.scoring import assign_lines, end_to_end_pairs
+from htrgui.core.segmentation.scoring import assign_lines, end_to_end_pairs, line_groups
 
 PAGE = "poilus/batch-1/TestamentsDePoilus_will_AN_0232-2"
 
@@ -22,25 +22,33 @@ def _line(x0, y0, x1, y1, text=""):
 
 
 TRUTH = [_line(0, 0, 1000, 50, "hello world"), _line(0, 60, 1000, 110, "second line"),
-         _line(0, 120, 1000, 170, "third")]
+         _line(0, 120, 1000, 170, "third"), _line(0, 300, 300, 350, "Paris,"), _line(320, 300, 1000, 350, "le 3 mai"),
+         _line(0, 420, 1000, 470, "never found")]
 
 
 def test_split_merged_missing_and_stray_lines_cost_what_the_user_retypes():
     found = [
         _line(520, 4, 1000, 52, "world"), _line(0, 4, 480, 52, "hello"),  # one true line split in two
-        _line(0, 62, 1000, 160, "second line third"),  # two true lines merged: the larger overlap wins
-        _line(0, 400, 300, 450, "note"),  # text where the truth has no line
+        _line(0, 62, 1000, 160, "second line thrd"),  # two lines of writing merged into one
+        _line(0, 302, 1000, 352, "Paris, le 3 mai"),  # one line of writing the transcriber cut in two
+        _line(0, 600, 300, 650, "note"),  # text where the truth has no line
     ]
     geometry = [(p, b) for p, b, _ in found]
-    assert assign_lines([(p, b) for p, b, _ in TRUTH], geometry) == [0, 0, 1, None]
+    assert assign_lines([(p, b) for p, b, _ in TRUTH], geometry) == [0, 0, 1, 4, None]
+    assert sorted(map(sorted, (g for g, _ in line_groups([(p, b) for p, b, _ in TRUTH], geometry)))) == [
+        [], [0], [1, 2], [3, 4], [5]]
     pairs = end_to_end_pairs(TRUTH, found)
-    # pieces are put back left to right, the merged line is compared with one line and the other is missing,
-    # the stray line is extra text
-    assert sorted(pairs) == sorted([("hello world", "hello world"), ("second line third", "second line"),
-                                    ("", "third"), ("note", "")])
+    # each side of a group is read in reading order: the pieces of a split line left to right, merged lines
+    # top to bottom, a transcriber's two lines side by side as the one line found; a missing line costs all
+    # its characters, stray text its own
+    assert sorted(pairs) == sorted([("hello world", "hello world"), ("second line thrd", "second line third"),
+                                    ("Paris, le 3 mai", "Paris, le 3 mai"), ("", "never found"), ("note", "")])
     # outside every region that the truth transcribed, stray text is not judged (stamps, notes left out)
-    pairs = end_to_end_pairs(TRUTH, found, regions=[_box(0, 0, 1000, 200)])
-    assert ("note", "") not in pairs and len(pairs) == 3
+    pairs = end_to_end_pairs(TRUTH, found, regions=[_box(0, 0, 1000, 500)])
+    assert ("note", "") not in pairs and len(pairs) == 4
+    # a group whose true lines have no text is not judged either (a line the transcriber left empty)
+    blank = [(p, b, "") for p, b, _ in TRUTH]
+    assert end_to_end_pairs(blank, found, regions=[_box(0, 0, 1000, 500)]) == []
 
 
 def test_lines_without_polygons_count_by_their_baseline():

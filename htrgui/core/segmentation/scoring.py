@@ -152,19 +152,16 @@ def _band(line_polygon: Points, baseline: Points) -> tuple[np.ndarray, bool]:
     return np.asarray(baseline or [(0, 0)], dtype=np.float64).reshape(-1, 2), False
 
 
-def assign_lines(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]],
-                 scale: float = 0.25, min_share: float = 0.2) -> list[int | None]:
-    """For each predicted line, the true line its area overlaps most, or None (less than ``min_share`` of
-    its area on any true line). Lines are (polygon, baseline) pairs; one without a polygon counts as a band of
-    the median true line height around its baseline.
-
-    Many-to-one on purpose: a true line the segmentation split in two gets both pieces, a merged line goes to
-    the true line it covers most and the other reads as missing, so reading a page end to end costs what the
-    user would have to retype."""
+def _overlaps(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]], scale: float = 0.25
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hits, predicted areas, true areas) on a raster at ``scale``: ``hits[j, i]`` is the area of predicted
+    line j lying on true line i. Lines are (polygon, baseline) pairs; one without a polygon counts as a band of
+    the median true line height around its baseline. Where true lines overlap, the smaller keeps its pixels."""
     height = max(4.0, median_height([p for p, _ in truth if p]) or 40.0)
     shapes = [_band(p, b) for p, b in truth + predicted]
+    hits = np.zeros((len(predicted), len(truth)), np.int64)
     if not shapes:
-        return []
+        return hits, np.zeros(0, np.int64), np.zeros(0, np.int64)
     extent = np.concatenate([s for s, _ in shapes]).max(axis=0)
     w, h = (int(np.ceil(v * scale)) + 2 for v in extent)
     labels = np.zeros((h, w), np.int32)
@@ -181,37 +178,94 @@ def assign_lines(truth: list[tuple[Points, Points]], predicted: list[tuple[Point
                    if shapes[i][1] else 0.0)
     for i in order:
         draw(labels, *shapes[i], i + 1)
-    out: list[int | None] = []
-    for shape, closed in shapes[len(truth):]:
+    true_area = np.bincount(labels.ravel(), minlength=len(truth) + 1)[1:]
+    areas = np.zeros(len(predicted), np.int64)
+    for j, (shape, closed) in enumerate(shapes[len(truth):]):
         mask = np.zeros_like(labels, np.uint8)
         draw(mask, shape, closed, 1)
-        hits = np.bincount(labels[mask.astype(bool)], minlength=len(truth) + 1)
-        area = max(1, int(mask.sum()))
-        best = int(hits[1:].argmax()) if len(truth) else 0
-        out.append(best if len(truth) and hits[best + 1] >= min_share * area else None)
-    return out
+        hits[j] = np.bincount(labels[mask.astype(bool)], minlength=len(truth) + 1)[1:]
+        areas[j] = max(1, int(mask.sum()))
+    return hits, areas, true_area
+
+
+def assign_lines(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]],
+                 scale: float = 0.25, min_share: float = 0.2) -> list[int | None]:
+    """For each predicted line, the true line its area overlaps most, or None (less than ``min_share`` of
+    its area on any true line). Lines are (polygon, baseline) pairs."""
+    hits, areas, _ = _overlaps(truth, predicted, scale)
+    if not len(truth):
+        return [None] * len(predicted)
+    best = hits.argmax(axis=1)
+    return [int(b) if hits[j, b] >= min_share * areas[j] else None for j, b in enumerate(best)]
+
+
+def line_groups(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]],
+                scale: float = 0.25, min_share: float = 0.2, contained: float = 0.5
+                ) -> list[tuple[list[int], list[int]]]:
+    """The lines of a page read from scratch, grouped by where they lie: (true line indexes, predicted line
+    indexes) per group, every line in exactly one group.
+
+    A predicted and a true line belong together when at least ``min_share`` of the predicted line's area lies
+    on the true one, or at least ``contained`` of the true line lies inside the predicted one; groups are the
+    connected sets of such links. So a true line the segmentation split has its pieces in its group, two true
+    lines one found line covers (a transcriber's two lines on one line of writing, or two lines of writing
+    merged) share a group, and a line on its own is missing (no predicted line) or stray (no true line)."""
+    hits, areas, true_area = _overlaps(truth, predicted, scale)
+    n = len(truth)
+    parent = list(range(n + len(predicted)))
+
+    def find(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for j in range(len(predicted)):
+        for i in np.flatnonzero(hits[j]):
+            if hits[j, i] >= min_share * areas[j] or hits[j, i] >= contained * max(1, true_area[i]):
+                parent[find(n + j)] = find(int(i))
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for k in range(n + len(predicted)):
+        t, p = groups.setdefault(find(k), ([], []))
+        (t if k < n else p).append(k if k < n else k - n)
+    return list(groups.values())
+
+
+def _box(polygon: Points, baseline: Points) -> tuple[float, float, float, float]:
+    pts = np.asarray(polygon if polygon and len(polygon) >= 3 else baseline or [(0, 0)], np.float64).reshape(-1, 2)
+    return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
+
+
+def _read_in_order(lines: list[tuple[Points, Points, str]]) -> str:
+    """The texts of ``lines`` in reading order (side by side left to right, else top to bottom), joined by a
+    space."""
+    from htrgui.core.segmentation.layout import reading_order
+
+    order = reading_order([_box(p, b) for p, b, _ in lines])
+    return " ".join(lines[k][2] for k in order if lines[k][2].strip())
 
 
 def end_to_end_pairs(truth: list[tuple[Points, Points, str]], predicted: list[tuple[Points, Points, str]],
                      regions: list[Points] | None = None) -> list[tuple[str, str]]:
-    """(reading, truth) pairs for scoring a page read from its own segmentation against the ground truth.
+    """(reading, truth) pairs for scoring a page read from its own segmentation against the ground truth:
+    what the user would retype.
 
-    ``truth`` and ``predicted`` are (polygon, baseline, text) per line. Each true line is compared with the
-    text of the predicted lines assigned to it (:func:`assign_lines`, left to right, joined by a space; empty
-    when none was); a predicted line assigned to none is extra text (against an empty truth: a pair for every
-    such line, even one read as empty, so readings of one segmentation pair up alike) when it lies in a true
-    region, and not judged outside them (ground truth often leaves stamps and notes out); so are the lines
-    given to a true line without text."""
-    owner = assign_lines([(p, b) for p, b, _ in truth], [(p, b) for p, b, _ in predicted])
-    pieces: list[list[tuple[float, str]]] = [[] for _ in truth]
+    ``truth`` and ``predicted`` are (polygon, baseline, text) per line. Per group of :func:`line_groups`, the
+    texts of its predicted lines against those of its true lines, each side in reading order and joined by a
+    space: a split line is put back together, a line of writing the transcriber cut in two (a date beside a
+    place, a later insertion at the end of a line) and the app found whole costs nothing, two lines of writing
+    merged into one cost what their reading gets wrong, a missing line all its characters. A stray predicted
+    line (no true line) is extra text against an empty truth (a pair for every such line, even one read as
+    empty, so readings of one segmentation pair up alike) when it lies in a true region, and not judged outside
+    them (ground truth often leaves stamps and notes out); so are groups whose true lines have no text."""
+    groups = line_groups([(p, b) for p, b, _ in truth], [(p, b) for p, b, _ in predicted])
     pairs = []
-    for (poly, base, text), i in zip(predicted, owner):
-        if i is not None:
-            x0 = min(x for x, _ in (base or poly or [(0, 0)]))
-            pieces[i].append((x0, text))
-        elif judged(base or poly, regions):
-            pairs.append((text, ""))
-    for (_, _, ref), got in zip(truth, pieces):
-        if ref.strip():
-                pairs.append((" ".join(t for _, t in sorted(got) if t.strip()), ref))
+    for t_idx, p_idx in groups:
+        ref = _read_in_order([truth[i] for i in t_idx])
+        if t_idx and not ref.strip():
+            continue
+        if not t_idx:
+            pairs += [(predicted[j][2], "") for j in p_idx if judged(predicted[j][1] or predicted[j][0], regions)]
+            continue
+        pairs.append((_read_in_order([predicted[j] for j in p_idx]), ref))
     return pairs
