@@ -46,6 +46,10 @@ def test_split_merged_missing_and_stray_lines_cost_what_the_user_retypes():
     # outside every region that the truth transcribed, stray text is not judged (stamps, notes left out)
     pairs = end_to_end_pairs(TRUTH, found, regions=[_box(0, 0, 1000, 500)])
     assert ("note", "") not in pairs and len(pairs) == 4
+    # a found line whose tall polygon reaches a fifth of its area into the next true line links only its own
+    tall = [_line(0, -10, 1000, 80, "hello world"), _line(0, 80, 1000, 112, "second line")]
+    assert sorted(map(sorted, (t for t, _ in line_groups([(p, b) for p, b, _ in TRUTH[:2]],
+                                                          [(p, b) for p, b, _ in tall])))) == [[0], [1]]
     # a group whose true lines have no text is not judged either (a line the transcriber left empty)
     blank = [(p, b, "") for p, b, _ in TRUTH]
     assert end_to_end_pairs(blank, found, regions=[_box(0, 0, 1000, 500)]) == []
