@@ -92,24 +92,37 @@ class LineTextEdit(QPlainTextEdit):
         return self.toPlainText()
 
     def highlight(self, confidences: list[float] | None) -> None:
-        """Underline and tint the characters the model was unsure of."""
+        """Underline and tint the characters the model was unsure of: one selection per run of them (a line
+        read badly is one run, not a selection per character to lay out on the GUI thread)."""
         selections = []
         if confidences and len(confidences) == len(self.text()):
             fmt = QTextCharFormat()
             fmt.setBackground(QColor(255, 200, 80, 140))
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             fmt.setUnderlineColor(QColor(200, 60, 0))
-            for i, c in enumerate(confidences):
-                if c < LOW_CONFIDENCE:
-                    sel = QTextEdit.ExtraSelection()
-                    sel.cursor = QTextCursor(self.document())
-                    sel.cursor.setPosition(i)
-                    sel.cursor.setPosition(i + 1, QTextCursor.MoveMode.KeepAnchor)
-                    sel.format = fmt
-                    selections.append(sel)
+            for start, end in low_runs(confidences):
+                sel = QTextEdit.ExtraSelection()
+                sel.cursor = QTextCursor(self.document())
+                sel.cursor.setPosition(start)
+                sel.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+                sel.format = fmt
+                selections.append(sel)
         if selections or self._marked:  # most lines have nothing to mark: skip the relayout then
             self.setExtraSelections(selections)
         self._marked = bool(selections)
+
+
+def low_runs(confidences: list[float]) -> list[tuple[int, int]]:
+    """(start, end) of each run of characters read with less than :data:`LOW_CONFIDENCE`."""
+    runs: list[tuple[int, int]] = []
+    for i, c in enumerate(confidences):
+        if c >= LOW_CONFIDENCE:
+            continue
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 class LineRow(QFrame):

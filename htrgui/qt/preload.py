@@ -18,6 +18,7 @@ def preload_heavy_modules() -> threading.Thread:
             import torch  # noqa: F401
 
             import htrgui.core.recognition.engine  # noqa: F401
+            import htrgui.core.recognition.lm  # noqa: F401 - a recognition job's first step, on the GUI thread
             import htrgui.core.segmentation  # noqa: F401
             import htrgui.core.training.finetune  # noqa: F401
 

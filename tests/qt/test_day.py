@@ -48,9 +48,14 @@ class LoopProbe:
     def verdict(self, during: str) -> str | None:
         """None when the loop never froze: every gap under MAX_BLOCK_MS but at most one, and that one under
         MAX_HITCH_MS. The one is tolerated because clean-clone CI runs on a shared 2-core machine showed a single
-        114-172 ms gap as a job started (threads being created while every core is busy), never more; work on
-        the GUI thread (a model load, a training step, a page recognised) costs far more than that, and more
-        than once. Otherwise the message that says when the loop was blocked and for how long."""
+        114-172 ms gap as a job started, never more; work on the GUI thread (a model load, a training step, a
+        page recognised) costs far more than that, and more than once. Sampling the GUI thread's stack every
+        3 ms (2026-12-07, both cores busy with training) put that gap on the job's start: copying the pages
+        with unsaved changes for the job (the segmentation just run left both unsaved) and starting its
+        thread; the other long gaps of that loaded machine caught the GUI thread idle in the event loop, that
+        is waiting for a core. (The untrained test model is unsure of every character: each line's highlight
+        was one selection per character, now one per run.) Otherwise the message that says when the loop was
+        blocked and for how long."""
         slow = [g for g in self.gaps if g >= MAX_BLOCK_MS]
         if not slow or (len(slow) == 1 and slow[0] < MAX_HITCH_MS):
             return None

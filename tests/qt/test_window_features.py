@@ -23,13 +23,15 @@ def predict(window, index: int, results: dict) -> None:
 def test_low_confidence_characters_are_highlighted(qtbot, window, transcribed):
     assert window.open_path(transcribed)
     ids = window.editor.line_ids()
-    confs = [0.95, 0.3, 0.9, 0.1, 0.99]
+    confs = [0.95, 0.3, 0.9, 0.1, 0.2, 0.99, 0.4]
     window.controller.verify([ids[0]], status="predicted")  # the ground truth came verified
-    predict(window, 0, {ids[0]: ("abcde", confs)})
+    predict(window, 0, {ids[0]: ("abcdefg", confs)})
     row = window.editor.rows[ids[0]]
-    assert row.edit.text() == "abcde"
-    marked = sorted(sel.cursor.selectionStart() for sel in row.edit.extraSelections())
-    assert marked == [i for i, c in enumerate(confs) if c < LOW_CONFIDENCE]
+    assert row.edit.text() == "abcdefg"
+    # one mark per run of unsure characters: b, de, g
+    marked = sorted((sel.cursor.selectionStart(), sel.cursor.selectionEnd()) for sel in row.edit.extraSelections())
+    assert marked == [(1, 2), (3, 5), (6, 7)]
+    assert {i for a, b in marked for i in range(a, b)} == {i for i, c in enumerate(confs) if c < LOW_CONFIDENCE}
     # a person's edit drops the model's confidences, and the highlight with them
     row.edit.moveCursor(row.edit.textCursor().MoveOperation.End)
     qtbot.keyClicks(row.edit, "f")
