@@ -1,5 +1,5 @@
 """Reading a page from scratch (the app's segmentation, then recognition) scored against ground truth by position:
-``scoring.assign_lines`` / ``line_groups`` / ``end_to_end_pairs`` and ``htrgui evaluate --segment``."""
+``scoring.line_groups`` / ``end_to_end_pairs`` and ``htrgui evaluate --segment``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from htrgui.core.segmentation.scoring import assign_lines, end_to_end_pairs, line_groups
+from htrgui.core.segmentation.scoring import end_to_end_pairs, line_groups
 
 PAGE = "poilus/batch-1/TestamentsDePoilus_will_AN_0232-2"
 
@@ -34,7 +34,6 @@ def test_split_merged_missing_and_stray_lines_cost_what_the_user_retypes():
         _line(0, 600, 300, 650, "note"),  # text where the truth has no line
     ]
     geometry = [(p, b) for p, b, _ in found]
-    assert assign_lines([(p, b) for p, b, _ in TRUTH], geometry) == [0, 0, 1, 4, None]
     assert sorted(map(sorted, (g for g, _ in line_groups([(p, b) for p, b, _ in TRUTH], geometry)))) == [
         [], [0], [1, 2], [3, 4], [5]]
     pairs = end_to_end_pairs(TRUTH, found)
@@ -58,8 +57,9 @@ def test_split_merged_missing_and_stray_lines_cost_what_the_user_retypes():
 def test_lines_without_polygons_count_by_their_baseline():
     truth = [([], [(0, 40), (1000, 40)], "a"), ([], [(0, 140), (1000, 140)], "b")]
     found = [([], [(10, 138), (990, 142)], "b"), ([], [(0, 600), (100, 600)], "c")]
-    assert assign_lines([(p, b) for p, b, _ in truth], [(p, b) for p, b, _ in found]) == [1, None]
-    assert assign_lines([], [(p, b) for p, b, _ in found]) == [None, None]
+    geometry = [(p, b) for p, b, _ in found]
+    assert sorted(line_groups([(p, b) for p, b, _ in truth], geometry)) == [([], [1]), ([0], []), ([1], [0])]
+    assert sorted(line_groups([], geometry)) == [([], [0]), ([], [1])]
     assert end_to_end_pairs([], []) == []
 
 

@@ -188,17 +188,6 @@ def _overlaps(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, 
     return hits, areas, true_area
 
 
-def assign_lines(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]],
-                 scale: float = 0.25, min_share: float = 0.2) -> list[int | None]:
-    """For each predicted line, the true line its area overlaps most, or None (less than ``min_share`` of
-    its area on any true line). Lines are (polygon, baseline) pairs."""
-    hits, areas, _ = _overlaps(truth, predicted, scale)
-    if not len(truth):
-        return [None] * len(predicted)
-    best = hits.argmax(axis=1)
-    return [int(b) if hits[j, b] >= min_share * areas[j] else None for j, b in enumerate(best)]
-
-
 def line_groups(truth: list[tuple[Points, Points]], predicted: list[tuple[Points, Points]],
                 scale: float = 0.25, min_share: float = 0.2, contained: float = 0.5
                 ) -> list[tuple[list[int], list[int]]]:
@@ -206,7 +195,7 @@ def line_groups(truth: list[tuple[Points, Points]], predicted: list[tuple[Points
     indexes) per group, every line in exactly one group.
 
     A predicted line belongs with the true line its area overlaps most (when at least ``min_share`` of it lies
-    there, as :func:`assign_lines`) and with every true line that lies at least ``contained`` inside it; groups
+    there) and with every true line that lies at least ``contained`` inside it; groups
     are the connected sets of such links. So a true line the segmentation split has its pieces in its group,
     two true lines one found line covers (a transcriber's two lines on one line of writing, or two lines of
     writing merged) share a group, and a line on its own is missing (no predicted line) or stray (no true
@@ -236,7 +225,7 @@ def line_groups(truth: list[tuple[Points, Points]], predicted: list[tuple[Points
 
 
 def _box(polygon: Points, baseline: Points) -> tuple[float, float, float, float]:
-    pts = np.asarray(polygon if polygon and len(polygon) >= 3 else baseline or [(0, 0)], np.float64).reshape(-1, 2)
+    pts, _ = _band(polygon, baseline)
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
 
