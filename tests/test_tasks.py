@@ -134,3 +134,33 @@ def test_segment_all_skips_pages_with_lines_read_in_the_job(verified_project, tm
     by_name = {Path(s.path).stem: s for s in done}
     assert by_name["a"].skipped and by_name["a"].stored.counts().lines == 95
     assert not by_name["new"].skipped and by_name["new"].page.counts().lines > 20
+
+
+def test_a_word_list_is_mixed_into_the_language_model_and_a_bad_one_left_out_with_a_reason(tiny, tmp_path):
+    """The preferences' word list joins the language model at lm.TEXT_WEIGHT (built once per file); a file
+    that cannot be used is left out, the recognition goes on with the shipped language model and says why."""
+    from htrgui.core.recognition.lm import TEXT_WEIGHT, model_lm
+
+    words = tmp_path / "english.txt"
+    words.write_text("\n".join(["funeral", "zymurgy", "Stanford", "University", "Sincerely", "yours"] * 3),
+                     encoding="utf-8")
+    spec = RecognizerSpec(str(tiny), "cpu", "model", extra_text=str(words))
+    lm = load_recognizer(spec).lm
+    assert spec.problem == "" and len(lm.components) == 2
+    assert lm.components[0] is model_lm(tiny) and lm.weights[1] == pytest.approx(TEXT_WEIGHT)
+    english = lm.components[1]
+    assert english.meta["source"] == "english.txt"
+    # what the list teaches: after "zymurg" a y, far likelier than in the shipped model alone
+    assert english.distribution("zymurg")["y"] > 0.5 and lm.components[0].distribution("zymurg")["y"] < 0.1
+    assert load_recognizer(RecognizerSpec(str(tiny), "cpu", "model", extra_text=str(words))).lm.components[1] \
+        is english  # read once, not at every recognition
+    for bad, why in ((tmp_path / "missing.txt", "cannot read"), (tiny, "not a plain-text file"),
+                     (tmp_path / "empty.txt", "empty")):
+        if bad.name == "empty.txt":
+            bad.write_text("\n \n", encoding="utf-8")
+        spec = RecognizerSpec(str(tiny), "cpu", "project", extra_text=str(bad))
+        lm = load_recognizer(spec).lm
+        assert why in spec.problem and str(bad.name) in spec.problem
+        assert [c for c in lm.components] == [model_lm(tiny)]
+    # no language model at all: no word list either
+    assert load_recognizer(RecognizerSpec(str(tiny), "cpu", "none", extra_text=str(words))).lm is None

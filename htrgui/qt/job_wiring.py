@@ -66,6 +66,7 @@ class JobWiring(QObject):
         self._segmented = 0
         self._worker = None
         self._project = None
+        self._spec = None  # the last recognition's RecognizerSpec: the job notes there what it left out
         self.changes_box = None
         #: The model learning while the user corrects (the window sets it): its version, when one is in use.
         self.learner = None
@@ -242,7 +243,9 @@ class JobWiring(QObject):
         self._settle_memory()
         self._project = self.session.project
         choice = getattr(self.settings, "language_model", "project")
-        spec = RecognizerSpec(self.model_name(), self.settings.device, choice)
+        spec = RecognizerSpec(self.model_name(), self.settings.device, choice,
+                              extra_text=getattr(self.settings, "language_text", ""))
+        self._spec = spec
         if choice == "project":
             spec.texts, spec.files = self._verified()
             spec.known = self.verified_files
@@ -297,6 +300,8 @@ class JobWiring(QObject):
         same = sum(r.unchanged for r in reports)
         summary = (f"Recognised {len(reports)} page(s): {changed} line(s) changed, {same} unchanged, "
                    f"{kept} verified line(s) kept as they were")
+        if self._spec is not None and self._spec.problem:
+            summary += f". {self._spec.problem}"
         self._message(summary)
         # lines that already had model text and now read differently: say exactly what changed (undoable)
         rewritten = [(self.session.name(i), old, new) for i, r in self.last_report.items()

@@ -57,3 +57,45 @@ def test_recognition_learns_from_the_projects_verified_lines(qtbot, window, tran
     assert words(taught) <= words(plain) and dist(taught) <= dist(plain)
     # and the preference turns it off: the shipped language model alone reads as before
     assert recognise_page_1("model") == plain
+
+
+def test_the_word_list_preference_is_checked_saved_and_a_vanished_file_reported(qtbot, window, transcribed,
+                                                                               tmp_path):
+    """Preferences refuse a word list they cannot read (the dialog stays open, nothing saved) and keep one they
+    can; a word list gone by the time pages are recognised is left out, the pages are read all the same and
+    the status bar says why."""
+    from htrgui.qt.dialogs import errors
+    from htrgui.qt.dialogs.preferences import PreferencesDialog
+    from htrgui.qt.settings import load_settings
+
+    settings = window.settings
+    assert settings.language_text == ""  # none by default
+    dialog = PreferencesDialog(window, settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.language_text.setText(str(tmp_path / "nowhere.txt"))
+    dialog.accept()
+    assert dialog.isVisible() and settings.language_text == ""
+    assert any("nowhere.txt" in box.text() for box in errors._shown())
+    for box in errors._shown():
+        box.close()
+    words = tmp_path / "words.txt"
+    words.write_text("dernières\nvolontés\nlègue\n", encoding="utf-8")
+    dialog.language_text.setText(str(words))
+    dialog.accept()
+    assert not dialog.isVisible() and settings.language_text == str(words)
+    assert load_settings().language_text == str(words)
+
+    words.unlink()  # moved away since
+    session, actions = window.session, window.actions
+    assert window.open_path(transcribed)
+    for line in session.page(0).lines():
+        line.set_text("", status="empty")
+    session.touch(0)
+    window.settings.language_model = "model"
+    session.set_current(0)
+    assert run_job(qtbot, window, actions.recognize_page.trigger, timeout=300000) == "finished"
+    assert all(line.text for line in session.page(0).lines())
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Recognised 1 page(s)") and "word list was left out" in message
+    assert "words.txt" in message

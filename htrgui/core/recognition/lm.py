@@ -679,7 +679,23 @@ def decoding_lm(choice: str | os.PathLike | None, model_path: str | os.PathLike 
 
 
 def _text_lm(path: str | os.PathLike) -> CharNgramLM:
-    lines = text_lines(path)
-    if not lines:
-        raise LanguageModelError(f"{path}: the text file is empty")
-    return CharNgramLM.from_texts(lines, order=PROJECT_ORDER, meta={"source": Path(path).name})
+    """The language model of a user's text file, built once per file and modification time (a word list of
+    100k words takes seconds: every recognition job of a session would pay them again)."""
+    path = Path(path)
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns, path.stat().st_size)
+    except OSError as exc:
+        raise LanguageModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with _CACHE_LOCK:
+        lm = _BY_TEXT.get(key)
+        if lm is None:
+            lines = text_lines(path)
+            if not lines:
+                raise LanguageModelError(f"{path}: the text file is empty")
+            lm = CharNgramLM.from_texts(lines, order=PROJECT_ORDER, meta={"source": path.name})
+            _BY_TEXT.clear()  # one text at a time (the one the preferences name)
+            _BY_TEXT[key] = lm
+        return lm
+
+
+_BY_TEXT: dict[tuple[str, int, int], CharNgramLM] = {}

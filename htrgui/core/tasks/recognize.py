@@ -53,6 +53,10 @@ class RecognizerSpec:
     files: list[Path] | Callable[[], list[Path]] = field(default_factory=list)
     #: what was read of the files before (the caller keeps it between jobs), or None to read them all
     known: VerifiedTexts | None = None
+    #: a word list or text in the documents' language, mixed into the language model ("" for none)
+    extra_text: str = ""
+    #: why ``extra_text`` was left out (set by the job: the file could not be used), for the report
+    problem: str = ""
 
 
 def verified_texts_of(files: Sequence[Path], texts: Sequence[str] = (), cache: "VerifiedTexts | None" = None
@@ -144,7 +148,9 @@ def load_recognizer(spec: RecognizerSpec, cache: ModelCache | None = None):
     """A recogniser for ``spec`` (the model from ``cache`` when given), its decoding set for this job.
 
     ``project`` mixes the shipped language model with the project's verified lines (built here, in tens of
-    milliseconds); a model without a language model is read greedily rather than not at all. One core is left
+    milliseconds), ``extra_text`` a user's word list (built once per file: seconds); a text that cannot be
+    used is left out (``spec.problem`` says why), and a model without a language model is read greedily
+    rather than not at all. One core is left
     to the window: on a small CPU, torch on every core makes the interface stutter.
 
     Raises:
@@ -162,10 +168,16 @@ def load_recognizer(spec: RecognizerSpec, cache: ModelCache | None = None):
         texts = verified_texts_of(spec.files() if callable(spec.files) else spec.files, spec.texts, spec.known)
     lm = None
     if spec.language_model != "none":
-        try:
-            lm = decoding_lm(spec.language_model, path, project_texts=texts)
-        except LanguageModelError:
-            lm = None
+        if spec.extra_text:
+            try:
+                lm = decoding_lm(spec.language_model, path, project_texts=texts, extra_text=spec.extra_text)
+            except LanguageModelError as exc:  # read without the user's text rather than not at all
+                spec.problem = f"The word list was left out: {exc}"
+        if lm is None:
+            try:
+                lm = decoding_lm(spec.language_model, path, project_texts=texts)
+            except LanguageModelError:
+                lm = None
     recognizer = (cache.get(path, spec.device, threads) if cache is not None
                   else Recognizer(path, device=spec.device, threads=threads))
     # a cached recogniser serves one job at a time (the model lane), so its decoding is set per job
