@@ -683,7 +683,8 @@ def _text_lm(path: str | os.PathLike) -> CharNgramLM:
     100k words takes seconds: every recognition job of a session would pay them again)."""
     path = Path(path)
     try:
-        key = (str(path.resolve()), path.stat().st_mtime_ns, path.stat().st_size)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         raise LanguageModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
     with _CACHE_LOCK:

@@ -138,7 +138,7 @@ class PreferencesDialog(QDialog):
         self.language_text.setToolTip(
             "A word list (one word a line) or any plain text (UTF-8) in the language of your documents, mixed "
             "into the language model. The shipped one knows mostly French: for English documents an English "
-            "word list takes about a tenth of the errors away. Read once per session (a few seconds).")
+            "word list takes up to a tenth of the errors away. Read once per session (a few seconds).")
         text_row.addWidget(self.language_text, 1)
         browse_text = QPushButton("Browse\u2026")
         browse_text.setToolTip("Choose a word list or text file")
