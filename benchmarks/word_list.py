@@ -4,9 +4,9 @@ the language model never read, and on French validation pages, printed as JSON (
     python benchmarks/word_list.py                                  # both English writers, then general/validation
     python benchmarks/word_list.py --writers by_pierrine_maurel --no-french --weights 0.3
 
-For each writer of the English letters (``stanford``) in ``general/train``, a language model is built as
-``scripts/build_lm.py`` builds the shipped one (general/train as written, the repositories' training lines,
-order 7, pruned once) but without that writer's lines; that writer's pages are then read with it, alone and
+For each writer of the English letters (``stanford``) in ``general/train``, a language model is built from
+the sources of the shipped one (general/train as written, and the repositories' training lines, each once,
+read from ``train-mix.npz`` rather than ``train-all.npz``; order 7, pruned once) without that writer's lines; that writer's pages are then read with it, alone and
 mixed with the American and British word lists of ../shared/text (half the weight each). The recogniser saw
 those lines in training, so its readings are better than on unseen hands: compare the columns, not the rows
 with other tables. The French figure reads ``general/validation`` with the model's own language model, alone
