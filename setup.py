@@ -1,7 +1,9 @@
 """Build hook: ship the repository's ``models/`` (the default model, which carries its language model, and its card) inside the
-package as ``htrgui/models/``, so that ``pip install .`` (not only ``-e``) has a model to recognise with.
+package as ``htrgui/models/``, and ``resources/`` (the bundled word lists) as ``htrgui/resources/``, so that
+``pip install .`` (not only ``-e``) has a model to recognise with and its word lists.
 
-Everything else is in pyproject.toml; ``htrgui.core.paths.bundled_models_dir`` finds the copy.
+Everything else is in pyproject.toml; ``htrgui.core.paths.bundled_models_dir`` and ``resources_dir`` find the
+copies.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ MODEL_FILES = ("*.pt", "*.md")
 
 
 class BuildPyWithModels(build_py):
-    """``build_py`` that also copies ``models/`` into the built package (not for editable installs, which
-    find the checkout's ``models/`` directly)."""
+    """``build_py`` that also copies ``models/`` and ``resources/`` into the built package (not for editable
+    installs, which find the checkout's folders directly)."""
 
     def run(self) -> None:
         super().run()
@@ -29,6 +31,9 @@ class BuildPyWithModels(build_py):
         for pattern in MODEL_FILES:
             for path in sorted(source.glob(pattern)):
                 shutil.copy2(path, target / path.name)
+        resources = Path(__file__).resolve().parent / "resources"
+        if resources.is_dir():
+            shutil.copytree(resources, Path(self.build_lib) / "htrgui" / "resources", dirs_exist_ok=True)
 
 
 setup(cmdclass={"build_py": BuildPyWithModels})

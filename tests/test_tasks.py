@@ -164,3 +164,21 @@ def test_a_word_list_is_mixed_into_the_language_model_and_a_bad_one_left_out_wit
         assert [c for c in lm.components] == [model_lm(tiny)]
     # no language model at all: no word list either
     assert load_recognizer(RecognizerSpec(str(tiny), "cpu", "none", extra_text=str(words))).lm is None
+
+
+def test_the_bundled_english_word_list_is_named_and_found_where_the_app_is_installed(tiny):
+    """``english`` names the word list in resources/ (the preferences and --lexicon take the name): it is
+    found, read as a word list and teaches English spelling the shipped language model lacks."""
+    from htrgui.core.paths import resources_dir
+    from htrgui.core.recognition.lm import BUNDLED_WORD_LISTS, text_lines, word_list_path
+
+    path = word_list_path("english")
+    assert path == resources_dir() / BUNDLED_WORD_LISTS["english"] and path.is_file()
+    assert (path.parent / "english.copyright").is_file()  # SCOWL's notice travels with its words
+    assert word_list_path("my/english") == Path("my/english")  # a path stays a path
+    lines = text_lines("english")
+    assert len(lines) > 8000 and all(len(line.split()) <= 12 for line in lines)  # 100k words, a dozen a line
+    spec = RecognizerSpec(str(tiny), "cpu", "model", extra_text="english")
+    english = load_recognizer(spec).lm.components[1]
+    assert spec.problem == "" and english.meta["source"] == "english.txt"
+    assert english.distribution("thoroug")["h"] > 0.5 and english.distribution("knowledg")["e"] > 0.5

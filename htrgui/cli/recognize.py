@@ -36,9 +36,10 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="weight of the language model's log probability (default 0.7)")
     p.add_argument("--insertion-bonus", type=float, default=None, metavar="B",
                    help="score added per character, against the LM's preference for short lines (default 2.0)")
-    p.add_argument("--lexicon", type=Path, default=None, metavar="FILE",
-                   help="word list (one word per line): with a language model its words are mixed into it; with "
-                        "--lm none the beam search favours them (implies --beam 8)")
+    p.add_argument("--lexicon", default=None, metavar="FILE",
+                   help="word list (one word per line) or text, or 'english' (the bundled English word list): "
+                        "with a language model its words are mixed into it; with --lm none the beam search "
+                        "favours them (implies --beam 8)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +69,7 @@ def make_recognizer(args: argparse.Namespace, compare_greedy: bool = False):
     from htrgui.core.recognition import decode
     from htrgui.core.recognition.engine import Recognizer
     from htrgui.core.recognition.library import resolve_model
-    from htrgui.core.recognition.lm import decoding_lm
+    from htrgui.core.recognition.lm import decoding_lm, word_list_path
 
     if args.batch_size is not None and args.batch_size < 1:
         raise HtrError("--batch-size must be at least 1")
@@ -79,19 +80,20 @@ def make_recognizer(args: argparse.Namespace, compare_greedy: bool = False):
     model_path = resolve_model(args.model)
     choice = str(args.lm)
     texts = project_texts(list(args.inputs)) if choice == "project" else None
-    if args.lexicon is not None and not args.lexicon.is_file():
-        raise HtrError(f"{args.lexicon}: cannot read the word list (no such file)")
+    words = None if args.lexicon is None else word_list_path(args.lexicon)
+    if words is not None and not words.is_file():
+        raise HtrError(f"{words}: cannot read the word list (no such file)")
     lexicon = None
     if choice == "none":
         lm = None
-        if args.lexicon is not None:
+        if words is not None:
             try:
-                lexicon = decode.load_lexicon(args.lexicon.read_text(encoding="utf-8").splitlines())
+                lexicon = decode.load_lexicon(words.read_text(encoding="utf-8").splitlines())
             except (OSError, UnicodeDecodeError) as exc:
-                raise HtrError(f"{args.lexicon}: cannot read the word list ({exc})") from None
+                raise HtrError(f"{words}: cannot read the word list ({exc})") from None
         beam = args.beam or (8 if lexicon else 1)
     else:
-        lm = decoding_lm(choice, model_path, project_texts=texts, extra_text=args.lexicon)
+        lm = decoding_lm(choice, model_path, project_texts=texts, extra_text=words)
         beam = args.beam or decode.DEFAULT_BEAM
     return Recognizer(model_path, device=args.device, batch_size=args.batch_size, beam_width=beam, lexicon=lexicon,
                       threads=args.threads, lm=lm,

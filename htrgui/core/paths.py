@@ -56,17 +56,24 @@ def app_root() -> Path:
 
 
 def resources_dir() -> Path:
-    return app_root() / "resources"
+    """The shipped resources (word lists): ``htrgui/resources/`` inside an installed package, else
+    ``resources/`` of the checkout or of the frozen bundle."""
+    return _bundled("resources")
 
 
 def bundled_models_dir() -> Path:
     """The shipped models: ``htrgui/models/`` inside an installed package (a wheel, ``pip install .``), else
     ``models/`` of the checkout or of the frozen bundle."""
+    return _bundled("models")
+
+
+def _bundled(folder: str) -> Path:
+    """``folder`` as setup.py copies it into the installed package, else the checkout's or the bundle's."""
     frozen = getattr(sys, "_MEIPASS", None)
-    packaged = Path(__file__).resolve().parents[1] / "models"
+    packaged = Path(__file__).resolve().parents[1] / folder
     if not frozen and packaged.is_dir():
         return packaged
-    return app_root() / "models"
+    return app_root() / folder
 
 
 def shared_dir() -> Path:

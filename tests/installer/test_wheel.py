@@ -1,5 +1,5 @@
-"""A real wheel (``pip install .`` builds one) ships the default model inside the package, and an installed
-copy finds it: no "default model is not installed" outside a checkout."""
+"""A real wheel (``pip install .`` builds one) ships the default model and the bundled word lists inside the
+package, and an installed copy finds them: no "default model is not installed" outside a checkout."""
 
 from __future__ import annotations
 
@@ -42,14 +42,18 @@ def test_wheel_ships_the_model_and_the_installed_copy_finds_it(tmp_path):
         names = set(zf.namelist())
         assert f"htrgui/models/{MODEL}" in names and not any(n.endswith(".npz") for n in names)
         assert "htrgui/qt/appicon.py" in names  # the window icon is drawn, not a file
+        assert {"htrgui/resources/wordlists/english.txt", "htrgui/resources/wordlists/english.copyright"} <= names
         assert zf.getinfo(f"htrgui/models/{MODEL}").file_size == (REPO / "models" / MODEL).stat().st_size
         target = tmp_path / "site"
         zf.extractall(target)  # what pip install puts in site-packages
     probe = ("from htrgui.core.paths import bundled_models_dir; "
              "from htrgui.core.recognition.library import default_model_path; "
-             "print(bundled_models_dir()); print(default_model_path())")
+             "from htrgui.core.recognition.lm import text_lines, word_list_path; "
+             "print(bundled_models_dir()); print(default_model_path()); print(word_list_path('english')); "
+             "print(len(text_lines('english')))")
     run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HTRGUI_HOME": str(tmp_path / "h")})
     assert run.returncode == 0, run.stderr[-3000:]
-    folder, model = run.stdout.split()
+    folder, model, words, lines = run.stdout.split()
     assert Path(folder) == target / "htrgui" / "models" and Path(model) == target / "htrgui" / "models" / MODEL
+    assert Path(words) == target / "htrgui" / "resources" / "wordlists" / "english.txt" and int(lines) > 8000

@@ -169,6 +169,11 @@ def test_bad_language_model_files_are_refused_clearly(tmp_path, shared_data, spl
                  "--threads", "1"]) == 2
     err = capsys.readouterr().err
     assert "truncated.lm.npz" in err and "truncated or damaged" in err and "Traceback" not in err
+    # --lexicon takes a file or a bundled list's name; anything else is named in the error
+    assert main(["recognize", str(xml), "-o", str(tmp_path / "out"), "--lexicon", "englsh", "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "englsh: cannot read the word list" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_beam_of_width_one_without_lm_is_greedy(page_posteriors):

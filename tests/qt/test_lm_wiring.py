@@ -73,6 +73,13 @@ def test_the_word_list_preference_is_checked_saved_and_a_vanished_file_reported(
     dialog = PreferencesDialog(window, settings)
     qtbot.addWidget(dialog)
     dialog.show()
+    assert dialog.word_list.currentData() == "" and not dialog.language_text.isEnabled()
+    dialog.word_list.setCurrentIndex(dialog.word_list.findData("file"))
+    assert dialog.language_text.isEnabled()
+    dialog.accept()  # "a file of yours" with no file named is refused
+    assert dialog.isVisible() and any("no file named" in box.text() for box in errors._shown())
+    for box in errors._shown():
+        box.close()
     dialog.language_text.setText(str(tmp_path / "nowhere.txt"))
     dialog.accept()
     assert dialog.isVisible() and settings.language_text == ""
@@ -85,6 +92,19 @@ def test_the_word_list_preference_is_checked_saved_and_a_vanished_file_reported(
     dialog.accept()
     assert not dialog.isVisible() and settings.language_text == str(words)
     assert load_settings().language_text == str(words)
+    # the English word list shipped with htrgui: kept by its name, shown as chosen when the dialog reopens
+    again = PreferencesDialog(window, settings)
+    qtbot.addWidget(again)
+    assert again.word_list.currentData() == "file" and again.language_text.text() == str(words)
+    again.word_list.setCurrentIndex(again.word_list.findData("english"))
+    assert not again.language_text.isEnabled()
+    again.show()
+    again.accept()
+    assert not again.isVisible() and load_settings().language_text == "english"
+    third = PreferencesDialog(window, settings)
+    qtbot.addWidget(third)
+    assert third.word_list.currentData() == "english" and third.language_text.text() == ""
+    settings.language_text = str(words)
 
     words.unlink()  # moved away since
     session, actions = window.session, window.actions

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from htrgui.core.errors import HtrError
+from htrgui.core.paths import resources_dir
 
 FORMAT = "htrgui-char-ngram"
 VERSION = 1
@@ -589,10 +590,23 @@ _BY_FILE: dict[tuple[str, str, float], CharNgramLM | None] = {}
 _BY_CONTENT: "weakref.WeakValueDictionary[str, CharNgramLM]" = weakref.WeakValueDictionary()
 
 
+# Word lists shipped in resources/wordlists/, named where a word list's path is asked for (the preferences, the
+# CLI's --lexicon). English because the shipped language model learnt mostly French (docs/model.md).
+BUNDLED_WORD_LISTS = {"english": "wordlists/english.txt"}
+
+
+def word_list_path(name: str | os.PathLike) -> Path:
+    """The file a word list's name stands for: a bundled one (``english``), else the path itself."""
+    bundled = BUNDLED_WORD_LISTS.get(str(name))
+    if bundled is not None:
+        return resources_dir() / bundled
+    return Path(name)
+
+
 def text_lines(path: str | os.PathLike) -> list[str]:
-    """Training lines of a plain-text file (UTF-8): its lines; a word list (one word a line) is joined into
-    lines of a dozen words, so the model also learns how words meet at spaces."""
-    path = Path(path)
+    """Training lines of a plain-text file (UTF-8, or a bundled word list's name): its lines; a word list (one
+    word a line) is joined into lines of a dozen words, so the model also learns how words meet at spaces."""
+    path = word_list_path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -681,7 +695,7 @@ def decoding_lm(choice: str | os.PathLike | None, model_path: str | os.PathLike 
 def _text_lm(path: str | os.PathLike) -> CharNgramLM:
     """The language model of a user's text file, built once per file and modification time (a word list of
     100k words takes seconds: every recognition job of a session would pay them again)."""
-    path = Path(path)
+    path = word_list_path(path)
     try:
         stat = path.stat()
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)

@@ -33,12 +33,14 @@ from PySide6.QtWidgets import (
 
 from htrgui.core.errors import HtrError
 from htrgui.core.progress import Progress
+from htrgui.core.recognition.lm import BUNDLED_WORD_LISTS
 from htrgui.core.tasks.check import machine_check
 from htrgui.qt.dialogs.errors import show_error
 from htrgui.qt.settings import DEVICES, LANGUAGE_MODELS, THEMES, Settings, save_settings
 from htrgui.qt.jobs import IO, MODEL, JobBusy, JobRunner
 from htrgui.qt.workers import GeneratorWorker
 
+FILE = "file"  # the word list choice "a file of yours" (the path is in the line beside it)
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cpu": "CPU only", "cuda": "NVIDIA GPU (CUDA)"}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 LANGUAGE_MODEL_LABELS = {"project": "Shipped, and learn from this project's verified lines",
@@ -132,19 +134,31 @@ class PreferencesDialog(QDialog):
         column.addLayout(lm_row)
         text_row = QHBoxLayout()
         text_row.addWidget(QLabel("Word list"))
+        self.word_list = QComboBox()
+        self.word_list.addItem("None", "")
+        for name in BUNDLED_WORD_LISTS:
+            self.word_list.addItem(f"{name.capitalize()} (shipped with htrgui)", name)
+        self.word_list.addItem("A file of yours", FILE)
+        self.word_list.setToolTip(
+            "A word list or text in the language of your documents, mixed into the language model. The shipped "
+            "one knows mostly French: for English documents the English word list takes up to a tenth of the "
+            "errors away. Read once per session (a few seconds).")
+        text_row.addWidget(self.word_list)
         self.language_text = QLineEdit()
         self.language_text.setClearButtonEnabled(True)
-        self.language_text.setPlaceholderText("None (a word list or text in your documents' language)")
-        self.language_text.setToolTip(
-            "A word list (one word a line) or any plain text (UTF-8) in the language of your documents, mixed "
-            "into the language model. The shipped one knows mostly French: for English documents an English "
-            "word list takes up to a tenth of the errors away. Read once per session (a few seconds).")
+        self.language_text.setPlaceholderText("A word list (one word a line) or any UTF-8 text")
+        self.language_text.setToolTip("A word list (one word a line) or any plain text (UTF-8) in the language of "
+                                      "your documents")
         text_row.addWidget(self.language_text, 1)
-        browse_text = QPushButton("Browse\u2026")
-        browse_text.setToolTip("Choose a word list or text file")
-        browse_text.clicked.connect(self._browse_text)
-        text_row.addWidget(browse_text)
+        self.browse_text = QPushButton("Browse\u2026")
+        self.browse_text.setToolTip("Choose a word list or text file")
+        self.browse_text.clicked.connect(self._browse_text)
+        text_row.addWidget(self.browse_text)
         column.addLayout(text_row)
+        self.word_list.currentIndexChanged.connect(self._word_list_changed)
+        # typing or pasting a path chooses "a file of yours"
+        self.language_text.textEdited.connect(lambda text: text and self._choose_word_list(FILE))
+        self._word_list_changed()
         self.continuous = QCheckBox("Learn while I correct: fine-tune in the background as I verify lines")
         self.continuous.setToolTip(
             "Every 25 or so newly verified lines, the model is fine-tuned for a few minutes in the background "
@@ -186,7 +200,9 @@ class PreferencesDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.language_model.setCurrentIndex(max(0, self.language_model.findData(s.language_model)))
-        self.language_text.setText(s.language_text)
+        own = s.language_text not in BUNDLED_WORD_LISTS
+        self.language_text.setText(s.language_text if own else "")
+        self._choose_word_list(FILE if own and s.language_text else s.language_text)
         self.continuous.setChecked(s.continuous_learning)
         self._fill_models(s.default_model)
         if s.font_family:
@@ -221,7 +237,7 @@ class PreferencesDialog(QDialog):
         s.theme = self.theme.currentData()
         s.default_model = self.chosen_model()
         s.language_model = self.language_model.currentData()
-        s.language_text = self.language_text.text().strip()
+        s.language_text = self.chosen_word_list()
         s.continuous_learning = self.continuous.isChecked()
         s.font_family = self.font_family.currentFont().family()
         s.font_size = self.font_size.value()
@@ -250,14 +266,29 @@ class PreferencesDialog(QDialog):
                                               "Text files (*.txt *.dic *.lst);;All files (*)")
         if path:
             self.language_text.setText(path)
+            self._choose_word_list(FILE)
+
+    def _choose_word_list(self, data: str) -> None:
+        self.word_list.setCurrentIndex(max(0, self.word_list.findData(data)))
+
+    @Slot()
+    def _word_list_changed(self) -> None:
+        own = self.word_list.currentData() == FILE
+        self.language_text.setEnabled(own)
+        self.browse_text.setEnabled(own)
+
+    def chosen_word_list(self) -> str:
+        """What ``Settings.language_text`` keeps: "", a bundled word list's name, or the path of a file."""
+        choice = self.word_list.currentData()
+        return self.language_text.text().strip() if choice == FILE else choice
 
     def text_problem(self) -> str:
-        """Why the word list named cannot be used ("" when it can, or when none is named)."""
+        """Why the word list chosen cannot be used ("" when it can, or when none is chosen)."""
         from htrgui.core.recognition.lm import LanguageModelError, text_lines
 
-        path = self.language_text.text().strip()
+        path = self.chosen_word_list()
         if not path:
-            return ""
+            return "" if self.word_list.currentData() != FILE else "no file named: choose one, or None"
         try:
             lines = text_lines(path)  # reads the file only; the language model is built in the next job
         except LanguageModelError as exc:
