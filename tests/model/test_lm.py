@@ -176,6 +176,26 @@ def test_bad_language_model_files_are_refused_clearly(tmp_path, shared_data, spl
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_a_word_list_is_judged_on_its_head_while_the_user_waits(tmp_path):
+    """The preferences' check reads the first MB: a large corpus is accepted at once even when a character
+    straddles the cut; unreadable, binary, archive and empty files are refused with the reason."""
+    from htrgui.core.recognition.lm import text_problem
+
+    big = tmp_path / "corpus.txt"
+    line = "les dernières volontés de Jean Lefèvre, soldat\n".encode()
+    head = b"soldat " * ((1 << 20) // 7)
+    head += b"x" * ((1 << 20) - 1 - len(head))
+    big.write_bytes(head + "è ".encode() + line * 40000)  # 3 MB; the 1 MB cut falls inside the è
+    assert big.read_bytes()[(1 << 20) - 1:(1 << 20) + 1].decode() == "è"
+    assert text_problem(big) == "" and text_problem("english") == ""
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00a" * 10)
+    (tmp_path / "blank.txt").write_text(" \n\n", encoding="utf-8")
+    for name, why in (("missing.txt", "cannot read"), ("bin.txt", "neither an htrgui language model nor UTF-8"),
+                      ("blank.txt", "holds no text")):
+        assert why in text_problem(tmp_path / name) and name in text_problem(tmp_path / name)
+    assert "not a plain-text file" in text_problem(MODEL)
+
+
 def test_beam_of_width_one_without_lm_is_greedy(page_posteriors):
     probs, lengths, _, codec = page_posteriors
     beam = beam_search_batch(probs, lengths, codec, beam_width=1, lm=None)

@@ -17,6 +17,7 @@ them is executed. Building from a few thousand lines takes a few tens of millise
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import io
 import json
@@ -611,19 +612,42 @@ def text_lines(path: str | os.PathLike) -> list[str]:
         data = path.read_bytes()
     except OSError as exc:
         raise LanguageModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if data[:4] == b"PK\x03\x04":
-        raise LanguageModelError(f"{path}: not a plain-text file (a zip or .npz archive)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LanguageModelError(f"{path}: neither an htrgui language model nor UTF-8 text") from None
-    if "\x00" in text:
-        raise LanguageModelError(f"{path}: neither an htrgui language model nor UTF-8 text (binary data)")
-    lines = [" ".join(x.split()) for x in text.splitlines()]
+    lines = [" ".join(x.split()) for x in _decoded(path, data).splitlines()]
     lines = [x for x in lines if x]
     if lines and sum(" " not in x for x in lines) >= 0.9 * len(lines):
         lines = [" ".join(lines[i:i + 12]) for i in range(0, len(lines), 12)]
     return lines
+
+
+def text_problem(path: str | os.PathLike, head: int = 1 << 20) -> str:
+    """Why a word list or text file (or a bundled list's name) cannot be used, "" when it can, judged on its
+    first ``head`` bytes (the preferences ask while the user waits; a corpus of hundreds of MB is read whole
+    only by the recognition job, which reports what :func:`text_lines` finds then)."""
+    path = word_list_path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(head)
+            whole = not fh.read(1)
+    except OSError as exc:
+        return f"{path}: cannot read ({exc.strerror or exc})"
+    try:
+        text = _decoded(path, data, final=whole)  # a character cut at the end of the head is no error
+    except LanguageModelError as exc:
+        return str(exc)
+    return "" if text.strip() or not whole else f"{path}: the file holds no text"
+
+
+def _decoded(path: Path, data: bytes, final: bool = True) -> str:
+    """``data`` as text, or LanguageModelError saying why it is none (``final``: the file ends there)."""
+    if data[:4] == b"PK\x03\x04":
+        raise LanguageModelError(f"{path}: not a plain-text file (a zip or .npz archive)")
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(data, final=final)
+    except UnicodeDecodeError:
+        raise LanguageModelError(f"{path}: neither an htrgui language model nor UTF-8 text") from None
+    if "\x00" in text:
+        raise LanguageModelError(f"{path}: neither an htrgui language model nor UTF-8 text (binary data)")
+    return text
 
 
 def verified_texts(pages: Iterable) -> list[str]:

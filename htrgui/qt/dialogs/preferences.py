@@ -284,16 +284,12 @@ class PreferencesDialog(QDialog):
 
     def text_problem(self) -> str:
         """Why the word list chosen cannot be used ("" when it can, or when none is chosen)."""
-        from htrgui.core.recognition.lm import LanguageModelError, text_lines
+        from htrgui.core.recognition.lm import text_problem
 
         path = self.chosen_word_list()
         if not path:
             return "" if self.word_list.currentData() != FILE else "no file named: choose one, or None"
-        try:
-            lines = text_lines(path)  # reads the file only; the language model is built in the next job
-        except LanguageModelError as exc:
-            return str(exc)
-        return "" if lines else f"{path}: the file holds no text"
+        return text_problem(path)  # its first MB: the language model is built in the next job
 
     def accept(self) -> None:
         problem = self.text_problem()
