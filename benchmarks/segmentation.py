@@ -7,6 +7,7 @@ collection, printed as JSON (one object).
     python benchmarks/segmentation.py --half dev            # even-indexed pages of each collection (tuning)
     python benchmarks/segmentation.py --half confirm        # odd-indexed pages (checking what was tuned)
     python benchmarks/segmentation.py --pages poilus/batch-1/TestamentsDePoilus_will_AD78_0005-0
+    python benchmarks/segmentation.py --data DIR            # DIR/<collection>/*.xml (PAGE or ALTO) + images
 
 Matching rules: see htrgui/core/segmentation/scoring.py. ``s_per_page`` is the wall time of
 ``segment_page`` alone (image decoding excluded); ``cpu_s_per_page`` its CPU time (all threads), which is
@@ -64,8 +65,35 @@ def read_truth(xml: Path) -> tuple[list, list, list | None]:
     return baselines, polys, (None if whole_page else regions)
 
 
+def read_truth_any(xml: Path):
+    """(image, (baselines, line polygons, region polygons or None)) of a PAGE or ALTO file htrgui reads, as
+    :func:`read_truth` gives them for ../shared/data (``--data``: collections other than ours). A region
+    without a shape has the box round its lines here (htrgui's reader gives it one), where read_truth judges
+    the whole page: lines of ours outside every region's box are not judged."""
+    from htrgui.core.imaging import load_page_image
+    from htrgui.core.io import read_document
+
+    page = read_document(xml)
+    baselines, polys, regions, whole_page = [], [], [], False
+    for region in page.regions:
+        lines = [ln for ln in region.lines if ln.text.strip() and len(ln.baseline) >= 2]
+        if not lines:
+            continue  # a region nobody transcribed says nothing about what is text
+        if len(region.polygon) < 3:
+            whole_page = True
+        else:
+            regions.append(list(region.polygon))
+        for ln in lines:
+            baselines.append(list(ln.baseline))
+            polys.append(list(ln.polygon) if len(ln.polygon) >= 3 else list(ln.baseline))
+    return load_page_image(page, "L"), (baselines, polys, None if whole_page else regions)
+
+
 def pages(args: argparse.Namespace) -> dict[str, list[Path]]:
-    """Image paths per collection, as asked."""
+    """Image paths per collection, as asked (``--data``: XML paths)."""
+    if getattr(args, "data", None):
+        return {d.name: sorted(d.glob("*.xml")) for d in sorted(args.data.iterdir())
+                if d.is_dir() and any(d.glob("*.xml"))}
     if args.pages:
         chosen = [DATA / f"{p}.jpg" for p in args.pages]
     elif args.split:
@@ -95,8 +123,10 @@ def main() -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                     help="override SegmentationParams fields, e.g. --set sigma_x=2.5 max_gap=5")
     ap.add_argument("--per-page", action="store_true", help="also list every page's score")
+    ap.add_argument("--data", type=Path, help="score DIR/<collection>/*.xml (PAGE or ALTO, with their images) "
+                                              "instead of ../shared/data")
     args = ap.parse_args()
-    if not DATA.exists():
+    if args.data is None and not DATA.exists():
         print(json.dumps({"error": f"{DATA} is absent"}))
         return 1
     try:
@@ -109,16 +139,19 @@ def main() -> int:
         s, t, cpu = Score(0, 0, 0), 0.0, 0.0
         per_page = {}
         for path in paths:
-            gray = load_image(path)
+            if args.data:
+                gray, (truth, tpolys, tregions) = read_truth_any(path)
+            else:
+                gray = load_image(path)
+                truth, tpolys, tregions = read_truth(path.with_suffix(".xml"))
             t0, c0 = time.perf_counter(), time.process_time()
             regions = segment_page(gray, params)
             t += time.perf_counter() - t0
             cpu += time.process_time() - c0
-            truth, tpolys, tregions = read_truth(path.with_suffix(".xml"))
             pred = [line.baseline for r in regions for line in r.lines]
             ps = score_page(truth, tpolys, pred, tregions)
             s = s + ps
-            per_page[str(path.relative_to(DATA).with_suffix(""))] = {
+            per_page[str(path.relative_to(args.data or DATA).with_suffix(""))] = {
                 "f1": round(ps.f1, 3), "truth": ps.truth, "predicted": ps.predicted, "matched": ps.matched}
         result[coll] = {"pages": len(paths), "precision": round(s.precision, 4), "recall": round(s.recall, 4),
                         "f1": round(s.f1, 4), "s_per_page": round(t / max(1, len(paths)), 3),

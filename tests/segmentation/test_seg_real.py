@@ -134,6 +134,35 @@ def test_pencil_page_keeps_its_lines_whole(shared_data, name):
     assert s.recall >= 0.8 and s.precision >= 0.8, s
 
 
+#: A register's pale thin hand beside a black blot and a bold heading (as lectaurep-bronod's repertoires are
+#: written): real pages whose writing is faded to 35 % of its contrast, with a blot and a heading painted on.
+FADED = ["stanford/by_ingrid_guimaraes/PageX-LettreX/SC0033B_s4_b01_f14_i081",
+         "lectaurep/lectaurep-dufour-1/DAFANCH96_048MIC07645_L-0"]
+
+
+@pytest.mark.parametrize("name", FADED)
+def test_faded_writing_beside_a_blot_and_a_bold_heading_is_found(shared_data, name):
+    import cv2
+    import numpy as np
+
+    from htrgui.core.segmentation import SegmentationParams
+
+    gray = load_image(shared_data / f"{name}.jpg", mode="L")
+    h, w = gray.shape
+    faded = (255 - (255 - gray.astype(np.float64)) * 0.35).astype(np.uint8)
+    cv2.ellipse(faded, (int(w * 0.85), h // 2), (w // 30, h // 8), 0, 0, 360, 25, -1)
+    cv2.putText(faded, "1742", (w // 3, h // 12), cv2.FONT_HERSHEY_SIMPLEX, w / 300, 30, w // 80)
+    truth, polys, truth_regions = _truth(shared_data / f"{name}.xml")
+
+    def f1(params: SegmentationParams) -> float:
+        found = [ln.baseline for r in segment_page(faded, params) for ln in r.lines]
+        return score_page(truth, polys, found, truth_regions).f1
+
+    # the blot and the heading set the ink threshold for the writing unless left out of its statistics
+    assert f1(SegmentationParams()) >= 0.75
+    assert f1(SegmentationParams(ink_stats_thick=0)) < 0.2
+
+
 def test_letterhead_small_print_is_found(shared_data):
     """A handwritten letter under a printed letterhead (names and addresses in small capitals): the second
     pass at the print's own scale finds its lines, which the main pass smears into a few."""
@@ -208,3 +237,31 @@ def test_benchmark_halves_part_every_collection(shared_data):
         assert not set(dev[coll]) & set(confirm[coll])
         assert sorted(dev[coll] + confirm[coll]) == sorted(paths)
         assert 0 <= len(dev[coll]) - len(confirm[coll]) <= 1
+
+
+def test_benchmark_scores_other_collections_as_ours(shared_data, tmp_path):
+    """`benchmarks/segmentation.py --data DIR`: DIR/<collection>/*.xml with their images, read by htrgui's
+    reader, give the same lines as the benchmark's own ALTO reading of ../shared/data (a region without a shape
+    gets the box round its lines from the reader, where the ALTO reading judges the whole page)."""
+    import argparse
+    import shutil
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from segmentation import pages, read_truth, read_truth_any
+    finally:
+        sys.path.pop(0)
+    name = PAGES[2]  # a register page of lectaurep
+    (tmp_path / "mine").mkdir()
+    for suffix in (".xml", ".jpg"):
+        shutil.copy(shared_data / f"{name}{suffix}", tmp_path / "mine" / Path(name + suffix).name)
+    (tmp_path / "empty").mkdir()
+    found = pages(argparse.Namespace(data=tmp_path, pages=None, split=None, half=None, limit=0))
+    assert list(found) == ["mine"] and [p.suffix for p in found["mine"]] == [".xml"]
+    gray, (baselines, polys, regions) = read_truth_any(found["mine"][0])
+    ours = read_truth(shared_data / f"{name}.xml")
+    assert gray.shape == load_image(shared_data / f"{name}.jpg", mode="L").shape
+    assert len(baselines) == len(ours[0]) > 20 and len(polys) == len(ours[1])
+    assert ours[2] is None and regions is not None
+    xs, ys = zip(*(pt for region in regions for pt in region))
+    assert all(min(xs) <= x <= max(xs) and min(ys) <= y <= max(ys) for bl in baselines for x, y in bl)

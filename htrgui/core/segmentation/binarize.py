@@ -72,7 +72,7 @@ def flatten_background(gray: np.ndarray, window: int) -> np.ndarray:
 
 
 def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0, floor: float = 0.55,
-             contrast: float = 0.0) -> np.ndarray:
+             contrast: float = 0.0, thick: int = 0) -> np.ndarray:
     """Ink mask of a flattened page: darker than ``ink_ratio`` x paper, and than Otsu's threshold.
 
     The fixed ratio keeps faint pen strokes; Otsu (computed on the non-white pixels) keeps bleed-through,
@@ -80,10 +80,17 @@ def binarize(norm: np.ndarray, ink_ratio: float, otsu_factor: float = 1.0, floor
     it never goes below ``floor`` x the fixed threshold, so faint writing on a page with dark print survives.
     Nor below :func:`contrast_threshold` (``contrast`` of the way from the page's own ink to the paper): on a
     page written in pale pencil the whole writing is as light as another page's bleed-through, and Otsu would
-    split each stroke's core from its body.
+    split each stroke's core from its body. ``thick`` (pixels, 0: off): dark areas at least this thick
+    (blots, bold headings, stamps) are left out of those statistics, which are meant for the writing: a
+    register's pale thin hand beside a black blot and a bold heading would otherwise be cut like
+    bleed-through.
     """
     fixed = ink_ratio * 255.0
-    dark = norm[norm < fixed]
+    weak = norm < fixed
+    if thick >= 3:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (thick | 1, thick | 1))
+        weak &= ~cv2.morphologyEx(weak.view(np.uint8), cv2.MORPH_OPEN, disc).astype(bool)
+    dark = norm[weak]
     thr = fixed
     if dark.size > 200:
         otsu, _ = cv2.threshold(dark.reshape(1, -1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)

@@ -37,6 +37,10 @@ class SegmentationParams:
     #: Otsu class) to white: halfway between ink and paper. Black ink keeps the threshold at the Otsu or floor
     #: level; a page written in pale pencil raises it, so its strokes stay whole (0: off).
     ink_contrast: float = 0.5
+    #: Dark areas thicker than this (x H: blots, bold headings, stamps, solid frames) are left out of the
+    #: pixels Otsu and the typical ink are measured on: beside them, the pale thin writing of a register
+    #: would be cut as bleed-through is (0: off).
+    ink_stats_thick: float = 0.8
 
     # -- borders and rules ------------------------------------------------------------------------------
     #: Dark areas touching the image edge bigger than this fraction of the page are scan borders.

@@ -61,7 +61,8 @@ def _resize(img: np.ndarray, f: float) -> np.ndarray:
 def raw_ink(gray: np.ndarray, scale: float, p: SegmentationParams) -> np.ndarray:
     """Ink of the page (background flattened, binarised), without the dark borders of the scan."""
     norm = bz.flatten_background(gray, max(9, int(p.background_window * scale)))
-    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor, p.ink_contrast)
+    ink = bz.binarize(norm, p.ink_ratio, p.otsu_factor, p.otsu_floor, p.ink_contrast,
+                      round(p.ink_stats_thick * scale))
     return ink & ~bz.border_mask(gray, p.border_min_fraction)
 
 
