@@ -7,7 +7,8 @@ collection, printed as JSON (one object).
     python benchmarks/segmentation.py --half dev            # even-indexed pages of each collection (tuning)
     python benchmarks/segmentation.py --half confirm        # odd-indexed pages (checking what was tuned)
     python benchmarks/segmentation.py --pages poilus/batch-1/TestamentsDePoilus_will_AD78_0005-0
-    python benchmarks/segmentation.py --data DIR            # DIR/<collection>/*.xml (PAGE or ALTO) + images
+    python benchmarks/segmentation.py --data DIR            # DIR/<collection>/**/*.xml (PAGE or ALTO) + images
+                                                            # (scripts/export_heldout_pages.py writes one)
 
 Matching rules: see htrgui/core/segmentation/scoring.py. ``s_per_page`` is the wall time of
 ``segment_page`` alone (image decoding excluded); ``cpu_s_per_page`` its CPU time (all threads), which is
@@ -92,8 +93,8 @@ def read_truth_any(xml: Path):
 def pages(args: argparse.Namespace) -> dict[str, list[Path]]:
     """Image paths per collection, as asked (``--data``: XML paths)."""
     if getattr(args, "data", None):
-        return {d.name: sorted(d.glob("*.xml")) for d in sorted(args.data.iterdir())
-                if d.is_dir() and any(d.glob("*.xml"))}
+        return {d.name: sorted(d.rglob("*.xml")) for d in sorted(args.data.iterdir())
+                if d.is_dir() and any(d.rglob("*.xml"))}
     if args.pages:
         chosen = [DATA / f"{p}.jpg" for p in args.pages]
     elif args.split:
@@ -123,7 +124,7 @@ def main() -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                     help="override SegmentationParams fields, e.g. --set sigma_x=2.5 max_gap=5")
     ap.add_argument("--per-page", action="store_true", help="also list every page's score")
-    ap.add_argument("--data", type=Path, help="score DIR/<collection>/*.xml (PAGE or ALTO, with their images) "
+    ap.add_argument("--data", type=Path, help="score DIR/<collection>/**/*.xml (PAGE or ALTO, with their images) "
                                               "instead of ../shared/data")
     args = ap.parse_args()
     if args.data is None and not DATA.exists():

@@ -159,6 +159,42 @@ def _image_for(xml_path: str, filename: str, tree: dict[str, str]) -> str | None
     return None
 
 
+def write_page(git: Path, xml_path: str, tree: dict[str, str], root: Path) -> tuple[Path | None, str | None]:
+    """Write one page's XML under ``root`` in the repository's layout, with its image beside it under the
+    name the XML gives (where the reader looks first; the repository may keep images in a sibling folder).
+    Returns the XML's path, or None and why it was skipped (None too for a page without text)."""
+    data = blob(git, tree[xml_path])
+    if data is None:
+        return None, "xml missing from this copy"
+    local = Path(root, *PurePosixPath(xml_path).parts)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(data)
+    image, skip = _image_beside(git, xml_path, tree, local)
+    if image is None:
+        local.unlink()  # a page left out leaves no file behind
+        return None, skip
+    return local, None
+
+
+def _image_beside(git: Path, xml_path: str, tree: dict[str, str], local: Path) -> tuple[Path | None, str | None]:
+    """Write the image of the page at ``local`` beside it: its path, or None and why not."""
+    from htrgui.core.io import read_document
+
+    try:
+        page = read_document(local)
+    except Exception as exc:  # a malformed page is skipped and counted, never fatal for the build
+        return None, f"unreadable xml: {exc}"
+    if not any(ln.text.strip() for r in page.regions for ln in r.lines):
+        return None, None
+    img_path = _image_for(xml_path, page.image_filename, tree)
+    img = blob(git, tree[img_path]) if img_path else None
+    if img is None:
+        return None, "image missing from this copy" if img_path else "image not in the repository"
+    image = local.parent / PurePosixPath((page.image_filename or img_path).replace("\\", "/")).name
+    image.write_bytes(img)
+    return image, None
+
+
 def cut_page(job: tuple) -> dict:
     """Read one page from git and cut its lines: {'lines': [(crop, text, raw)], 'skip': reason or None}."""
     from htrgui.core.imaging import load_page_image
@@ -167,28 +203,11 @@ def cut_page(job: tuple) -> dict:
     from htrgui.core.training.data import segmented_lines
 
     git, xml_path, tree, regions, crops = job
-    data = blob(Path(git), tree[xml_path])
-    if data is None:
-        return {"lines": [], "skip": "xml missing from this copy"}
     with tempfile.TemporaryDirectory() as td, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        local = Path(td, *PurePosixPath(xml_path).parts)  # the repository's layout, so the image resolves
-        local.parent.mkdir(parents=True)
-        local.write_bytes(data)
-        try:
-            page = read_document(local)
-        except Exception as exc:  # a malformed page is skipped and counted, never fatal for the build
-            return {"lines": [], "skip": f"unreadable xml: {exc}"}
-        if not any(ln.text.strip() for r in page.regions for ln in r.lines):
-            return {"lines": [], "skip": None}
-        img_path = _image_for(xml_path, page.image_filename, tree)
-        img = blob(Path(git), tree[img_path]) if img_path else None
-        if img is None:
-            return {"lines": [], "skip": "image missing from this copy" if img_path else "image not in the repository"}
-        # beside the XML under the name it gives, where the reader looks first (the repository may keep
-        # images in a sibling folder such as jpg/)
-        image_file = local.parent / PurePosixPath((page.image_filename or img_path).replace("\\", "/")).name
-        image_file.write_bytes(img)
+        local, skip = write_page(Path(git), xml_path, tree, Path(td))
+        if local is None:
+            return {"lines": [], "skip": skip}
         try:
             page = read_document(local)  # again, now with its image: size checks and EXIF handling apply
             gray = load_page_image(page, "L")
@@ -243,13 +262,9 @@ def shared_stems(shared: Path) -> set[str]:
     return {p.stem for p in (shared / "data").rglob("*.xml")}
 
 
-def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_file: Path = HELDOUT,
-          crops: str = "truth") -> dict:
-    """Cut one repository's lines into ``out`` (train/validation/test caches and a report; with ``crops``
-    "segmentation" the training documents' lines as the app's segmentation finds them); returns the report."""
-    name = entry["name"]
-    git = find_git(root, entry["repo"])
-    tree = ls_tree(git, entry["commit"])
+def pages_of(entry: dict, tree: dict[str, str], shared: Path) -> tuple[list[str], int, dict[str, str]]:
+    """The repository's page XMLs that count (its include/exclude patterns, pages also in ../shared/data
+    left out where asked), how many of those were left out, and each page's document."""
     xmls = sorted(p for p in tree if any(fnmatch.fnmatch(p, pat) for pat in entry["include"])
                   and not any(fnmatch.fnmatch(p, pat) for pat in entry["exclude"]))
     skipped_shared = 0
@@ -259,6 +274,18 @@ def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_f
         skipped_shared, xmls = len(xmls) - len(kept), kept
     rule = entry["documents"]
     doc = register_blocks(xmls) if rule == "register" else {p: document_of(p, rule) for p in xmls}
+    return xmls, skipped_shared, doc
+
+
+def build(entry: dict, root: Path, out: Path, shared: Path, jobs: int, heldout_file: Path = HELDOUT,
+          crops: str = "truth") -> dict:
+    """Cut one repository's lines into ``out`` (train/validation/test caches and a report; with ``crops``
+    "segmentation" the training documents' lines as the app's segmentation finds them); returns the report."""
+    name = entry["name"]
+    git = find_git(root, entry["repo"])
+    tree = ls_tree(git, entry["commit"])
+    xmls, skipped_shared, doc = pages_of(entry, tree, shared)
+    rule = entry["documents"]
 
     heldout = json.loads(heldout_file.read_text(encoding="utf-8")) if heldout_file.is_file() else {}
     if name not in heldout:

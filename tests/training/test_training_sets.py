@@ -106,6 +106,22 @@ def test_repository_becomes_line_caches_with_held_out_documents(repo_copy, tmp_p
     assert all(t in by_page[p] for t, p in zip(found.texts, found.pages))
     assert not list(out.glob("demo-validation-seg*")) and not list(out.glob("demo-test-seg*"))
 
+    # the held-out pages as files (scripts/export_heldout_pages.py): the XML with its scan beside it, readable
+    # as a page of the app; the page whose scan the repository lacks is left out, with the reason
+    from htrgui.core.imaging import load_page_image
+    from htrgui.core.io import read_document
+
+    tree = build.ls_tree(root / ".git", commit)
+    xmls, _, doc = build.pages_of(entry, tree, shared_data.parent)
+    written = {p: build.write_page(root / ".git", p, tree, tmp_path / "pages") for p in xmls}
+    assert sum(local is not None for local, _ in written.values()) == 2
+    assert [why for local, why in written.values() if local is None] == ["image not in the repository"]
+    assert len(list((tmp_path / "pages").rglob("*.xml"))) == 2  # the page left out leaves no file behind
+    for p, (local, _) in written.items():
+        if local is not None:
+            page = read_document(local)
+            assert local == tmp_path / "pages" / p and page.lines() and load_page_image(page).size > 0
+
     # once chosen, the held-out documents never change: a rebuild keeps them, another commit is refused
     before = heldout.read_text()
     build.build(entry, root.parent, out, shared_data.parent, 1, heldout)
